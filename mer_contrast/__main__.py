@@ -1,0 +1,7 @@
+"""``python -m mer_contrast`` runs the console script."""
+
+import sys
+
+from mer_contrast.main import main
+
+sys.exit(main())

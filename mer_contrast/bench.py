@@ -1,0 +1,23 @@
+"""``mer-contrast bench flow|train``: benchmarks that print measured figures (never timed tests)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+BENCHMARKS = {
+    "flow": ("mer_contrast.clips.bench", "flow precompute scaling, cache-hit speed-up, loader clips/s"),
+    "train": ("mer_contrast.trainers.bench", "training clips/s, memory, text-tower share, loop overhead"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one benchmark; ``mer-contrast bench flow --help`` shows its options."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in BENCHMARKS:
+        print("usage: mer-contrast bench {flow,train} [options]")
+        for name, (_, text) in BENCHMARKS.items():
+            print(f"  {name:<6} {text}")
+        return 0 if args and args[0] in ("-h", "--help") else 2
+    return int(importlib.import_module(BENCHMARKS[args[0]][0]).main(args[1:]) or 0)

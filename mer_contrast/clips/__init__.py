@@ -1,0 +1,34 @@
+"""The clip pipeline: a :class:`~mer_contrast.datasets.records.SampleRecord` -> sampled, face-cropped
+RGB frames and normalised optical flow, cached on disk.
+
+Modules: ``frames`` (decoding), ``face`` (crop), ``sampling`` (temporal indices), ``flow`` (optical
+flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (parallel filling),
+``bench`` (``python -m mer_contrast.clips.bench``).
+"""
+
+from mer_contrast.clips.cache import CACHE_FORMAT_VERSION, FlowCache, cache_key
+from mer_contrast.clips.errors import ClipError
+from mer_contrast.clips.face import CropMode, NoFaceFoundWarning
+from mer_contrast.clips.flow import FlowConfig, compute_flow
+from mer_contrast.clips.precompute import PrecomputeError, PrecomputeReport, precompute
+from mer_contrast.clips.prepare import ClipConfig, prepare_clip
+from mer_contrast.clips.sampling import Span, jitter_indices, sample_indices
+
+__all__ = [
+    "CACHE_FORMAT_VERSION",
+    "ClipConfig",
+    "ClipError",
+    "CropMode",
+    "FlowCache",
+    "FlowConfig",
+    "NoFaceFoundWarning",
+    "PrecomputeError",
+    "PrecomputeReport",
+    "Span",
+    "cache_key",
+    "compute_flow",
+    "jitter_indices",
+    "precompute",
+    "prepare_clip",
+    "sample_indices",
+]

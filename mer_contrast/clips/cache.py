@@ -1,0 +1,180 @@
+"""The flow cache: prepared clips stored once on disk as ``.npz``, keyed by everything they depend on.
+
+* :func:`cache_key`: sha256 over the clip's files (path, size, mtime), the sampled indices, crop,
+  size, flow parameters, the OpenCV version and :data:`CACHE_FORMAT_VERSION`. Touching a frame or
+  changing any setting gives a new key; stale entries are simply never read again.
+* :class:`FlowCache`: one uncompressed ``<key>.npz`` per clip (fast to load), written to a temporary
+  file in the same folder and moved into place with ``os.replace``, so readers never see half an
+  entry. Damage is caught on :meth:`FlowCache.get`: the zip container stores a CRC-32 of every
+  array, which ``zipfile`` verifies while numpy reads it, so truncated or bit-flipped entries fail
+  to load; with ``validate=True`` the arrays' names, dtypes and shapes and the key stored inside the
+  entry are checked too. A damaged entry is deleted and ``get`` returns None, so it is recomputed.
+* :func:`precompute` (in ``precompute.py``) fills the cache in parallel worker processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mer_contrast.clips.face import resolve_crop
+from mer_contrast.clips.frames import ClipSource
+from mer_contrast.clips.prepare import ClipConfig, clip_indices
+from mer_contrast.datasets.records import SampleRecord
+
+CACHE_FORMAT_VERSION = 1  # bump when prepare_clip's output changes for the same inputs
+ENTRY_KEYS = ("rgb", "flow")
+_KEY = "__key__"  # the entry's own key, stored inside it: catches renamed or mixed-up files
+_log = logging.getLogger(__name__)
+
+
+def cache_key(record: SampleRecord, cfg: ClipConfig) -> str:
+    """Hex sha256 identifying the prepared arrays of ``record`` under ``cfg``.
+
+    Raises:
+        ClipError: a frame/video file is missing or empty, or the clip has fewer than 2 frames.
+    """
+    source = ClipSource.from_record(record)
+    files = source.check()
+    crop = resolve_crop(cfg.crop, record.extra)
+    payload = {
+        "format": CACHE_FORMAT_VERSION,
+        "opencv": cv2.__version__,
+        "files": files,
+        "video_indices": list(source.video_indices),
+        "indices": clip_indices(record, cfg, source),
+        "num_frames": cfg.num_frames,
+        "span": cfg.span,
+        "image_size": cfg.image_size,
+        "crop": crop,
+        "face_margin": cfg.face_margin if crop == "detect" else None,
+        "flow": cfg.flow.key_params(),
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_entry(arrays: Mapping[str, np.ndarray]) -> str:
+    """Why ``arrays`` is not a valid cache entry, or ``""`` when it is."""
+    if set(arrays) != set(ENTRY_KEYS):
+        return f"arrays {sorted(arrays)} instead of {list(ENTRY_KEYS)}"
+    rgb, flow = arrays["rgb"], arrays["flow"]
+    if rgb.dtype != np.uint8 or rgb.ndim != 4 or rgb.shape[-1] != 3:
+        return f"rgb must be uint8 (T, H, W, 3), got {rgb.dtype} {rgb.shape}"
+    if flow.dtype != np.float16 or flow.ndim != 4:
+        return f"flow must be float16 (T-1, C, H, W), got {flow.dtype} {flow.shape}"
+    if flow.shape[0] != rgb.shape[0] - 1 or flow.shape[2:] != rgb.shape[1:3]:
+        return f"flow {flow.shape} does not match rgb {rgb.shape}"
+    return ""
+
+
+class FlowCache:
+    """A folder of prepared clips, ``<root>/<key>.npz``.
+
+    Args:
+        root: cache folder (created if needed).
+        validate: check each entry's arrays (names, dtypes, consistent shapes) and stored key on
+            :meth:`get`; loading, with its CRC-32 check, and the ``shapes`` given to ``get`` are
+            always checked.
+    """
+
+    def __init__(self, root: Path | str, validate: bool = True) -> None:
+        self.root = Path(root)
+        self.validate = validate
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """File of an entry (it may not exist)."""
+        return self.root / f"{key}.npz"
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.path(key).is_file()
+
+    def get(
+        self, key: str, shapes: Mapping[str, tuple[int, ...]] | None = None
+    ) -> dict[str, np.ndarray] | None:
+        """The entry's arrays, or None when absent or damaged (a damaged entry is deleted).
+
+        Args:
+            key: from :func:`cache_key`.
+            shapes: expected shapes (``ClipConfig.shapes()``), checked when given.
+        """
+        path = self.path(key)
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                stored = {name: npz[name] for name in npz.files}
+        except FileNotFoundError:
+            return None
+        except Exception as err:  # truncated zip, bad header, ...: the entry is unusable
+            self._discard(path, f"cannot load ({type(err).__name__}: {err})")
+            return None
+        stored_key = stored.pop(_KEY, None)
+        problem = ""
+        if self.validate:
+            problem = check_entry(stored)
+            if not problem and (stored_key is None or str(stored_key) != key):
+                problem = "the key stored in the entry does not match its file name"
+        for name, shape in (shapes or {}).items():
+            if not problem and (name not in stored or tuple(stored[name].shape) != tuple(shape)):
+                problem = f"{name} is not of shape {tuple(shape)}"
+        if problem:
+            self._discard(path, problem)
+            return None
+        return stored
+
+    def put(self, key: str, arrays: Mapping[str, np.ndarray]) -> Path:
+        """Store an entry atomically (temporary file in the cache folder, then ``os.replace``).
+
+        Raises:
+            ValueError: ``arrays`` are not ``{"rgb": uint8 (T,H,W,3), "flow": float16 (T-1,C,H,W)}``.
+        """
+        problem = check_entry(arrays)
+        if problem:
+            raise ValueError(f"not a valid cache entry: {problem}")
+        payload = {name: np.ascontiguousarray(arrays[name]) for name in ENTRY_KEYS}
+        payload[_KEY] = np.array(key)
+        final = self.path(key)
+        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{key[:16]}-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **payload)  # type: ignore[arg-type]
+            os.replace(tmp_name, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        return final
+
+    def remove_stale_temp(self, max_age_s: float = 3600.0) -> int:
+        """Delete temporary files left by interrupted writers; returns how many were removed."""
+        removed, now = 0, time.time()
+        for tmp in self.root.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                if now - tmp.stat().st_mtime > max_age_s:
+                    tmp.unlink()
+                    removed += 1
+        return removed
+
+    def _discard(self, path: Path, reason: str) -> None:
+        _log.warning("%s: damaged flow cache entry (%s); deleted, it will be recomputed", path, reason)
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def __getattr__(name: str) -> object:
+    # precompute lives in its own module (it imports this one); keep `cache.precompute` working.
+    if name in ("precompute", "PrecomputeReport", "PrecomputeError"):
+        from mer_contrast.clips import precompute as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

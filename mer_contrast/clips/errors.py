@@ -1,0 +1,28 @@
+"""Errors of the clip pipeline.
+
+Every failure to turn a record into tensors is a :class:`ClipError` that names the offending file
+(or clip) and says how to fix it, in one line, so a precompute over hundreds of clips can list its
+failures without tracebacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ClipError(Exception):
+    """A clip cannot be prepared; ``str(err)`` is ``"<path>: <reason>"`` on one line.
+
+    Args:
+        path: the file, folder or clip key at fault.
+        reason: what is wrong and how to fix it.
+    """
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = " ".join(str(reason).split())  # one line, whatever the source message held
+        super().__init__(f"{self.path}: {self.reason}")
+
+    def __reduce__(self) -> tuple[type[ClipError], tuple[str, str]]:
+        # Keep (path, reason) when the error crosses a process boundary (ProcessPoolExecutor).
+        return (type(self), (self.path, self.reason))

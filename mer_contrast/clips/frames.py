@@ -1,0 +1,229 @@
+"""Reading clip frames from image folders and video files, always as RGB ``uint8`` ``(T, H, W, 3)``.
+
+A :class:`ClipSource` is the record's frames seen as one indexable sequence ("available frames",
+onset..offset). Sampling picks indices into it, and :meth:`ClipSource.read` decodes only those.
+
+Conventions:
+* Image folders: files are decoded with OpenCV (BGR -> RGB). Grayscale images (SAMM) come back with
+  the grey value in all three channels. A JPEG with no end-of-image marker after its last
+  start-of-scan is treated as truncated (OpenCV would silently fill the missing rows grey).
+* Frames of one clip that differ in size are resized to the size of the first frame read (the onset
+  frame in practice), so one face box fits all of them.
+* Video files are read with decord. The record's frame numbers (``frame_numbers``, else
+  ``onset..offset``) index the video from 0 unless the reader sets ``extra["frame_base"] = "1"``
+  (sheets that count video frames from 1).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mer_contrast.clips.errors import ClipError
+from mer_contrast.datasets.records import SampleRecord
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+_JPEG_EOI = b"\xff\xd9"  # end of image; entropy-coded data never contains it
+_JPEG_SOS = b"\xff\xda"  # start of scan: the last one is followed by the image data, then EOI
+_TRAILING_DIGITS = re.compile(r"(\d+)$")
+
+FIX_RESTORE = "restore it from the dataset archive"
+
+
+def list_frame_files(folder: Path) -> tuple[Path, ...]:
+    """Image files of one clip folder in temporal order (numeric sort on the stem's trailing digits).
+
+    Raises:
+        ClipError: the folder is missing or holds no image file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ClipError(folder, "clip folder not found: check the dataset root path")
+    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    if not files:
+        raise ClipError(folder, "clip folder holds no image files: re-extract this clip from the dataset")
+
+    def order(path: Path) -> tuple[int, str]:
+        match = _TRAILING_DIGITS.search(path.stem)
+        return (int(match.group(1)) if match else -1, path.name)
+
+    return tuple(sorted(files, key=order))
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Decode one frame file to RGB ``uint8`` ``(H, W, 3)``; grayscale is replicated to 3 channels.
+
+    Raises:
+        ClipError: missing, empty, truncated or undecodable file.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ClipError(path, "frame file not found: re-read the dataset or restore the file") from None
+    except OSError as err:
+        raise ClipError(path, f"cannot read frame file ({err.strerror}): check permissions") from None
+    if not data:
+        raise ClipError(path, f"frame file is empty (0 bytes): {FIX_RESTORE}")
+    if path.suffix.lower() in (".jpg", ".jpeg") and data.find(_JPEG_EOI, max(data.rfind(_JPEG_SOS), 0)) < 0:
+        raise ClipError(path, f"JPEG is truncated (no end-of-image marker): {FIX_RESTORE}")
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ClipError(path, f"cannot decode image (corrupt or not an image): {FIX_RESTORE}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_image_frames(paths: Sequence[Path]) -> np.ndarray:
+    """Decode image files to RGB ``uint8`` ``(T, H, W, 3)``, resizing odd-sized frames to the first."""
+    frames: list[np.ndarray] = []
+    for path in paths:
+        rgb = read_image(path)
+        if frames and rgb.shape != frames[0].shape:
+            height, width = frames[0].shape[:2]
+            rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        frames.append(rgb)
+    if not frames:
+        raise ValueError("read_image_frames needs at least one path")
+    return np.stack(frames)
+
+
+def read_video_frames(path: Path, indices: Sequence[int]) -> np.ndarray:
+    """Decode the given 0-based frame indices of a video file to RGB ``uint8`` ``(T, H, W, 3)``.
+
+    Raises:
+        ClipError: the video is missing, empty, unreadable, or shorter than an index asks.
+    """
+    import decord  # imported here: only video datasets need it, and it is slow to import
+
+    path = Path(path)
+    _check_file(path, "video")
+    try:
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+        count = len(reader)
+    except Exception as err:  # decord raises its own DECORDError or RuntimeError
+        raise ClipError(
+            path, f"cannot open video ({_first_line(err)}): check that it plays, or re-extract it"
+        ) from None
+    wanted = [int(i) for i in indices]
+    bad = [i for i in wanted if not 0 <= i < count]
+    if bad:
+        raise ClipError(
+            path,
+            f"video has {count} frames but the clip needs frame index {bad[0]}: check the record's "
+            "onset/offset/frame_numbers and extra['frame_base']",
+        )
+    try:
+        batch = reader.get_batch(wanted).asnumpy()
+    except Exception as err:
+        raise ClipError(
+            path, f"cannot decode video frames ({_first_line(err)}): re-extract the video"
+        ) from None
+    return np.ascontiguousarray(batch, dtype=np.uint8)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+def _check_file(path: Path, what: str) -> os.stat_result:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ClipError(path, f"{what} file not found: re-read the dataset or restore the file") from None
+    except OSError as err:
+        raise ClipError(path, f"cannot access {what} file ({err.strerror}): check permissions") from None
+    if info.st_size == 0:
+        raise ClipError(path, f"{what} file is empty (0 bytes): {FIX_RESTORE}")
+    return info
+
+
+@dataclass(frozen=True)
+class ClipSource:
+    """The frames of one record as a sequence of ``num_available`` frames (onset..offset).
+
+    Attributes:
+        name: the clip key, used in messages.
+        frames: image paths in temporal order (image-folder datasets).
+        video: the video file (video datasets), with ``video_indices`` its 0-based frame indices.
+    """
+
+    name: str
+    frames: tuple[Path, ...] = ()
+    video: Path | None = None
+    video_indices: tuple[int, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: SampleRecord) -> ClipSource:
+        """The record's frames, or its video segment; raises ClipError when it has neither."""
+        if record.frames:
+            return cls(name=record.key, frames=tuple(Path(p) for p in record.frames))
+        if record.video is not None:
+            numbers = record.frame_numbers or tuple(range(record.onset, record.offset + 1))
+            base = _frame_base(record)
+            return cls(
+                name=record.key, video=Path(record.video), video_indices=tuple(n - base for n in numbers)
+            )
+        folder = record.extra.get("folder") or record.extra.get("frames_dir") or record.key
+        raise ClipError(
+            folder,
+            "clip has no frame files and no video (empty folder, or the sheet was read without "
+            "frames): pass the dataset root when reading it",
+        )
+
+    @property
+    def num_available(self) -> int:
+        """How many frames the clip has (onset..offset)."""
+        return len(self.frames) if self.frames else len(self.video_indices)
+
+    @property
+    def location(self) -> str:
+        """Where the clip lives, for messages: its first frame's folder or its video file."""
+        return str(self.frames[0].parent) if self.frames else str(self.video)
+
+    def check(self) -> list[tuple[str, int, int]]:
+        """Stat every file of the clip; returns ``(path, size, mtime_ns)`` rows (the cache fingerprint).
+
+        Raises:
+            ClipError: a file is missing or empty, or the clip has fewer than 2 frames.
+        """
+        if self.num_available < 2:
+            raise ClipError(
+                self.location,
+                f"clip {self.name} has {self.num_available} frame(s), at least 2 are needed for "
+                "optical flow: check its onset/offset or drop it",
+            )
+        paths = self.frames if self.frames else (self.video,)
+        rows = []
+        for path in paths:
+            assert path is not None
+            info = _check_file(path, "frame" if self.frames else "video")
+            rows.append((str(path.absolute()), info.st_size, info.st_mtime_ns))
+        return rows
+
+    def read(self, indices: Sequence[int]) -> dict[int, np.ndarray]:
+        """Decode the frames at the given indices (each once); returns ``{index: RGB (H, W, 3)}``."""
+        unique = sorted(set(int(i) for i in indices))
+        if not unique:
+            return {}
+        if unique[0] < 0 or unique[-1] >= self.num_available:
+            raise IndexError(f"{self.name}: frame index out of range 0..{self.num_available - 1}")
+        if self.frames:
+            stack = read_image_frames([self.frames[i] for i in unique])
+        else:
+            assert self.video is not None
+            stack = read_video_frames(self.video, [self.video_indices[i] for i in unique])
+        return {index: stack[k] for k, index in enumerate(unique)}
+
+
+def _frame_base(record: SampleRecord) -> int:
+    raw = record.extra.get("frame_base", "0")
+    if raw not in ("0", "1"):
+        raise ClipError(record.key, f"extra['frame_base'] must be '0' or '1', got {raw!r}: fix the reader")
+    return int(raw)

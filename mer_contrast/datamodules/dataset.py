@@ -1,0 +1,159 @@
+"""Torch dataset over cached clips, with training augmentation that keeps RGB and flow consistent.
+
+Clips are read from the flow cache only (``prepare_data`` filled it), so an epoch costs file reads.
+Augmentation randomness comes from a per-sample seed that the sampler draws from ``(seed, epoch)``,
+not from global or worker RNG state: the same seed gives the same batches whatever ``num_workers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from mer_contrast.clips.cache import FlowCache
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Training augmentation.
+
+    Attributes:
+        flip_prob: probability of a horizontal flip; the flow's u channel (channel 0) is negated with it.
+        spatial_jitter: maximum shift in pixels of a random translation (edge-replicated), same for
+            every frame and for the flow.
+        temporal_jitter: maximum shift, in sampled steps, of the T-frame window inside the
+            ``T + temporal_jitter`` frames cached per clip.
+    """
+
+    flip_prob: float = 0.5
+    spatial_jitter: int = 4
+    temporal_jitter: int = 0
+
+
+@dataclass(frozen=True)
+class ClipItem:
+    """What the dataset needs to serve one clip."""
+
+    cache_key: str
+    label: int
+    subject: str
+    clip_id: str
+    aus: str
+    au_text: str
+
+
+def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """Translate (..., H, W) by (dy, dx) pixels, replicating the edges."""
+    if dy == 0 and dx == 0:
+        return x
+    h, w = x.shape[-2:]
+    ys = (torch.arange(h) - dy).clamp(0, h - 1)
+    xs = (torch.arange(w) - dx).clamp(0, w - 1)
+    return x[..., ys[:, None], xs[None, :]]
+
+
+class ClipDataset(Dataset[dict[str, Any]]):
+    """Sample dicts (``rgb``, ``flow``, ``label``, ``subject``, ``clip_id``, ``aus``, ``au_text``).
+
+    Indexing with an ``int`` gives the deterministic evaluation view (centred temporal window, no
+    augmentation); indexing with ``(index, seed)`` applies the training augmentation drawn from ``seed``.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[ClipItem],
+        cache: FlowCache,
+        num_frames: int,
+        augmentation: Augmentation | None = None,
+        temporal_slack: int = 0,
+    ) -> None:
+        self.items = list(items)
+        self.cache = cache
+        self.num_frames = num_frames
+        self.augmentation = augmentation
+        self.temporal_slack = temporal_slack
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Any]:
+        seed = None
+        if isinstance(index, tuple):
+            index, seed = index
+        item = self.items[index]
+        arrays = self.cache.get(item.cache_key)
+        if arrays is None:
+            raise RuntimeError(
+                f"clip {item.clip_id}: its cache entry {item.cache_key} is missing or damaged; "
+                "run the DataModule's prepare_data() again to recompute it"
+            )
+        rgb = torch.from_numpy(np.ascontiguousarray(arrays["rgb"])).permute(0, 3, 1, 2)  # T,3,H,W uint8
+        flow = torch.from_numpy(np.ascontiguousarray(arrays["flow"])).float()  # T-1,C,H,W
+        rng = np.random.default_rng(seed) if seed is not None and self.augmentation else None
+        start = self.temporal_slack // 2
+        if rng is not None and self.augmentation and self.augmentation.temporal_jitter > 0:
+            start = int(rng.integers(0, self.temporal_slack + 1))
+        rgb = rgb[start : start + self.num_frames]
+        flow = flow[start : start + self.num_frames - 1]
+        rgb_f = rgb.float().div_(255.0)
+        if rng is not None and self.augmentation is not None:
+            rgb_f, flow = self._augment(rgb_f, flow, rng, self.augmentation)
+        return {
+            "rgb": rgb_f.contiguous(),
+            "flow": flow.contiguous(),
+            "label": torch.tensor(item.label, dtype=torch.long),
+            "subject": item.subject,
+            "clip_id": item.clip_id,
+            "aus": item.aus,
+            "au_text": item.au_text,
+        }
+
+    @staticmethod
+    def _augment(
+        rgb: torch.Tensor, flow: torch.Tensor, rng: np.random.Generator, aug: Augmentation
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if rng.random() < aug.flip_prob:
+            rgb = rgb.flip(-1)
+            flow = flow.flip(-1)
+            flow[:, 0] = -flow[:, 0]  # a mirrored motion moves the other way along x
+        if aug.spatial_jitter > 0:
+            dy, dx = (int(v) for v in rng.integers(-aug.spatial_jitter, aug.spatial_jitter + 1, size=2))
+            rgb, flow = _shift(rgb, dy, dx), _shift(flow, dy, dx)
+        return rgb, flow
+
+
+class EpochSeededSampler(Sampler[tuple[int, int]]):
+    """Yields ``(index, augmentation_seed)``; the order and seeds depend only on ``(seed, epoch)``.
+
+    Shuffles, or draws with replacement by ``weights`` (class-balanced sampling). Each ``__iter__`` is
+    a new epoch.
+    """
+
+    def __init__(
+        self, num_samples: int, seed: int, shuffle: bool = True, weights: Sequence[float] | None = None
+    ) -> None:
+        self.num_samples = num_samples
+        self.seed = seed
+        self.shuffle = shuffle
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float64)
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        if self.weights is not None:
+            order = rng.choice(self.num_samples, size=self.num_samples, p=self.weights / self.weights.sum())
+        elif self.shuffle:
+            order = rng.permutation(self.num_samples)
+        else:
+            order = np.arange(self.num_samples)
+        seeds = rng.integers(0, 2**31 - 1, size=self.num_samples)
+        return iter([(int(i), int(s)) for i, s in zip(order, seeds, strict=True)])

@@ -1,0 +1,310 @@
+"""``MERDataModule``: one LOSO fold of a micro-expression database, ready for Lightning.
+
+``prepare_data`` (rank zero only) reads the annotation sheet, applies the class protocol, checks every
+clip's frames and fills the flow cache in parallel worker processes; bad clips are skipped there with a
+warning naming the file (or raise with ``strict``), never hours later inside a loader worker.
+``setup`` (every rank) rebuilds the same record list, keeps the clips whose cache entry exists and
+splits them by subject: the held-out ``test_subject`` is the test set, and validation comes from the
+training subjects only unless ``val_strategy="test"`` (test-set selection, labelled as such).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from lightning.pytorch import LightningDataModule
+from torch.utils.data import DataLoader
+
+from mer_contrast.clips.cache import FlowCache, cache_key
+from mer_contrast.clips.errors import ClipError
+from mer_contrast.clips.flow import FlowConfig
+from mer_contrast.clips.precompute import precompute
+from mer_contrast.clips.prepare import ClipConfig
+from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
+from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
+from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
+from mer_contrast.datasets.aus import format_aus
+from mer_contrast.datasets.records import SampleRecord
+from mer_contrast.text.facs import describe_aus
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$MER_CONTRAST_CACHE``, else ``~/.cache/mer-contrast`` (keys include the frame paths)."""
+    return Path(os.environ.get("MER_CONTRAST_CACHE", Path.home() / ".cache" / "mer-contrast"))
+
+
+class MERDataModule(LightningDataModule):
+    """A micro-expression database split for one leave-one-subject-out fold.
+
+    Args:
+        dataset: which reader reads ``root``.
+        root: the database folder as distributed (annotation sheet + frame folders).
+        protocol: class protocol name (``mer-contrast inspect`` lists counts); None = the dataset's default.
+        test_subject: the held-out subject of this fold (see :meth:`folds`); None trains on all subjects.
+        val_strategy: ``none``; ``holdout_subjects`` (validation subjects taken from the training
+            subjects); ``test`` (validate on the test subject: test-set selection, optimistic).
+        val_subjects: number of training subjects held out for ``holdout_subjects``.
+        num_frames: T, frames sampled per clip.
+        image_size: side of the square face crop.
+        span: which part of the clip T frames are sampled from (see :mod:`mer_contrast.clips.sampling`).
+        crop: ``auto`` uses the database's own face crop where it has one, else detects the face.
+        flow_method: optical-flow algorithm.
+        flow_pairs: flow between consecutive sampled frames, or from the onset to each sampled frame.
+        flow_channels: u, v and optionally magnitude or optical strain.
+        flow_bound: flow (pixels) divided by this and clipped to [-1, 1].
+        flow_params: extra algorithm parameters passed to :class:`~mer_contrast.clips.flow.FlowConfig`.
+        cache_dir: where prepared clips are cached; None = ``$MER_CONTRAST_CACHE`` or ``~/.cache/mer-contrast``.
+        batch_size: clips per batch (per device).
+        num_workers: DataLoader worker processes.
+        precompute_workers: processes that fill the flow cache in ``prepare_data``.
+        augment: training augmentation on/off.
+        flip_prob: horizontal flip probability (the flow's u is negated with it).
+        spatial_jitter: maximum random translation, pixels.
+        temporal_jitter: maximum shift of the T-frame window, in sampled steps.
+        balanced_sampling: draw training clips with probability inversely proportional to class frequency.
+        drop_last: drop the last incomplete training batch (all ranks need equal batches for the
+            contrastive all-gather, and BatchNorm dislikes a batch of one).
+        reader_options: passed to the reader (e.g. ``{"frames": "raw"}`` for CASME II).
+        strict: raise on the first bad row or clip instead of skipping it with a warning.
+        seed: seeds validation-subject choice, shuffling and augmentation.
+    """
+
+    def __init__(
+        self,
+        dataset: Literal["casme2", "mmew", "samm", "casme3", "megc2019"] = "casme2",
+        root: str = "data/CASME2",
+        protocol: str | None = None,
+        test_subject: str | None = None,
+        val_strategy: ValStrategy = "none",
+        val_subjects: int = 2,
+        num_frames: int = 8,
+        image_size: int = 112,
+        span: Literal["onset_apex", "onset_apex_offset", "whole"] = "onset_apex",
+        crop: Literal["auto", "dataset", "detect", "none"] = "auto",
+        flow_method: Literal["tvl1", "farneback", "dis"] = "tvl1",
+        flow_pairs: Literal["consecutive", "onset"] = "consecutive",
+        flow_channels: Literal["uv", "uv_magnitude", "uv_strain"] = "uv",
+        flow_bound: float = 2.0,
+        flow_params: dict[str, Any] | None = None,
+        cache_dir: str | None = None,
+        batch_size: int = 16,
+        num_workers: int = 2,
+        precompute_workers: int = 2,
+        augment: bool = True,
+        flip_prob: float = 0.5,
+        spatial_jitter: int = 4,
+        temporal_jitter: int = 0,
+        balanced_sampling: bool = False,
+        drop_last: bool = True,
+        reader_options: dict[str, Any] | None = None,
+        strict: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.dataset = dataset
+        self.root = Path(root)
+        self.protocol_name = protocol or DEFAULT_PROTOCOL[dataset]
+        self.protocol = get_protocol(self.protocol_name)
+        self.test_subject = test_subject
+        self.val_strategy: ValStrategy = val_strategy
+        self.val_subjects = val_subjects
+        self.num_frames = num_frames
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.precompute_workers = precompute_workers
+        self.balanced_sampling = balanced_sampling
+        self.drop_last = drop_last
+        self.reader_options = dict(reader_options or {})
+        self.strict = strict
+        self.seed = seed
+        self.augmentation = (
+            Augmentation(flip_prob=flip_prob, spatial_jitter=spatial_jitter, temporal_jitter=temporal_jitter)
+            if augment
+            else None
+        )
+        # Cache T + temporal_jitter frames so a shifted T-window never needs new flow.
+        self.clip_config = ClipConfig(
+            num_frames=num_frames + temporal_jitter,
+            image_size=image_size,
+            span=span,
+            crop=crop,
+            flow=FlowConfig(
+                method=flow_method, pairs=flow_pairs, channels=flow_channels, bound=flow_bound,
+                **(flow_params or {}),
+            ),
+        )
+        self.temporal_slack = temporal_jitter
+        self.cache = FlowCache(Path(cache_dir) if cache_dir else default_cache_dir())
+        self.split: Split | None = None
+        self.items: list[ClipItem] = []
+        self.train_set: ClipDataset | None = None
+        self.val_set: ClipDataset | None = None
+        self.test_set: ClipDataset | None = None
+
+    # ---- what the CLI links to the model ---------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        """Number of classes under the protocol."""
+        return len(self.protocol.classes)
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names under the protocol, in label order."""
+        return list(self.protocol.classes)
+
+    @property
+    def flow_channel_count(self) -> int:
+        """Channels of the ``flow`` tensor (2 for u, v; 3 with magnitude or strain)."""
+        return 2 if self.clip_config.flow.channels == "uv" else 3
+
+    # ---- records ---------------------------------------------------------------------------------
+    @cached_property
+    def labelled_records(self) -> list[tuple[SampleRecord, int]]:
+        """Every clip usable under the protocol, with its label (reader + protocol, no frames decoded)."""
+        result = read_dataset(self.dataset, root=self.root, strict=self.strict, **self.reader_options)
+        labelled, dropped = apply_protocol(result, self.protocol)
+        if dropped:
+            log.info("%d clips are outside protocol %s", len(dropped), self.protocol_name)
+        return labelled
+
+    def folds(self) -> list[str]:
+        """The LOSO folds: subjects with at least one sample under the protocol."""
+        return loso_subjects([r.subject for r, _ in self.labelled_records])
+
+    # ---- Lightning hooks -------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Check every clip and fill the flow cache (called on rank zero only)."""
+        records = [r for r, _ in self.labelled_records]
+        report = precompute(
+            records, self.clip_config, self.cache, workers=self.precompute_workers, strict=self.strict
+        )
+        for key, reason in report.failed:
+            log.warning("skipped clip %s: %s", key, reason)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the fold's datasets from the clips whose cache entries exist."""
+        if self.split is not None:
+            return
+        usable: list[ClipItem] = []
+        missing = []
+        for record, label in self.labelled_records:
+            try:
+                key = cache_key(record, self.clip_config)
+            except ClipError:
+                key = ""
+            if not key or key not in self.cache:
+                missing.append(record.key)
+                continue
+            usable.append(
+                ClipItem(
+                    cache_key=key,
+                    label=label,
+                    subject=record.subject,
+                    clip_id=record.key,
+                    aus=format_aus(record.aus),
+                    au_text=describe_aus(record.aus),
+                )
+            )
+        if missing:
+            log.warning(
+                "%d clips have no cache entry and are left out (see prepare_data warnings): %s",
+                len(missing), ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+            )
+        if not usable:
+            raise RuntimeError(
+                f"no usable clip under {self.root} with protocol {self.protocol_name}; "
+                f"run `mer-contrast inspect --dataset {self.dataset} --root {self.root}` to see why"
+            )
+        self.items = usable
+        self.split = loso_split(
+            [it.subject for it in usable], self.test_subject, self.val_strategy, self.val_subjects, self.seed
+        )
+        if self.split.val_is_test:
+            log.warning("val_strategy='test': validation uses the test subject (test-set selection)")
+        make = self._make_dataset
+        self.train_set = make(self.split.train, self.augmentation)
+        self.val_set = make(self.split.val, None)
+        self.test_set = make(self.split.test, None)
+
+    def _make_dataset(self, indices: list[int], augmentation: Augmentation | None) -> ClipDataset:
+        return ClipDataset(
+            [self.items[i] for i in indices], self.cache, self.num_frames, augmentation, self.temporal_slack
+        )
+
+    def train_label_counts(self) -> list[int]:
+        """Training clips per class (for class-weighted losses)."""
+        self._require_setup()
+        assert self.train_set is not None
+        counts = Counter(it.label for it in self.train_set.items)
+        return [counts.get(k, 0) for k in range(self.num_classes)]
+
+    def _require_setup(self) -> None:
+        if self.split is None:
+            self.setup()
+
+    def _loader(self, dataset: ClipDataset, sampler: Any = None, drop_last: bool = False) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            shuffle=False,
+            num_workers=self.num_workers,
+            drop_last=drop_last,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        self._require_setup()
+        assert self.train_set is not None
+        weights = None
+        if self.balanced_sampling:
+            counts = self.train_label_counts()
+            weights = [1.0 / counts[it.label] for it in self.train_set.items]
+        sampler = EpochSeededSampler(len(self.train_set), self.seed, shuffle=True, weights=weights)
+        drop_last = self.drop_last and len(self.train_set) > self.batch_size
+        return self._loader(self.train_set, sampler, drop_last=drop_last)
+
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        self._require_setup()
+        if self.val_set is None or len(self.val_set) == 0:
+            return []
+        return self._loader(self.val_set)
+
+    def test_dataloader(self) -> DataLoader:
+        self._require_setup()
+        if self.test_set is None or len(self.test_set) == 0:
+            raise RuntimeError("no test split: set data.test_subject to one of MERDataModule.folds()")
+        return self._loader(self.test_set)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+    def describe(self) -> dict[str, Any]:
+        """Sizes and subjects of the fold's splits (for logs and reports)."""
+        self._require_setup()
+        assert self.split is not None
+
+        def per_class(idx: list[int]) -> dict[str, int]:
+            counts = Counter(self.items[i].label for i in idx)
+            return {name: counts.get(k, 0) for k, name in enumerate(self.class_names)}
+
+        return {
+            "test_subject": self.test_subject,
+            "val_subjects": list(self.split.val_subjects),
+            "val_is_test": self.split.val_is_test,
+            "train": per_class(self.split.train),
+            "val": per_class(self.split.val),
+            "test": per_class(self.split.test),
+            "train_subjects": int(np.unique([self.items[i].subject for i in self.split.train]).size),
+        }

@@ -1,0 +1,168 @@
+"""Bookkeeping shared by the readers: skipped rows, warnings, and turning one row into a record.
+
+A bad row never crashes a read: :meth:`Report.skip` logs ONE warning line on the
+``mer_contrast.datasets`` logger and records a :class:`SkippedRow` (or raises
+:class:`DatasetStrictError` with ``strict=True``). Softer problems (apex outside the clip, frames that
+disagree with the sheet) go through :meth:`Report.warn` and keep the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+from mer_contrast.datasets._table import cell_int, cell_text, is_blank
+from mer_contrast.datasets.aus import parse_aus
+from mer_contrast.datasets.errors import AUParseError, DatasetNotFoundError, DatasetStrictError
+from mer_contrast.datasets.records import ReadResult, SampleRecord, SkippedRow
+
+logger = logging.getLogger("mer_contrast.datasets")
+
+
+class Report:
+    """Collects what a reader skipped and warned about while reading ``sheet``."""
+
+    def __init__(self, dataset: str, sheet: Path, *, strict: bool = False, quiet: bool = False) -> None:
+        self.dataset = dataset
+        self.sheet = sheet
+        self.strict = strict
+        self.quiet = quiet
+        self.skipped: list[SkippedRow] = []
+        self.warnings: list[str] = []
+        self.warnings_by_clip: dict[str, list[str]] = {}
+        self.frames_found = 0
+        self.frames_expected = 0
+
+    def skip(self, row: int, reason: str, clip: str = "", *, log: bool = True) -> None:
+        """Record a skipped row (raise instead when strict); ``log=False`` when the caller logs a summary."""
+        if self.strict:
+            raise DatasetStrictError(self.sheet, row, reason, clip)
+        self.skipped.append(SkippedRow(row=row, reason=reason, clip=clip))
+        if log and not self.quiet:
+            where = f"row {row}" + (f" ({clip})" if clip else "")
+            logger.warning("%s: %s: %s: skipped: %s", self.dataset, self.sheet.name, where, reason)
+
+    def warn(self, message: str, clip: str = "") -> None:
+        """Record (and log) a problem that does not drop the row."""
+        text = f"{clip}: {message}" if clip else message
+        self.warnings.append(text)
+        self.warnings_by_clip.setdefault(clip, []).append(text)
+        if not self.quiet:
+            logger.warning("%s: %s", self.dataset, text)
+
+    def result(self, records: list[SampleRecord]) -> ReadResult:
+        return ReadResult(
+            records=records,
+            skipped=list(self.skipped),
+            frames_found=self.frames_found,
+            frames_expected=self.frames_expected,
+            warnings=list(self.warnings),
+        )
+
+
+def build_record(
+    report: Report,
+    *,
+    row: int,
+    subject: str,
+    clip_id: str,
+    onset: object,
+    apex: object,
+    offset: object,
+    au_cell: object,
+    emotion: object,
+    emotions: frozenset[str],
+    extra: dict[str, str] | None = None,
+) -> SampleRecord | None:
+    """Validate one sheet row and build its record (without frames); None when the row is skipped.
+
+    ``emotion`` is normalised to stripped lower case and must be one of ``emotions``. A blank apex is
+    None; one written as missing (``/``, ``-1``) or outside ``[onset, offset]`` becomes None with a
+    warning.
+    """
+    clip = f"{subject}/{clip_id}"
+    if not subject or not clip_id:
+        report.skip(row, "missing subject or clip name", clip)
+        return None
+    first = cell_int(onset)
+    last = cell_int(offset)
+    if first is None or last is None:
+        report.skip(
+            row, f"onset/offset {cell_text(onset)!r}/{cell_text(offset)!r} are not frame numbers", clip
+        )
+        return None
+    if last < first:
+        report.skip(row, f"offset {last} is before onset {first}", clip)
+        return None
+    label = cell_text(emotion).lower()
+    if label not in emotions:
+        reason = "missing emotion" if not label else f"unknown emotion {cell_text(emotion)!r}"
+        report.skip(row, reason, clip)
+        return None
+    try:
+        aus = parse_aus(au_cell)
+    except AUParseError as error:
+        report.skip(row, str(error), clip)
+        return None
+    # A blank apex is simply not annotated (CAS(ME)^3 Part C has no apex column); "/" or an apex
+    # outside the clip is a data problem worth a warning.
+    peak = cell_int(apex)
+    if is_blank(apex):
+        peak = None
+    elif peak is None or not first <= peak <= last:
+        report.warn(
+            f"apex {cell_text(apex)!r} is missing or outside onset..offset {first}-{last}; "
+            "using the middle frame",
+            clip,
+        )
+        peak = None
+    return SampleRecord(
+        dataset=report.dataset,
+        subject=subject,
+        clip_id=clip_id,
+        onset=first,
+        apex=peak,
+        offset=last,
+        aus=aus,
+        au_raw=cell_text(au_cell),
+        emotion=label,
+        row=row,
+        extra=dict(extra or {}),
+    )
+
+
+def with_extra(record: SampleRecord, **values: str) -> SampleRecord:
+    """Copy of ``record`` with ``values`` added to ``extra``."""
+    return replace(record, extra={**record.extra, **values})
+
+
+def find_sheet(dataset: str, root: Path, names: tuple[str, ...]) -> Path:
+    """The first of ``names`` present in ``root``; DatasetNotFoundError listing them otherwise."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(dataset, f"the dataset folder {root}")
+    for name in names:
+        if (root / name).is_file():
+            return root / name
+    raise DatasetNotFoundError(dataset, "the annotation sheet " + " or ".join(names), root)
+
+
+def check_root(dataset: str, root: Path | None) -> Path | None:
+    """``root`` as a Path (None stays None); DatasetNotFoundError when it is not a folder."""
+    if root is None:
+        return None
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DatasetNotFoundError(dataset, f"the dataset folder {root}")
+    return root
+
+
+def check_sheet(dataset: str, sheet: Path) -> Path:
+    if not sheet.is_file():
+        raise DatasetNotFoundError(dataset, f"the annotation sheet {sheet.name}", sheet.parent)
+    return sheet
+
+
+def text_or_blank(cell: object) -> str:
+    """Cell text for id columns ("" for blank cells)."""
+    return "" if is_blank(cell) else cell_text(cell)

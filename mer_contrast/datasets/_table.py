@@ -1,0 +1,153 @@
+"""Reading annotation sheets (``.xlsx`` or a ``.csv`` export) as rows of raw cell values.
+
+Cells are kept as openpyxl gives them (text stays text: CASME II's Subject ``"01"`` is not turned
+into ``1`` as pandas would). The header row is found by scanning for its first cell (SAMM has a
+13-row preamble), and columns are looked up by name ignoring case, spaces and underscores, so
+``OnsetFrame`` and ``Onset Frame`` are the same column.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mer_contrast.datasets.errors import SheetFormatError
+
+#: How many leading rows are searched for the header row.
+HEADER_SCAN_ROWS = 40
+
+
+def normalise_name(name: object) -> str:
+    """Column-name key: lower case without spaces/underscores (``"Onset Frame"`` -> ``"onsetframe"``)."""
+    return re.sub(r"[\s_]+", "", str(name)).lower()
+
+
+@dataclass
+class Table:
+    """A sheet's data rows below its header, with 1-based row numbers as a spreadsheet shows them."""
+
+    path: Path
+    header: list[str]
+    rows: list[tuple[int, tuple[object, ...]]]
+
+    def column(self, *names: str, required: bool = True) -> int | None:
+        """Index of the first column matching one of ``names``; SheetFormatError names ``names[0]``."""
+        keys = [normalise_name(cell) for cell in self.header]
+        for name in names:
+            if normalise_name(name) in keys:
+                return keys.index(normalise_name(name))
+        if required:
+            shown = ", ".join(repr(cell) for cell in self.header if cell)
+            raise SheetFormatError(self.path, names[0], f"header: {shown}")
+        return None
+
+    def records(self, columns: dict[str, int | None]) -> Iterator[tuple[int, dict[str, object]]]:
+        """Non-empty rows as ``(row_number, {field: cell})`` for the given field -> column index map."""
+        for number, cells in self.rows:
+            if all(is_blank(cell) for cell in cells):
+                continue
+            yield (
+                number,
+                {
+                    field: (cells[index] if index is not None and index < len(cells) else None)
+                    for field, index in columns.items()
+                },
+            )
+
+
+def read_rows(path: Path) -> list[tuple[object, ...]]:
+    """All rows of the first worksheet (or the CSV), cells as stored."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)[0]
+    raise SheetFormatError(path, "Subject", f"unsupported sheet type {suffix!r}; save it as .xlsx or .csv")
+
+
+def load_table(path: Path, first_header_cells: Sequence[str] = ("Subject",)) -> Table:
+    """Load the sheet and split it at the header row whose first cell is one of ``first_header_cells``.
+
+    For a workbook every worksheet is tried in order (CAS(ME)^3 keeps its labels in sheet ``label``).
+    """
+    wanted = {normalise_name(cell) for cell in first_header_cells}
+    sheets = [_read_csv(path)] if path.suffix.lower() == ".csv" else _read_sheets(path)
+    for rows in sheets:
+        for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            if row and not is_blank(row[0]) and normalise_name(row[0]) in wanted:
+                header = ["" if is_blank(cell) else str(cell).strip() for cell in row]
+                data = [(number + 1, rows[number]) for number in range(index + 1, len(rows))]
+                return Table(path=path, header=header, rows=data)
+    raise SheetFormatError(path, first_header_cells[0], "no header row starting with it")
+
+
+def _read_sheets(path: Path) -> list[list[tuple[object, ...]]]:
+    suffix = path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm"):
+        raise SheetFormatError(
+            path, "Subject", f"unsupported sheet type {suffix!r}; save it as .xlsx or .csv"
+        )
+    return _read_xlsx(path)
+
+
+def _read_xlsx(path: Path) -> list[list[tuple[object, ...]]]:
+    import openpyxl  # imported lazily: only sheet reading needs it
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises several unrelated types for a corrupt file
+        raise SheetFormatError(path, "Subject", f"cannot open workbook: {error}") from error
+    try:
+        return [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets]
+    finally:
+        workbook.close()
+
+
+def _read_csv(path: Path) -> list[tuple[object, ...]]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030", "latin-1"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    # Empty CSV cells become None, like empty spreadsheet cells.
+    return [tuple(cell if cell != "" else None for cell in row) for row in csv.reader(text.splitlines())]
+
+
+def is_blank(cell: object) -> bool:
+    """True for an empty cell (None, NaN or whitespace-only text)."""
+    if cell is None:
+        return True
+    if isinstance(cell, float) and math.isnan(cell):
+        return True
+    return isinstance(cell, str) and not cell.strip()
+
+
+def cell_text(cell: object) -> str:
+    """A cell as stripped text; whole floats lose their ``.0`` (``12.0`` -> ``"12"``)."""
+    if is_blank(cell):
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def cell_int(cell: object) -> int | None:
+    """A frame number from an int, a whole float or text (``"355"``); None when it is not one."""
+    if isinstance(cell, bool) or is_blank(cell):
+        return None
+    if isinstance(cell, int):
+        return cell
+    if isinstance(cell, float):
+        return int(cell) if cell.is_integer() else None
+    text = str(cell).strip()
+    if re.fullmatch(r"[-+]?\d+", text):
+        return int(text)
+    if re.fullmatch(r"[-+]?\d+\.0*", text):
+        return int(float(text))
+    return None

@@ -1,0 +1,75 @@
+"""Errors raised by the dataset readers.
+
+Every message is one line that names the file (or folder) involved and says what to do about it, so
+the ``inspect`` command can print it as is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: Display names of the databases, used in messages.
+DATABASE_TITLES: dict[str, str] = {
+    "casme2": "CASME II",
+    "mmew": "MMEW",
+    "samm": "SAMM",
+    "casme3": "CAS(ME)^3",
+    "megc2019": "MEGC2019 composite",
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """An expected annotation sheet or frame folder is missing.
+
+    The databases are licence-gated: this package never downloads them, so the message says where
+    the file was expected and that it must be obtained from the database's authors.
+    """
+
+    def __init__(self, dataset: str, expected: str, where: Path | str | None = None) -> None:
+        title = DATABASE_TITLES.get(dataset, dataset)
+        location = f" in {where}" if where is not None else ""
+        message = (
+            f"{title}: expected {expected}{location} but it does not exist. {title} is licence-gated and is "
+            "never downloaded: obtain it from its authors and point `root` (or `sheet`) at your copy."
+        )
+        super().__init__(message)
+        self.dataset = dataset
+        self.expected = expected
+        self.where = None if where is None else Path(where)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SheetFormatError(ValueError):
+    """An annotation sheet lacks a required column (or cannot be read as a table at all)."""
+
+    def __init__(self, sheet: Path | str, column: str, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{sheet}: required column {column!r} not found{extra}; is this the right annotation sheet "
+            "for the dataset?"
+        )
+        self.sheet = Path(sheet)
+        self.column = column
+
+
+class DatasetStrictError(ValueError):
+    """Raised with ``strict=True`` instead of skipping a bad row."""
+
+    def __init__(self, sheet: Path | str, row: int, reason: str, clip: str = "") -> None:
+        where = f"row {row}" + (f" ({clip})" if clip else "")
+        super().__init__(f"{sheet}: {where}: {reason} (strict mode; use strict=False to skip such rows)")
+        self.sheet = Path(sheet)
+        self.row = row
+        self.reason = reason
+        self.clip = clip
+
+
+class AUParseError(ValueError):
+    """An action-unit cell that no known coding convention explains (e.g. ``"12X"``)."""
+
+    def __init__(self, raw: object, detail: str) -> None:
+        super().__init__(f"cannot parse action units {raw!r}: {detail}")
+        self.raw = raw
+        self.detail = detail

@@ -1,0 +1,205 @@
+"""``mer-contrast inspect``: what a dataset on disk gives under a class protocol.
+
+Prints samples per class and per subject, the rows skipped (by the reader or by the protocol) and
+why, and frames found vs expected; ``--json`` prints the same as one JSON object. Run it as
+``python -m mer_contrast.datasets.inspect --dataset casme2 --root /data/CASME2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mer_contrast.datasets import READERS, read_dataset
+from mer_contrast.datasets.errors import (
+    AUParseError,
+    DatasetNotFoundError,
+    DatasetStrictError,
+    SheetFormatError,
+)
+from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, apply_protocol, get_protocol, list_protocols
+
+#: Errors reported as one line with exit code 2 (no traceback).
+USER_ERRORS = (DatasetNotFoundError, SheetFormatError, DatasetStrictError, AUParseError, ValueError, OSError)
+
+
+def natural_key(text: str) -> list[Any]:
+    """Sort key putting ``sub2`` before ``sub10`` and ``spNO.9`` before ``spNO.10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+def summarize(
+    dataset: str,
+    root: Path | str | None = None,
+    sheet: Path | str | None = None,
+    protocol: str | None = None,
+    strict: bool = False,
+    **options: object,
+) -> dict[str, Any]:
+    """Read ``dataset`` and summarise it under ``protocol`` (default: ``DEFAULT_PROTOCOL[dataset]``).
+
+    Returns ``{"dataset", "protocol", "classes", "total", "per_class", "per_subject", "subjects",
+    "rows", "skipped": [{"row", "reason", "clip", "stage"}], "frames_read", "frames_found",
+    "frames_expected", "warnings"}``; ``per_class`` is in protocol order, ``stage`` is ``reader`` or
+    ``protocol``.
+    """
+    options.setdefault("quiet", True)  # warnings are returned in the summary instead of logged
+    result = read_dataset(dataset, root, sheet, strict=strict, **options)
+    chosen = get_protocol(protocol or DEFAULT_PROTOCOL[dataset])
+    labelled, dropped = apply_protocol(result, chosen)
+    per_class = Counter(chosen.classes[label] for _, label in labelled)
+    per_subject = Counter(record.subject for record, _ in labelled)
+    skipped = [
+        {"row": row.row, "reason": row.reason, "clip": row.clip, "stage": stage}
+        for stage, rows in (("reader", result.skipped), ("protocol", dropped))
+        for row in rows
+    ]
+    return {
+        "dataset": dataset,
+        "protocol": chosen.name,
+        "classes": list(chosen.classes),
+        "total": len(labelled),
+        "per_class": {name: per_class.get(name, 0) for name in chosen.classes},
+        "per_subject": {name: per_subject[name] for name in sorted(per_subject, key=natural_key)},
+        "subjects": len(per_subject),
+        "rows": len(result.records) + len(result.skipped),
+        "skipped": skipped,
+        "frames_read": root is not None,
+        "frames_found": result.frames_found,
+        "frames_expected": result.frames_expected,
+        "warnings": list(result.warnings),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mer-contrast inspect",
+        description="Summarise a micro-expression dataset on disk: samples per class and subject, skipped "
+        "rows and why, frames found vs expected.",
+    )
+    parser.add_argument("--dataset", required=True, choices=sorted(READERS))
+    parser.add_argument("--root", type=Path, help="dataset folder (sheet + frames)")
+    parser.add_argument("--sheet", type=Path, help="annotation sheet (alone: labels only, no frames)")
+    parser.add_argument(
+        "--protocol", help=f"class protocol (default per dataset); one of {', '.join(list_protocols())}"
+    )
+    parser.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, e.g. frames=raw (casme2), sheet_version=20190701, part=C (casme3)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--strict", action="store_true", help="fail on the first row that would be skipped")
+    parser.add_argument(
+        "--max-rows", type=int, default=20, help="skipped rows / warnings listed in the tables"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for bad input, with one line on stderr)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse already printed its usage error
+        return int(stop.code or 0)
+    if args.root is None and args.sheet is None:
+        print("error: give --root DIR or --sheet FILE", file=sys.stderr)
+        return 2
+    try:
+        options = dict(_split_option(text) for text in args.option)
+        summary = summarize(args.dataset, args.root, args.sheet, args.protocol, args.strict, **options)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print_tables(summary, max_rows=args.max_rows)
+    return 0
+
+
+def _split_option(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--option {text!r}: expected KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def print_tables(summary: dict[str, Any], max_rows: int = 20) -> None:
+    """Render a :func:`summarize` result as rich tables on stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    total = summary["total"]
+    title = (
+        f"{summary['dataset']} under {summary['protocol']}: {total} samples, {summary['subjects']} subjects"
+    )
+    classes = Table(title=title)
+    for column in ("label", "class", "samples", "share"):
+        classes.add_column(column, justify="right" if column != "class" else "left")
+    for label, (name, count) in enumerate(summary["per_class"].items()):
+        classes.add_row(str(label), name, str(count), f"{100 * count / total:.1f}%" if total else "-")
+    console.print(classes)
+
+    subjects = Table(title="Samples per subject")
+    per_row = 4
+    for _ in range(per_row):
+        subjects.add_column("subject")
+        subjects.add_column("n", justify="right")
+    items = list(summary["per_subject"].items())
+    for start in range(0, len(items), per_row):
+        cells = [str(value) for item in items[start : start + per_row] for value in item]
+        subjects.add_row(*cells, *[""] * (2 * per_row - len(cells)))
+    console.print(subjects)
+
+    if summary["frames_read"]:
+        console.print(
+            f"Frames: {summary['frames_found']} found, {summary['frames_expected']} expected by the sheet"
+        )
+    else:
+        console.print("Frames: not read (sheet only; give --root to check the frame folders)")
+
+    skipped = summary["skipped"]
+    console.print(f"Rows: {summary['rows']} read, {len(skipped)} skipped")
+    if skipped:
+        reasons = Table(title="Skipped rows by reason")
+        reasons.add_column("stage")
+        reasons.add_column("reason")
+        reasons.add_column("rows", justify="right")
+        grouped = Counter((item["stage"], _reason_kind(item["reason"])) for item in skipped)
+        for (stage, reason), count in grouped.most_common():
+            reasons.add_row(stage, reason, str(count))
+        console.print(reasons)
+        detail = Table(title=f"Skipped rows (first {min(max_rows, len(skipped))} of {len(skipped)})")
+        for column in ("row", "clip", "stage", "reason"):
+            detail.add_column(column)
+        for item in skipped[:max_rows]:
+            detail.add_row(str(item["row"]), item["clip"], item["stage"], item["reason"])
+        console.print(detail)
+    if summary["warnings"]:
+        console.print(f"Warnings: {len(summary['warnings'])}")
+        for message in summary["warnings"][:max_rows]:
+            console.print(f"  {message}", markup=False, highlight=False)
+
+
+def _reason_kind(reason: str) -> str:
+    """Group reasons that differ only by a path (``clip folder not found: ...``)."""
+    if reason.startswith("clip folder"):
+        return reason.split(": ", 1)[0]
+    if reason.startswith("no frame of"):
+        return "no frame of the clip's range in its video folder"
+    return reason
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""SAMM reader: ``SAMM_Micro_FACS_Codes_v2.xlsx`` plus its grayscale frames.
+
+Layout (dataset notes §3)::
+
+    root/
+      SAMM_Micro_FACS_Codes_v2.xlsx                     # 13-row preamble, header in row 14
+      <Subject>/<Filename>/<Subject>_<NNNNN>.jpg        # e.g. 006/006_1_2/006_05562.jpg
+      (or SAMM/<Subject>/<Filename>/...)
+
+The header row is found by scanning for a first cell ``Subject`` (a variant sheet has no preamble).
+Subject ids are three-digit text (``006``). Emotions are Title-case in the sheet and lower-cased here.
+An apex outside ``[onset, offset]`` (two rows of the real sheet) becomes None with a warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._report import (
+    Report,
+    build_record,
+    check_root,
+    check_sheet,
+    find_sheet,
+    text_or_blank,
+)
+from mer_contrast.datasets._table import cell_int, cell_text, load_table
+from mer_contrast.datasets.errors import DatasetNotFoundError
+from mer_contrast.datasets.records import ReadResult, SampleRecord
+
+DATASET = "samm"
+SHEETS = ("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_20181215_Micro_FACS_Codes_v2.xlsx")
+FRAMES_FOLDER = "SAMM"
+EMOTIONS = frozenset({"anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other"})
+
+
+def subject_id(cell: object) -> str:
+    """``"006"`` or ``6`` -> ``"006"`` (the folder name)."""
+    number = cell_int(cell)
+    return f"{number:03d}" if number is not None else text_or_blank(cell)
+
+
+def read(
+    root: Path | None = None,
+    sheet: Path | None = None,
+    *,
+    strict: bool = False,
+    quiet: bool = False,
+) -> ReadResult:
+    """Read SAMM.
+
+    Args:
+        root: folder holding the sheet and the subject folders (directly or under ``SAMM/``); without
+            it only the sheet is read.
+        sheet: explicit sheet (``.xlsx`` or ``.csv``); default: the one in ``root``.
+        strict: raise instead of skipping a bad row.
+        quiet: do not log warnings (they are still returned).
+    """
+    root = check_root(DATASET, root)
+    if sheet is not None:
+        sheet_path = check_sheet(DATASET, Path(sheet))
+    elif root is not None:
+        sheet_path = find_sheet(DATASET, root, SHEETS)
+    else:
+        raise DatasetNotFoundError(DATASET, "a root folder or an annotation sheet (neither was given)")
+    frames_dir = None
+    if root is not None:
+        nested = undouble(root / FRAMES_FOLDER)
+        frames_dir = nested if nested.is_dir() else root
+
+    report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
+    table = load_table(sheet_path)
+    columns = {
+        "subject": table.column("Subject"),
+        "filename": table.column("Filename"),
+        "onset": table.column("Onset Frame"),
+        "apex": table.column("Apex Frame"),
+        "offset": table.column("Offset Frame"),
+        "aus": table.column("Action Units"),
+        "emotion": table.column("Estimated Emotion"),
+        "objective": table.column("Objective Classes", required=False),
+    }
+    attacher = FrameAttacher(report)
+    records: list[SampleRecord] = []
+    for row, cells in table.records(columns):
+        subject = subject_id(cells["subject"])
+        extra = {"grayscale": "1"}  # SAMM is released in grayscale only
+        if cells["objective"] is not None:
+            extra["objective_class"] = cell_text(cells["objective"])
+        record = build_record(
+            report,
+            row=row,
+            subject=subject,
+            clip_id=text_or_blank(cells["filename"]),
+            onset=cells["onset"],
+            apex=cells["apex"],
+            offset=cells["offset"],
+            au_cell=cells["aus"],
+            emotion=cells["emotion"],
+            emotions=EMOTIONS,
+            extra=extra,
+        )
+        if record is not None and frames_dir is not None:
+            record = attacher.attach(record, frames_dir / subject / record.clip_id)
+        if record is not None:
+            records.append(record)
+    return report.result(records)

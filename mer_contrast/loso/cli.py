@@ -1,0 +1,185 @@
+"""``mer-contrast loso``: leave-one-subject-out training and testing, one fresh model per fold.
+
+Examples::
+
+    mer-contrast loso --config configs/casme2.yaml                       # all folds, honest selection
+    mer-contrast loso --config configs/casme2.yaml --selection both --seeds 0,1,2
+    mer-contrast loso --config configs/casme2.yaml --folds sub01,sub05 -- --trainer.max_epochs=3
+    mer-contrast loso --config configs/casme2.yaml --fold-index $SLURM_ARRAY_TASK_ID   # one fold, exit
+    mer-contrast loso --config configs/casme2.yaml --parallel-gpus 4     # 4 folds at a time, 1 GPU each
+    mer-contrast report runs/loso/casme2                                 # pool whatever folds are done
+
+Arguments after ``--`` (or any ``--trainer.*``, ``--model.*``, ``--data.*`` argument) go to every
+fold's LightningCLI. Results: ``DIR/summary.{json,md}``, ``DIR/confusion_<selection>.png``, and per
+fold ``DIR/seed{S}/{subject}/`` with checkpoints, prediction CSVs and ``done.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main", "parse_args"]
+
+log = logging.getLogger(__name__)
+
+PASS_THROUGH = ("--trainer.", "--model.", "--data.", "--trainer=", "--model=", "--data=")
+
+
+def _csv(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(t) for t in _csv(text)]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"seeds must be integers: {text!r}") from err
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``mer-contrast loso``."""
+    parser = argparse.ArgumentParser(
+        prog="mer-contrast loso",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Extra LightningCLI overrides go after `--`, e.g. `-- --trainer.max_epochs=3`.",
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "--config", "-c", action="append", required=True, help="LightningCLI YAML (repeatable)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: runs/loso/<config name>)"
+    )
+    parser.add_argument("--folds", type=_csv, default=None, help="only these subjects, e.g. sub01,sub05")
+    parser.add_argument("--max-folds", type=int, default=None, help="only the first N folds (quick checks)")
+    parser.add_argument(
+        "--seeds", type=_seeds, default=None, help="seeds, e.g. 0,1,2 (default: seed_everything)"
+    )
+    parser.add_argument(
+        "--selection",
+        choices=("honest", "oracle", "both"),
+        default="honest",
+        help="honest: last epoch, or best val_uf1 on held-out training subjects (default); "
+        "oracle: per-subject best TEST epoch (optimistic, labelled as such); both",
+    )
+    parser.add_argument(
+        "--oracle-metric",
+        choices=("accuracy", "uf1"),
+        default="accuracy",
+        help="test score the oracle maximises",
+    )
+    parser.add_argument(
+        "--early-stopping", type=int, default=0, metavar="PATIENCE",
+        help="stop when val_uf1 has not improved for PATIENCE epochs (needs a validation set; 0 = off)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep-best-only", action="store_true", help="delete last.ckpt when best.ckpt exists"
+    )
+    parser.add_argument(
+        "--fold-index", type=int, default=None, help="run only fold K (seed-major order) and exit"
+    )
+    parser.add_argument("--parallel-gpus", type=int, default=0, help="run folds as subprocesses on N GPUs")
+    parser.add_argument("--no-report", action="store_true", help="do not write/print the report at the end")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Split ``argv`` into the runner's options and the LightningCLI overrides."""
+    argv = list(argv)
+    overrides: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, overrides = argv[:cut], argv[cut + 1 :]
+    args, unknown = build_parser().parse_known_args(argv)
+    rest = []
+    for i, arg in enumerate(unknown):
+        # `--trainer.max_epochs 3` (space-separated value) follows a pass-through flag.
+        if arg.startswith(PASS_THROUGH) or (
+            i and unknown[i - 1].startswith(PASS_THROUGH) and "=" not in unknown[i - 1]
+        ):
+            overrides.append(arg)
+        else:
+            rest.append(arg)
+    if rest:
+        build_parser().error(
+            f"unrecognized arguments: {' '.join(rest)} (LightningCLI overrides go after `--`)"
+        )
+    return args, overrides
+
+
+def _strip_scheduling(argv: Sequence[str]) -> list[str]:
+    """The command line minus ``--parallel-gpus`` / ``--fold-index`` (for the child processes)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("--parallel-gpus", "--fold-index"):
+            skip = True
+            continue
+        if arg.startswith(("--parallel-gpus=", "--fold-index=")):
+            continue
+        out.append(arg)
+    return out
+
+
+def _log_to_stderr() -> None:
+    """Show the runner's INFO messages; only ``mer_contrast`` (Lightning has its own handler)."""
+    package = logging.getLogger("mer_contrast")
+    if not package.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        package.addHandler(handler)
+        package.setLevel(logging.INFO)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mer-contrast loso``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, overrides = parse_args(argv)
+    _log_to_stderr()
+
+    from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
+
+    options = LosoOptions(
+        configs=list(args.config),
+        overrides=overrides,
+        out=args.out,
+        folds=args.folds,
+        max_folds=args.max_folds,
+        seeds=args.seeds,
+        selection=args.selection,
+        oracle_metric=args.oracle_metric,
+        early_stopping=args.early_stopping,
+        keep_best_only=args.keep_best_only,
+    )
+    try:
+        plan = make_plan(options)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if options.early_stopping and plan.val_strategy == "none":
+        print(
+            "error: --early-stopping needs data.init_args.val_strategy holdout_subjects (or test)",
+            file=sys.stderr,
+        )
+        return 2
+    if plan.val_strategy == "test":
+        log.warning(
+            "val_strategy=test validates on the test subject: results are stored as "
+            "test_selected (optimistic)"
+        )
+    write_metadata(plan, options)
+    from mer_contrast.loso.schedule import run_folds
+
+    return run_folds(options, plan, fold_index=args.fold_index, gpus=args.parallel_gpus,
+                     child_argv=_strip_scheduling(argv), report=not args.no_report)  # fmt: skip

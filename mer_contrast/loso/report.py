@@ -1,0 +1,267 @@
+"""``mer-contrast report DIR``: pool the finished folds of a LOSO run into summary.json / .md / .png.
+
+Reads every ``DIR/seed*/*/done.json`` and its prediction CSVs, so it works on a partial run (a SLURM
+array still going) and is what the runner itself calls at the end. Per selection present it writes::
+
+    {"selection": label, "optimistic": bool,
+     "pooled": {"accuracy", "uf1", "uar", "n"},          # all folds (and seeds) concatenated
+     "per_fold": [{"seed", "subject", "n", "epoch", "accuracy", "uf1", "uar"}],
+     "per_seed": [{"seed", "n", "folds", "accuracy", "uf1", "uar"}],
+     "seeds": {"mean": {...}, "std": {...}},             # over the per-seed pooled metrics
+     "confusion": K x K counts}
+
+under the keys ``honest``, ``test_selected`` and ``oracle`` (see :mod:`mer_contrast.loso.store`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import mer_contrast
+from mer_contrast.loso.metrics import (
+    METRIC_NAMES,
+    confusion_matrix,
+    mean_std,
+    metrics_from_confusion,
+    per_fold_metrics,
+)
+from mer_contrast.loso.store import (
+    DONE_FILE,
+    OPTIMISTIC,
+    RUN_FILE,
+    SELECTION_ORDER,
+    read_json,
+    read_predictions,
+    write_json,
+)
+
+__all__ = ["chance_levels", "collect", "main", "render_markdown", "summarize", "write_report"]
+
+OPTIMISTIC_NOTE = (
+    "The epoch was chosen with the test subject's labels. This is not an estimate of accuracy on unseen "
+    "subjects; it is shown only for comparison with published numbers that use this selection."
+)
+
+
+def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run metadata (``loso.json``, may be empty) and the ``done.json`` of every finished fold.
+
+    Each fold dict gains ``"dir"`` (its folder) and ``"rows"``: ``{selection: [per-clip rows]}``.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        raise FileNotFoundError(f"{out}: no such LOSO output folder; pass the --out of `mer-contrast loso`")
+    meta = read_json(out / RUN_FILE) if (out / RUN_FILE).is_file() else {}
+    folds = []
+    for done_path in sorted(out.glob(f"seed*/*/{DONE_FILE}")):
+        done = read_json(done_path)
+        done["dir"] = done_path.parent
+        done["rows"] = {
+            key: read_predictions(done_path.parent / info["file"]) for key, info in done["selections"].items()
+        }
+        folds.append(done)
+    return meta, folds
+
+
+def chance_levels(labels: Sequence[int], num_classes: int) -> dict[str, dict[str, float]]:
+    """What guessing scores on these labels: a uniform random guess (expected) and the majority class."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=num_classes).astype(np.float64)
+    present = counts > 0
+    prior = counts[present] / counts.sum()
+    uniform = 1.0 / num_classes
+    # Uniform guessing: precision of class c = its prior, recall = 1/K; absent classes are still guessed.
+    f1 = np.concatenate([2 * prior * uniform / (prior + uniform), np.zeros(num_classes - present.sum())])
+    majority = metrics_from_confusion(
+        confusion_matrix(labels, [int(counts.argmax())] * len(labels), num_classes)
+    )
+    return {
+        "uniform": {"accuracy": uniform, "uf1": float(f1.mean()), "uar": uniform},
+        "majority": majority,
+    }
+
+
+def _selection_summary(key: str, folds: list[dict[str, Any]], num_classes: int) -> dict[str, Any]:
+    labels = sorted({fold["selections"][key]["label"] for fold in folds})
+    per_fold: list[dict[str, Any]] = []
+    by_seed: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for fold in folds:
+        rows = fold["rows"][key]
+        by_seed[int(fold["seed"])].extend(rows)
+        metrics = per_fold_metrics(rows, num_classes)
+        entry = metrics[0] if metrics else {"subject": fold["subject"], "n": 0}
+        per_fold.append(
+            {"seed": int(fold["seed"]), "subject": fold["subject"], "n": entry["n"],
+             "epoch": fold["selections"][key].get("epoch"),
+             **{name: entry.get(name, float("nan")) for name in METRIC_NAMES}}
+        )  # fmt: skip
+    per_seed = []
+    for seed, rows in sorted(by_seed.items()):
+        counts = confusion_matrix([r["label"] for r in rows], [r["pred"] for r in rows], num_classes)
+        folds_of_seed = sum(1 for fold in folds if int(fold["seed"]) == seed)
+        per_seed.append(
+            {"seed": seed, "n": len(rows), "folds": folds_of_seed, **metrics_from_confusion(counts)}
+        )
+    all_rows = [row for rows in by_seed.values() for row in rows]
+    counts = confusion_matrix([r["label"] for r in all_rows], [r["pred"] for r in all_rows], num_classes)
+    return {
+        "selection": " / ".join(labels),
+        "optimistic": key in OPTIMISTIC,
+        "pooled": {**metrics_from_confusion(counts), "n": len(all_rows)},
+        "per_fold": per_fold,
+        "per_seed": per_seed,
+        "seeds": mean_std(per_seed),
+        "confusion": counts.tolist(),
+    }
+
+
+def summarize(out: str | Path) -> dict[str, Any]:
+    """The summary dict of a LOSO output folder (see the module docstring); nothing is written."""
+    meta, folds = collect(out)
+    if not folds:
+        raise FileNotFoundError(
+            f"{out}: no finished fold (no seed*/*/{DONE_FILE}); run `mer-contrast loso` first"
+        )
+    classes = list(meta.get("classes") or folds[0]["classes"])
+    for fold in folds:
+        if list(fold["classes"]) != classes:
+            raise ValueError(f"{fold['dir']}: classes {fold['classes']} differ from the run's {classes}")
+    seeds = meta.get("seeds") or sorted({int(f["seed"]) for f in folds})
+    subjects = meta.get("folds") or sorted({f["subject"] for f in folds})
+    done = {(int(f["seed"]), f["subject"]) for f in folds}
+    missing = [f"seed{s}/{subject}" for s in seeds for subject in subjects if (s, subject) not in done]
+    summary: dict[str, Any] = {
+        "experiment": meta.get("experiment", Path(out).resolve().name),
+        "config": meta.get("config"),
+        "overrides": meta.get("overrides"),
+        "classes": classes,
+        "folds": subjects,
+        "seeds": seeds,
+        "folds_done": len(done),
+        "folds_expected": len(seeds) * len(subjects),
+        "complete": not missing,
+        "missing": missing,
+        "version": mer_contrast.__version__,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    for key in SELECTION_ORDER:
+        with_key = [fold for fold in folds if key in fold["selections"]]
+        if with_key:
+            summary[key] = _selection_summary(key, with_key, len(classes))
+            summary[key]["folds_done"] = len(with_key)
+    first = next(key for key in SELECTION_ORDER if key in summary)
+    labels = [row["label"] for fold in folds if first in fold["rows"] for row in fold["rows"][first]]
+    summary["chance"] = chance_levels(labels, len(classes))
+    return summary
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{100 * value:.1f}"
+
+
+def _heading(section: dict[str, Any]) -> str:
+    label = section["selection"]
+    return f"## {label[0].upper()}{label[1:]}"
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """The Markdown report: pooled rows, mean ± std over seeds, per-fold table, per selection."""
+    lines = [f"# LOSO report: {summary['experiment']}", ""]
+    lines.append(f"- classes ({len(summary['classes'])}): {', '.join(summary['classes'])}")
+    lines.append(f"- seeds: {', '.join(str(s) for s in summary['seeds'])}")
+    lines.append(f"- folds done: {summary['folds_done']} / {summary['folds_expected']}")
+    if summary.get("config"):
+        lines.append(f"- config: {', '.join(str(c) for c in summary['config'])}")
+    lines.append(f"- mer-contrast {summary['version']}, {summary['date']}")
+    if not summary["complete"]:
+        shown = ", ".join(summary["missing"][:10]) + (" ..." if len(summary["missing"]) > 10 else "")
+        lines += ["", f"**Partial run**: {len(summary['missing'])} fold(s) not finished ({shown})."]
+    chance = summary["chance"]
+    lines += ["", "Metrics in %. UF1 and UAR are pooled over all test clips (MEGC style).", ""]
+    lines += ["| | accuracy | UF1 | UAR | n |", "|---|---:|---:|---:|---:|"]
+    for name, text in (("uniform", "chance: uniform random guess"), ("majority", "chance: majority class")):
+        values = chance[name]
+        lines.append(
+            f"| {text} | {_pct(values['accuracy'])} | {_pct(values['uf1'])} | {_pct(values['uar'])} | |"
+        )
+    for key in SELECTION_ORDER:
+        if key not in summary:
+            continue
+        section = summary[key]
+        lines += ["", _heading(section), ""]
+        if section["optimistic"]:
+            lines += [f"> {OPTIMISTIC_NOTE}", ""]
+        pooled, mean, std = section["pooled"], section["seeds"]["mean"], section["seeds"]["std"]
+        lines += ["| | accuracy | UF1 | UAR | n |", "|---|---:|---:|---:|---:|"]
+        cells = " | ".join(_pct(pooled[m]) for m in METRIC_NAMES)
+        lines.append(f"| pooled | {cells} | {pooled['n']} |")
+        nseeds = len(section["per_seed"])
+        cells = " | ".join(f"{_pct(mean[m])} ± {_pct(std[m])}" for m in METRIC_NAMES)
+        lines.append(f"| mean ± std over {nseeds} seed(s) | {cells} | |")
+        lines += [
+            "",
+            "| seed | subject | n | epoch | accuracy | UF1 | UAR |",
+            "|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for fold in section["per_fold"]:
+            cells = " | ".join(_pct(fold[m]) for m in METRIC_NAMES)
+            lines.append(f"| {fold['seed']} | {fold['subject']} | {fold['n']} | {fold['epoch']} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(out: str | Path, plots: bool = True) -> dict[str, Any]:
+    """Write ``summary.json``, ``summary.md`` and ``confusion_<selection>.png`` into ``out``; return it."""
+    out = Path(out)
+    summary = summarize(out)
+    write_json(out / "summary.json", summary)
+    (out / "summary.md").write_text(render_markdown(summary))
+    if plots:
+        from mer_contrast.loso.plots import plot_confusion
+
+        for key in SELECTION_ORDER:
+            if key in summary:
+                title = f"{summary['experiment']}: {summary[key]['selection']}"
+                plot_confusion(
+                    np.asarray(summary[key]["confusion"]),
+                    summary["classes"],
+                    title,
+                    out / f"confusion_{key}.png",
+                )
+    return summary
+
+
+def print_report(summary: dict[str, Any]) -> None:
+    """Print the Markdown report to the terminal (rich when it is a terminal, plain text otherwise)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console()
+    text = render_markdown(summary)
+    console.print(Markdown(text) if console.is_terminal else text, soft_wrap=not console.is_terminal)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``mer-contrast report DIR [--no-plots] [--quiet]``."""
+    parser = argparse.ArgumentParser(prog="mer-contrast report", description=__doc__.splitlines()[0])
+    parser.add_argument("out", help="output folder of `mer-contrast loso` (holds seed*/<subject>/done.json)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the confusion-matrix PNGs")
+    parser.add_argument("--quiet", action="store_true", help="write the files without printing the report")
+    args = parser.parse_args(argv)
+    try:
+        summary = write_report(args.out, plots=not args.no_plots)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}")
+        return 1
+    if not args.quiet:
+        print_report(summary)
+    print(
+        f"wrote {Path(args.out) / 'summary.json'}, summary.md"
+        + ("" if args.no_plots else ", confusion_*.png")
+    )
+    return 0

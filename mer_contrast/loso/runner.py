@@ -1,0 +1,349 @@
+"""The LOSO runner: a fresh model per held-out subject and seed, tested, written fold by fold.
+
+Each fold is one LightningCLI build of the user's config plus ``--data.init_args.test_subject S``,
+``--seed_everything SEED`` and ``--trainer.default_root_dir DIR/seed{SEED}/{S}``. Model selection is
+honest by default:
+
+* ``val_strategy: none``: the last epoch of the fixed budget (``max_epochs``).
+* ``val_strategy: holdout_subjects``: the checkpoint with the best ``val_uf1`` on validation subjects
+  taken from the training subjects (``best.ckpt``), with optional early stopping.
+* ``val_strategy: test``: the same checkpointing, but validation *is* the test subject, so the result
+  is stored as ``test_selected`` (optimistic), never as honest.
+
+``--selection oracle|both`` adds :class:`~mer_contrast.loso.callbacks.EpochTestPredictions` and keeps,
+per subject, the epoch with the best test score: the number many public MER codebases report, stored as
+``oracle`` and labelled optimistic everywhere. A fold is finished when its ``done.json`` exists; a rerun
+skips folds whose ``done.json`` has the same config hash and the requested selections.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import mer_contrast
+from mer_contrast.loso.store import (
+    DONE_FILE,
+    EPOCHS_FILE,
+    EPOCHS_LABEL,
+    RUN_FILE,
+    SELECTION_LABELS,
+    fold_dir,
+    prediction_file,
+    read_done,
+    write_json,
+    write_predictions,
+)
+
+__all__ = ["FoldSpec", "LosoOptions", "RunPlan", "config_hash", "fold_args", "make_plan", "run_fold"]
+
+log = logging.getLogger(__name__)
+
+Selection = Literal["honest", "oracle", "both"]
+WANDB_CLASSES = ("OfflineSafeWandbLogger", "WandbLogger")
+FILE_LOGGER_CLASSES = ("CSVLogger", "TensorBoardLogger")
+LoggerKind = Literal["wandb", "file", "none", "other"]
+
+
+@dataclass
+class LosoOptions:
+    """What ``mer-contrast loso`` was asked to do (see :mod:`mer_contrast.loso.cli` for the flags)."""
+
+    configs: list[str]
+    overrides: list[str] = field(default_factory=list)
+    out: Path | None = None
+    folds: list[str] | None = None
+    max_folds: int | None = None
+    seeds: list[int] | None = None
+    selection: Selection = "honest"
+    oracle_metric: Literal["accuracy", "uf1"] = "accuracy"
+    early_stopping: int = 0
+    keep_best_only: bool = False
+
+    def output_dir(self) -> Path:
+        return self.out if self.out is not None else Path("runs") / "loso" / Path(self.configs[0]).stem
+
+
+@dataclass(frozen=True)
+class FoldSpec:
+    """One unit of work: a held-out subject under a seed; ``index`` is its ``--fold-index``."""
+
+    index: int
+    seed: int
+    subject: str
+
+
+@dataclass
+class RunPlan:
+    """Everything the folds share, learned once from the config."""
+
+    out: Path
+    experiment: str
+    classes: list[str]
+    subjects: list[str]
+    seeds: list[int]
+    val_strategy: str
+    logger: LoggerKind
+    config_hash: str
+    folds: list[FoldSpec]
+
+    def metadata(self, options: LosoOptions) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "config": [str(c) for c in options.configs],
+            "overrides": options.overrides,
+            "classes": self.classes,
+            "folds": self.subjects,
+            "seeds": self.seeds,
+            "selection": options.selection,
+            "oracle_metric": options.oracle_metric,
+            "val_strategy": self.val_strategy,
+            "config_hash": self.config_hash,
+            "version": mer_contrast.__version__,
+        }
+
+
+def config_hash(configs: list[str], overrides: list[str]) -> str:
+    """Hash of the config files' contents and the overrides: a finished fold is redone when it changes."""
+    parts = []
+    for config in configs:
+        path = Path(config)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{config}: config file not found; pass a YAML such as configs/casme2.yaml"
+            )
+        parts.append(path.read_text())
+    blob = json.dumps({"configs": parts, "overrides": list(overrides)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _config_args(options: LosoOptions) -> list[str]:
+    return [arg for config in options.configs for arg in ("--config", str(config))] + list(options.overrides)
+
+
+def _logger_kind(logger_config: Any) -> LoggerKind:
+    """How the fold's logger is set up: ``wandb`` (group/name per fold), ``file`` (CSV/TensorBoard: its
+    save_dir moves into the fold folder), ``none`` (no logger configured: a CSV logger is added)."""
+    if logger_config in (None, True):
+        return "none"
+    class_path = getattr(logger_config, "class_path", None) or (
+        logger_config.get("class_path") if isinstance(logger_config, dict) else None
+    )
+    name = class_path.rsplit(".", 1)[-1] if isinstance(class_path, str) else ""
+    if name in WANDB_CLASSES:
+        return "wandb"
+    if name in FILE_LOGGER_CLASSES:
+        return "file"
+    return "other"
+
+
+def make_plan(options: LosoOptions) -> RunPlan:
+    """Build the config once (data, model, trainer) to learn folds, classes and validation strategy."""
+    from mer_contrast.cli import build_cli
+
+    out = options.output_dir()
+    digest = config_hash(options.configs, options.overrides)
+    cli = build_cli([*_config_args(options), f"--trainer.default_root_dir={out}"], run=False)
+    datamodule = cli.datamodule
+    subjects = list(datamodule.folds())
+    if options.folds:
+        unknown = [s for s in options.folds if s not in subjects]
+        if unknown:
+            raise ValueError(f"--folds {','.join(unknown)}: not a fold of this dataset; folds are {subjects}")
+        subjects = [s for s in subjects if s in options.folds]
+    if options.max_folds is not None:
+        subjects = subjects[: options.max_folds]
+    seed_default = cli.config.get("seed_everything")
+    seeds = options.seeds or [
+        int(seed_default) if isinstance(seed_default, int) and seed_default is not True else 0
+    ]
+    folds = [
+        FoldSpec(i * len(subjects) + j, seed, s)
+        for i, seed in enumerate(seeds)
+        for j, s in enumerate(subjects)
+    ]
+    return RunPlan(
+        out=out,
+        experiment=out.resolve().name,
+        classes=list(datamodule.class_names),
+        subjects=subjects,
+        seeds=seeds,
+        val_strategy=str(getattr(datamodule, "val_strategy", "none")),
+        logger=_logger_kind(cli.config.get("trainer.logger")),
+        config_hash=digest,
+        folds=folds,
+    )
+
+
+def wanted_selections(options: LosoOptions, val_strategy: str) -> list[str]:
+    """Summary keys a fold must produce: honest (or test_selected) and/or oracle."""
+    keys = []
+    if options.selection in ("honest", "both"):
+        keys.append("test_selected" if val_strategy == "test" else "honest")
+    if options.selection in ("oracle", "both"):
+        keys.append("oracle")
+    return keys
+
+
+def is_done(plan: RunPlan, options: LosoOptions, spec: FoldSpec) -> bool:
+    """True when the fold finished under the same config hash with every requested selection."""
+    done = read_done(fold_dir(plan.out, spec.seed, spec.subject))
+    if done is None or done.get("config_hash") != plan.config_hash:
+        return False
+    return set(wanted_selections(options, plan.val_strategy)) <= set(done.get("selections", {}))
+
+
+def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:
+    """LightningCLI arguments of one fold: the config, the overrides, then the fold's own settings."""
+    folder = fold_dir(plan.out, spec.seed, spec.subject)
+    args = [
+        *_config_args(options),
+        f"--data.init_args.test_subject={spec.subject}",
+        f"--seed_everything={spec.seed}",
+        f"--trainer.default_root_dir={folder}",
+    ]
+    if plan.logger == "wandb":  # one W&B group per LOSO experiment, one run per fold; set before init
+        args += [
+            f"--trainer.logger.init_args.group={plan.experiment}",
+            f"--trainer.logger.init_args.name={spec.subject}-seed{spec.seed}",
+            f"--trainer.logger.init_args.save_dir={plan.out}",
+        ]
+    elif plan.logger == "file":
+        args.append(f"--trainer.logger.init_args.save_dir={folder}")
+    elif plan.logger == "none":
+        csv_logger = {
+            "class_path": "lightning.pytorch.loggers.CSVLogger",
+            "init_args": {"save_dir": str(folder), "name": "logs", "version": ""},
+        }
+        args.append(f"--trainer.logger={json.dumps(csv_logger)}")
+    return args
+
+
+def _clean_fold(folder: Path) -> None:
+    """Remove what an interrupted earlier attempt left (checkpoints, CSVs, logs); keep nothing stale."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def _checkpoint_epoch(path: Path) -> int:
+    import torch
+
+    return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["epoch"])
+
+
+def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, Any]:
+    """Train and test one fold; write its checkpoints, prediction CSVs and (last) ``done.json``."""
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from mer_contrast.cli import build_cli
+    from mer_contrast.loso.callbacks import EpochTestPredictions
+
+    started = time.time()
+    folder = fold_dir(plan.out, spec.seed, spec.subject)
+    _clean_fold(folder)
+    cli = build_cli(fold_args(options, plan, spec), run=False)
+    model, datamodule, trainer = cli.model, cli.datamodule, cli.trainer
+    keys = wanted_selections(options, plan.val_strategy)
+    selects_on_val = plan.val_strategy != "none"
+
+    # The runner owns checkpointing: best.ckpt on val_uf1 when there is validation, last.ckpt always.
+    callbacks = [c for c in trainer.callbacks if not isinstance(c, ModelCheckpoint)]
+    best_cb = None
+    if selects_on_val:
+        best_cb = ModelCheckpoint(
+            dirpath=folder, filename="best", monitor="val_uf1", mode="max", save_top_k=1,
+            enable_version_counter=False, auto_insert_metric_name=False,
+        )  # fmt: skip
+        callbacks.append(best_cb)
+        if options.early_stopping > 0:
+            callbacks.append(EarlyStopping(monitor="val_uf1", mode="max", patience=options.early_stopping))
+    recorder = EpochTestPredictions() if "oracle" in keys else None
+    if recorder is not None:
+        callbacks.append(recorder)
+    trainer.callbacks = callbacks
+
+    trainer.fit(model, datamodule=datamodule)
+    trainer.save_checkpoint(folder / "last.ckpt")
+    last_epoch = trainer.current_epoch - 1  # epochs are counted from 0; current_epoch = epochs run
+
+    selections: dict[str, dict[str, Any]] = {}
+    n_test = 0
+    honest_key = next((k for k in keys if k != "oracle"), None)
+    if honest_key is not None:
+        best_path = Path(best_cb.best_model_path) if best_cb is not None and best_cb.best_model_path else None
+        trainer.test(
+            model, datamodule=datamodule, ckpt_path=str(best_path) if best_path else None, verbose=False
+        )
+        epoch = _checkpoint_epoch(best_path) if best_path else last_epoch
+        label_key = (
+            "honest" if not selects_on_val else ("honest_val" if honest_key == "honest" else honest_key)
+        )
+        selections[honest_key] = {
+            "rows": list(model.test_predictions),
+            "epoch": epoch,
+            "label": SELECTION_LABELS[label_key],
+        }
+    if recorder is not None:
+        epoch, rows = recorder.best_epoch(len(plan.classes), options.oracle_metric)
+        selections["oracle"] = {"rows": rows, "epoch": epoch, "label": SELECTION_LABELS["oracle"]}
+
+    done: dict[str, Any] = {}
+    if trainer.is_global_zero:
+        for key, sel in selections.items():
+            write_predictions(
+                folder / prediction_file(key), sel["rows"], plan.classes,
+                epoch=sel["epoch"], seed=spec.seed, selection=sel["label"],
+            )  # fmt: skip
+            n_test = len(sel["rows"])
+        if recorder is not None:  # kept for analysis (test-subject learning curves); never pooled
+            every_epoch = [{**row, "epoch": e} for e, rows in sorted(recorder.epochs.items()) for row in rows]
+            write_predictions(folder / EPOCHS_FILE, every_epoch, plan.classes, epoch=None, seed=spec.seed,
+                              selection=EPOCHS_LABEL)  # fmt: skip
+        if options.keep_best_only and best_cb is not None and best_cb.best_model_path:
+            (folder / "last.ckpt").unlink(missing_ok=True)
+        describe = getattr(datamodule, "describe", None)
+        done = {
+            "subject": spec.subject,
+            "seed": spec.seed,
+            "fold_index": spec.index,
+            "classes": plan.classes,
+            "config_hash": plan.config_hash,
+            "val_strategy": plan.val_strategy,
+            "selections": {
+                key: {"label": sel["label"], "file": prediction_file(key), "epoch": sel["epoch"]}
+                for key, sel in selections.items()
+            },
+            "epochs_trained": last_epoch + 1,
+            "n_test": n_test,
+            "checkpoints": sorted(p.name for p in folder.glob("*.ckpt")),
+            "split": describe() if callable(describe) else None,
+            "duration_s": round(time.time() - started, 1),
+            "version": mer_contrast.__version__,
+        }
+        write_json(folder / DONE_FILE, done)  # last: its presence means the fold is complete
+    _finish_wandb(trainer)
+    return done
+
+
+def _finish_wandb(trainer: Any) -> None:
+    """Close the fold's W&B run: WandbLogger leaves it open and the next fold would log into it."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    if any(isinstance(logger, WandbLogger) for logger in trainer.loggers):
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+
+
+def write_metadata(plan: RunPlan, options: LosoOptions) -> None:
+    """``DIR/loso.json``: what the run is (the report reads classes, folds and seeds from it)."""
+    plan.out.mkdir(parents=True, exist_ok=True)
+    write_json(plan.out / RUN_FILE, plan.metadata(options))

@@ -1,0 +1,142 @@
+"""``ContrastiveLoss``: cross-modal InfoNCE with a learnable temperature, exact under DDP.
+
+Multi-GPU convention ("local loss + gather with grad", open_clip's recommended mode): each rank
+L2-normalises its ``B`` rows, all-gathers both modalities *with gradients*, and scores its own rows
+against all ``N = W * B`` columns (visual rows vs gathered text, text rows vs gathered visual). The
+target of local row ``i`` is column ``rank * B + i`` (or, label-aware, every column with the same id).
+The per-rank loss is the mean over its rows, so
+
+* the mean of the per-rank losses equals the 1-process loss on the full batch;
+* the all-gather backward sums every rank's gradient into the rank that produced the features, so a
+  feature's gradient on its rank is ``W`` times its 1-process gradient, and DDP's averaging of parameter
+  gradients over ranks (``/ W``) gives exactly the 1-process gradient. ``logit_scale`` is replicated:
+  its per-rank gradients average to the 1-process gradient too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from mer_contrast.losses.distributed import gather_no_grad, gather_with_grad, rank_and_world_size
+from mer_contrast.losses.functional import local_clip_loss, positives_mask
+
+Positives = Literal["pairs", "text", "label"]
+
+
+def stable_text_ids(texts: Sequence[str], device: torch.device | str | None = None) -> Tensor:
+    """63-bit ids of strings that agree across processes (``hash()`` is salted per process).
+
+    Equal strings get equal ids, so the ids can be all-gathered to build a cross-rank positives mask.
+    """
+    ids = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little") >> 1 for t in texts]
+    return torch.tensor(ids, dtype=torch.int64, device=device)
+
+
+class ContrastiveLoss(nn.Module):
+    """Symmetric visual<->text InfoNCE with a learnable, clamped log inverse temperature.
+
+    Args:
+        init_temperature: initial temperature ``T``; ``logit_scale`` starts at ``ln(1 / T)``.
+        max_logit_scale: upper bound of ``exp(logit_scale)`` enforced by :meth:`clamp_` (CLIP: 100).
+        learnable_temperature: if False, ``logit_scale`` is a frozen parameter.
+        positives: ``"pairs"`` = standard InfoNCE (only the clip's own text is positive);
+            ``"text"`` = clips with the same AU text are positives; ``"label"`` = clips with the same
+            class are positives. See :mod:`mer_contrast.losses.functional` for the soft-target form.
+
+    Example:
+        >>> loss_fn = ContrastiveLoss(positives="pairs")
+        >>> loss = loss_fn(torch.randn(4, 8), torch.randn(4, 8))
+        >>> loss.shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        init_temperature: float = 0.07,
+        max_logit_scale: float = 100.0,
+        learnable_temperature: bool = True,
+        positives: Positives = "text",
+    ) -> None:
+        super().__init__()
+        if init_temperature <= 0:
+            raise ValueError(f"init_temperature must be > 0, got {init_temperature}")
+        if max_logit_scale < 1:
+            raise ValueError(f"max_logit_scale must be >= 1 (exp(0)), got {max_logit_scale}")
+        if positives not in ("pairs", "text", "label"):
+            raise ValueError(f"positives must be 'pairs', 'text' or 'label', got {positives!r}")
+        self.positives: Positives = positives
+        self.max_log_scale = math.log(max_logit_scale)
+        init = min(math.log(1.0 / init_temperature), self.max_log_scale)
+        self.logit_scale = nn.Parameter(torch.tensor(init), requires_grad=learnable_temperature)
+
+    @property
+    def temperature(self) -> float:
+        """Current temperature ``1 / exp(logit_scale)``."""
+        return float(torch.exp(-self.logit_scale.detach()))
+
+    @torch.no_grad()
+    def clamp_(self) -> None:
+        """Clamp ``logit_scale`` to ``[0, ln(max_logit_scale)]``; call after each optimizer step."""
+        self.logit_scale.clamp_(0.0, self.max_log_scale)
+
+    def forward(
+        self,
+        visual_emb: Tensor,
+        text_emb: Tensor,
+        text_ids: Tensor | None = None,
+        labels: Tensor | None = None,
+    ) -> Tensor:
+        """Loss of this rank's ``B`` pairs (scalar; see the module docstring for the DDP convention).
+
+        Args:
+            visual_emb: ``(B, D)`` projected visual features (normalised here).
+            text_emb: ``(B, D)`` projected text features of the same clips.
+            text_ids: ``(B,)`` int ids, equal for equal texts (:func:`stable_text_ids`); needed when
+                ``positives="text"``.
+            labels: ``(B,)`` class indices; needed when ``positives="label"``.
+        """
+        if visual_emb.shape != text_emb.shape or visual_emb.ndim != 2:
+            raise ValueError(
+                f"visual_emb {tuple(visual_emb.shape)} and text_emb {tuple(text_emb.shape)} "
+                "must both be (B, D)"
+            )
+        ids = self._ids(text_ids, labels)
+        rank, _ = rank_and_world_size()
+        # The softmax over up to W*B columns at temperature ~0.01 is precision-sensitive: score in fp32
+        # even under bf16/fp16 autocast (the matrices are tiny).
+        with torch.autocast(device_type=visual_emb.device.type, enabled=False):
+            visual = visual_emb.float()
+            text = text_emb.float()
+            all_visual = gather_with_grad(visual)
+            all_text = gather_with_grad(text)
+            targets = None
+            if ids is not None:
+                targets = positives_mask(ids.to(visual.device), gather_no_grad(ids.to(visual.device)))
+            return local_clip_loss(
+                visual,
+                text,
+                all_visual,
+                all_text,
+                self.logit_scale.float(),
+                offset=rank * visual.shape[0],
+                targets=targets,
+            )
+
+    def _ids(self, text_ids: Tensor | None, labels: Tensor | None) -> Tensor | None:
+        if self.positives == "pairs":
+            return None
+        ids = text_ids if self.positives == "text" else labels
+        if ids is None:
+            needed = "text_ids" if self.positives == "text" else "labels"
+            raise ValueError(f"ContrastiveLoss(positives={self.positives!r}) needs `{needed}` in forward()")
+        return ids.reshape(-1).long()
+
+    def extra_repr(self) -> str:
+        """Shown by ``print(module)``."""
+        return f"positives={self.positives!r}, max_logit_scale={math.exp(self.max_log_scale):.1f}"

@@ -1,0 +1,108 @@
+"""The two-stream visual tower: an RGB 3D-CNN and an optical-flow 3D-CNN, fused into one vector.
+
+::
+
+    rgb  (B, T, 3, H, W)  -> permute -> rgb_stream  -> (B, Dr) --\\
+                                                                  fusion -> dropout -> (B, out_dim)
+    flow (B, T', C, H, W) -> permute -> flow_stream -> (B, Df) --/
+
+Either stream may be left out for the single-stream ablations: ``flow_stream=None`` is RGB-only
+(flow is ignored) and ``rgb_stream=None`` is flow-only; the fusion is then unused.
+Every part is a plain constructor argument, so YAML selects each by ``class_path``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from torch import Tensor, nn
+
+from mer_contrast.models.fusion import ConcatFusion, Fusion
+
+
+def _stream_dim(stream: nn.Module, role: str) -> int:
+    out_dim = getattr(stream, "out_dim", None)
+    if not isinstance(out_dim, int):
+        raise TypeError(
+            f"TwoStreamVisual: {role} ({type(stream).__name__}) needs an integer `out_dim` attribute"
+        )
+    return out_dim
+
+
+def _to_channels_first(x: Tensor, name: str) -> Tensor:
+    if x.ndim != 5:
+        raise ValueError(f"TwoStreamVisual: {name} must be (B, T, C, H, W), got shape {tuple(x.shape)}")
+    return x.permute(0, 2, 1, 3, 4).contiguous()
+
+
+class TwoStreamVisual(nn.Module):
+    """RGB stream + flow stream + fusion; ``forward(rgb, flow) -> (B, out_dim)``.
+
+    Args:
+        rgb_stream: backbone for the RGB clip (``forward((B, 3, T, H, W)) -> (B, out_dim)``),
+            or None for a flow-only tower.
+        flow_stream: backbone for the flow clip, or None for an RGB-only tower.
+        fusion: a :class:`~mer_contrast.models.fusion.Fusion` (built here with the stream widths);
+            None means :class:`~mer_contrast.models.fusion.ConcatFusion`.
+        dropout: dropout on the fused vector.
+    """
+
+    def __init__(
+        self,
+        rgb_stream: nn.Module | None,
+        flow_stream: nn.Module | None = None,
+        fusion: Fusion | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if rgb_stream is None and flow_stream is None:
+            raise ValueError("TwoStreamVisual needs at least one of rgb_stream and flow_stream")
+        self.rgb_stream = rgb_stream
+        self.flow_stream = flow_stream
+        self.fusion: Fusion | None = None
+        if rgb_stream is not None and flow_stream is not None:
+            self.fusion = fusion if fusion is not None else ConcatFusion()
+            self.out_dim: int = self.fusion.build(
+                _stream_dim(rgb_stream, "rgb_stream"), _stream_dim(flow_stream, "flow_stream")
+            )
+        else:
+            if fusion is not None:
+                warnings.warn(
+                    "TwoStreamVisual: only one stream is configured, so the fusion "
+                    f"{type(fusion).__name__} is ignored",
+                    stacklevel=2,
+                )
+            single = rgb_stream if rgb_stream is not None else flow_stream
+            assert single is not None
+            self.out_dim = _stream_dim(single, "rgb_stream" if rgb_stream is not None else "flow_stream")
+        self.dropout = nn.Dropout(dropout)
+
+    @property
+    def uses_rgb(self) -> bool:
+        return self.rgb_stream is not None
+
+    @property
+    def uses_flow(self) -> bool:
+        return self.flow_stream is not None
+
+    def forward(self, rgb: Tensor | None, flow: Tensor | None = None) -> Tensor:
+        """Encode a batch of clips; inputs unused by the configured streams may be None."""
+        rgb_feat = flow_feat = None
+        if self.rgb_stream is not None:
+            if rgb is None:
+                raise ValueError("TwoStreamVisual: this tower has an rgb_stream, so rgb must be given")
+            rgb_feat = self.rgb_stream(_to_channels_first(rgb, "rgb"))
+        if self.flow_stream is not None:
+            if flow is None:
+                raise ValueError(
+                    "TwoStreamVisual: this tower has a flow_stream, so flow must be given "
+                    "(enable flow in the data config, or set flow_stream: null for RGB only)"
+                )
+            flow_feat = self.flow_stream(_to_channels_first(flow, "flow"))
+        if rgb_feat is not None and flow_feat is not None:
+            assert self.fusion is not None
+            fused = self.fusion(rgb_feat, flow_feat)
+        else:
+            fused = rgb_feat if rgb_feat is not None else flow_feat
+        assert fused is not None
+        return self.dropout(fused)

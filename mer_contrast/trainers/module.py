@@ -1,0 +1,384 @@
+"""``MERContrastModule``: two-stream video classifier trained with a cross-modal FACS-text contrast.
+
+::
+
+    rgb, flow -> visual tower -> feat -> dropout -> classifier -> logits -> CE (or focal)
+                                   \\-> visual_proj --\\
+    au_text   -> text tower -> text_proj -------------> ContrastiveLoss (InfoNCE, learnable T)
+    loss = CE + contrastive_weight * contrastive
+
+Text is a training signal only: ``forward(rgb, flow)`` (validation, test, deployment) sees video
+alone. At predict time the joint space explains a prediction by the FACS descriptions nearest to the
+clip's projected visual embedding.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from lightning.pytorch.utilities import rank_zero_warn
+from torch import Tensor, nn
+from torchmetrics.classification import MulticlassConfusionMatrix
+
+from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
+from mer_contrast.text.facs import au_vocabulary
+from mer_contrast.trainers.config import build_from_config, cli_given_hparams
+from mer_contrast.trainers.metrics import classification_metrics, gather_rows
+from mer_contrast.trainers.optim import decay_groups, warmup_cosine
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["train", "val", "test"]
+
+
+def _out_dim(module: nn.Module, role: str) -> int:
+    out_dim = getattr(module, "out_dim", None)
+    if not isinstance(out_dim, int):
+        raise TypeError(
+            f"MERContrastModule: {role} ({type(module).__name__}) needs an integer `out_dim` attribute"
+        )
+    return out_dim
+
+
+class MERContrastModule(LightningModule):
+    """Micro-expression classifier with FACS attribute embedding and cross-modal contrastive learning.
+
+    Args:
+        visual: video tower (a :class:`~mer_contrast.models.TwoStreamVisual`), ``forward(rgb, flow)``.
+        text: text tower (a :class:`~mer_contrast.models.TextTower`); needed when ``contrastive_weight > 0``.
+        num_classes: number of classes of the protocol (linked from the datamodule by the CLI).
+        class_names: class names in index order; defaults to ``"0"``, ``"1"``, ...
+        embed_dim: width of the joint visual-text space.
+        contrastive_weight: lambda in ``CE + lambda * contrastive``; 0 is the visual-only ablation
+            (no text tower, no projections are built or run).
+        positives: ``"pairs"`` (standard InfoNCE), ``"text"`` (clips with the same AU text are
+            positives) or ``"label"`` (clips of the same class are positives).
+        init_temperature: initial InfoNCE temperature (learnable, clamped to ``>= 0.01``).
+        classification_loss: ``"ce"`` or ``"focal"``.
+        class_weights: ``"none"``, ``"balanced"`` (inverse training frequency, from the datamodule's
+            ``train_label_counts()``) or one weight per class.
+        focal_gamma: focusing parameter of the focal loss.
+        lr: AdamW learning rate of the visual tower, heads, projections and temperature.
+        text_lr: learning rate of the text tower's trainable layers.
+        weight_decay: AdamW weight decay of >=2-D weights (never biases, norms or the temperature).
+        scheduler: ``"cosine"`` (per step, after ``warmup_epochs`` of linear warmup) or ``"none"``.
+        warmup_epochs: epochs of linear warmup.
+        explain_top_k: number of nearest FACS descriptions returned per clip by ``predict``.
+        head_dropout: dropout before the classifier.
+    """
+
+    def __init__(
+        self,
+        visual: nn.Module,
+        text: nn.Module | None = None,
+        num_classes: int = 5,
+        class_names: list[str] | None = None,
+        embed_dim: int = 256,
+        contrastive_weight: float = 0.5,
+        positives: Literal["pairs", "text", "label"] = "text",
+        init_temperature: float = 0.07,
+        classification_loss: Literal["ce", "focal"] = "ce",
+        class_weights: Literal["none", "balanced"] | list[float] = "none",
+        focal_gamma: float = 2.0,
+        lr: float = 1e-3,
+        text_lr: float = 1e-5,
+        weight_decay: float = 1e-4,
+        scheduler: Literal["cosine", "none"] = "cosine",
+        warmup_epochs: int = 0,
+        explain_top_k: int = 3,
+        head_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        # Config-built (CLI, from_config, load_from_checkpoint): hparams hold the towers' configs.
+        # Object-built: keep the towers out of hparams (see trainers/config.py).
+        self.self_describing = cli_given_hparams() is not None
+        self.save_hyperparameters(ignore=None if self.self_describing else ["visual", "text"])
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"class_names has {len(class_names)} names but num_classes is {num_classes}")
+        if contrastive_weight < 0:
+            raise ValueError(f"contrastive_weight must be >= 0, got {contrastive_weight}")
+        if contrastive_weight > 0 and text is None:
+            raise ValueError(
+                "contrastive_weight > 0 needs a text tower: set model.text (e.g. class_path: TextTower) "
+                "or contrastive_weight: 0 for the visual-only ablation"
+            )
+        self.num_classes = num_classes
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        self.contrastive_weight = contrastive_weight
+        self.explain_top_k = explain_top_k
+        self.lr = lr
+        self.text_lr = text_lr
+        self.weight_decay = weight_decay
+        self.scheduler_name = scheduler
+        self.warmup_epochs = warmup_epochs
+
+        self.visual = visual
+        feat_dim = _out_dim(visual, "visual")
+        self.head_dropout = nn.Dropout(head_dropout)
+        self.classifier = nn.Linear(feat_dim, num_classes)
+        self.classification_loss = ClassificationLoss(
+            num_classes, classification_loss, class_weights, focal_gamma
+        )
+        # The ablation builds no text-side modules: unused trainable parameters would break DDP.
+        self.text: nn.Module | None = None
+        self.visual_proj: nn.Module | None = None
+        self.text_proj: nn.Module | None = None
+        self.contrastive_loss: ContrastiveLoss | None = None
+        if contrastive_weight > 0 and text is not None:
+            self.text = text
+            self.visual_proj = nn.Linear(feat_dim, embed_dim)
+            self.text_proj = nn.Linear(_out_dim(text, "text"), embed_dim)
+            self.contrastive_loss = ContrastiveLoss(init_temperature, positives=positives)
+
+        metrics = classification_metrics(num_classes)
+        self.train_metrics = metrics.clone(prefix="train_")
+        self.val_metrics = metrics.clone(prefix="val_")
+        self.test_metrics = metrics.clone(prefix="test_")
+        self.val_confusion = MulticlassConfusionMatrix(num_classes)
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.last_confusion: dict[str, Tensor] = {}
+        self.test_predictions: list[dict[str, Any]] = []
+        self._test_rows: list[dict[str, Any]] = []
+        self._vocabulary: tuple[list[str], Tensor] | None = None
+        self._warned_not_self_describing = False
+
+    # ----------------------------------------------------------------------------- construction
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | str | Path) -> MERContrastModule:
+        """Build from the YAML/dict schema of ``model.init_args`` (towers as ``class_path`` blocks).
+
+        Checkpoints of a module built this way (or by the CLI) load with ``load_from_checkpoint(path)``
+        alone. Accepts a dict, a model YAML file or a full CLI config file (its ``model:`` section).
+        """
+        return build_from_config(cls, config)
+
+    @classmethod
+    def load_from_checkpoint(  # type: ignore[override]
+        cls, checkpoint_path: str | Path, *args: Any, **kwargs: Any
+    ) -> MERContrastModule:
+        """``LightningModule.load_from_checkpoint`` with a clear error for object-built checkpoints."""
+        try:
+            return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)  # type: ignore[return-value]
+        except TypeError as error:
+            if "visual" not in str(error) or "visual" in kwargs:
+                raise
+            raise TypeError(
+                f"{checkpoint_path}: this checkpoint stores no tower configs (the module was built from "
+                "tower objects in Python); pass them: load_from_checkpoint(path, visual=..., text=...), "
+                "or build future modules with MERContrastModule.from_config(...) or the CLI"
+            ) from error
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if not self.self_describing and not self._warned_not_self_describing:
+            self._warned_not_self_describing = True
+            rank_zero_warn(
+                "MERContrastModule was built from tower objects, so its checkpoints need visual=/text= at "
+                "load time; use MERContrastModule.from_config(...) or the CLI for self-describing checkpoints"
+            )
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Rebuilt by jsonargparse from the stored configs: keep them so a re-saved checkpoint loads too.
+        saved = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY, {})
+        if not self.self_describing and isinstance(saved.get("visual"), Mapping):
+            self._set_hparams(dict(saved))
+            self._hparams_initial = copy.deepcopy(self._hparams)
+            self.self_describing = True
+        self._vocabulary = None
+
+    def setup(self, stage: str) -> None:
+        if stage != "fit" or not self.classification_loss.balanced:
+            return
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        counts = getattr(datamodule, "train_label_counts", None)
+        if callable(counts):
+            self.classification_loss.set_class_counts(counts())
+        else:
+            rank_zero_warn(
+                "class_weights='balanced' needs datamodule.train_label_counts(); using uniform weights"
+            )
+
+    # ----------------------------------------------------------------------------- model
+    def encode_video(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
+        """Visual-tower features ``(B, visual.out_dim)``."""
+        return self.visual(rgb, flow)
+
+    def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
+        """Class logits ``(B, num_classes)`` from video alone."""
+        return self.classifier(self.head_dropout(self.encode_video(rgb, flow)))
+
+    @property
+    def temperature(self) -> float | None:
+        """Current InfoNCE temperature (None without the contrastive branch)."""
+        return self.contrastive_loss.temperature if self.contrastive_loss is not None else None
+
+    # ----------------------------------------------------------------------------- steps
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        labels = batch["label"]
+        feat = self.encode_video(batch["rgb"], batch.get("flow"))
+        logits = self.classifier(self.head_dropout(feat))
+        ce = self.classification_loss(logits, labels)
+        loss = ce
+        logs = {"train_ce": ce}
+        if self.contrastive_loss is not None:
+            assert self.text is not None and self.visual_proj is not None and self.text_proj is not None
+            texts = list(batch["au_text"])
+            contrastive = self.contrastive_loss(
+                self.visual_proj(feat),
+                self.text_proj(self.text(texts)),
+                text_ids=stable_text_ids(texts, device=feat.device),
+                labels=labels,
+            )
+            loss = ce + self.contrastive_weight * contrastive
+            logs["train_contrastive"] = contrastive
+            logs["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
+        batch_size = labels.shape[0]
+        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
+        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=batch_size)
+        self.train_metrics.update(logits.detach(), labels)
+        self.log_dict(self.train_metrics, on_step=False, on_epoch=True)
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # After the optimizer step (CLIP clamps exp(logit_scale) to <= 100 after every step).
+        if self.contrastive_loss is not None:
+            self.contrastive_loss.clamp_()
+
+    def on_train_start(self) -> None:
+        self._vocabulary = None  # the projections are about to change
+
+    def _evaluate(self, batch: dict[str, Any], stage: Literal["val", "test"]) -> tuple[Tensor, Tensor]:
+        """Video-only logits and probabilities; logs ``{stage}_loss`` (the classification loss)."""
+        labels = batch["label"]
+        logits = self(batch["rgb"], batch.get("flow"))
+        loss = self.classification_loss(logits, labels)
+        self.log(
+            f"{stage}_loss",
+            loss,
+            on_epoch=True,
+            sync_dist=True,
+            prog_bar=stage == "val",
+            batch_size=len(labels),
+        )
+        metrics = self.val_metrics if stage == "val" else self.test_metrics
+        metrics.update(logits, labels)
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        (self.val_confusion if stage == "val" else self.test_confusion).update(logits, labels)
+        return logits, logits.float().softmax(dim=-1)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        _, probs = self._evaluate(batch, "test")
+        preds = probs.argmax(dim=-1)
+        for i, (prob, pred) in enumerate(zip(probs.cpu().tolist(), preds.cpu().tolist(), strict=True)):
+            self._test_rows.append(
+                {
+                    "subject": batch["subject"][i],
+                    "clip_id": batch["clip_id"][i],
+                    "label": int(batch["label"][i]),
+                    "pred": pred,
+                    "probs": prob,
+                }
+            )
+
+    def _store_confusion(self, stage: Literal["val", "test"]) -> None:
+        confusion = self.val_confusion if stage == "val" else self.test_confusion
+        self.last_confusion[stage] = confusion.compute().cpu()
+        confusion.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._store_confusion("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._test_rows = []
+
+    def on_test_epoch_end(self) -> None:
+        self._store_confusion("test")
+        self.test_predictions = gather_rows(self._test_rows)
+        self._test_rows = []
+
+    def on_predict_start(self) -> None:
+        self._vocabulary = None
+
+    def predict_step(
+        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> list[dict[str, Any]]:
+        """Per clip: ``subject, clip_id, probs, pred, class_name, explanation`` (+ ``label`` if known)."""
+        feat = self.encode_video(batch["rgb"], batch.get("flow"))
+        probs = self.classifier(feat).float().softmax(dim=-1)
+        preds = probs.argmax(dim=-1).cpu().tolist()
+        explanations = self.explain(feat)
+        rows = []
+        for i, pred in enumerate(preds):
+            row: dict[str, Any] = {
+                "subject": batch["subject"][i],
+                "clip_id": batch["clip_id"][i],
+                "probs": probs[i].cpu().tolist(),
+                "pred": pred,
+                "class_name": self.class_names[pred],
+                "explanation": explanations[i],
+            }
+            if "label" in batch:
+                row["label"] = int(batch["label"][i])
+            rows.append(row)
+        return rows
+
+    # ----------------------------------------------------------------------------- explanations
+    @torch.no_grad()
+    def explain(self, feat: Tensor, k: int | None = None) -> list[list[str]]:
+        """The ``k`` FACS descriptions nearest (cosine, joint space) to each visual feature.
+
+        Empty lists without a text tower (visual-only ablation).
+        """
+        k = self.explain_top_k if k is None else k
+        if self.text is None or self.visual_proj is None or k <= 0:
+            return [[] for _ in range(feat.shape[0])]
+        names, vocab = self._vocabulary_embeddings()
+        visual = F.normalize(self.visual_proj(feat).float(), dim=-1)
+        top = (visual @ vocab.T).topk(min(k, len(names)), dim=-1).indices.cpu().tolist()
+        return [[names[j] for j in row] for row in top]
+
+    def _vocabulary_embeddings(self) -> tuple[list[str], Tensor]:
+        """Projected, normalised embeddings of every AU description (embedded once per predict run)."""
+        if self._vocabulary is None:
+            assert self.text is not None and self.text_proj is not None
+            vocabulary = au_vocabulary()
+            texts = [description for _, description in vocabulary]
+            embedded = F.normalize(self.text_proj(self.text(texts)).float(), dim=-1)
+            self._vocabulary = (
+                [f"AU{number}: {description}" for number, description in vocabulary],
+                embedded,
+            )
+        return self._vocabulary
+
+    # ----------------------------------------------------------------------------- optimisation
+    def configure_optimizers(self) -> Any:
+        """AdamW: decay only >=2-D weights; the text tower's trainable layers at ``text_lr``."""
+        text_ids = {id(p) for p in self.text.parameters()} if self.text is not None else set()
+        rest = [(n, p) for n, p in self.named_parameters() if id(p) not in text_ids]
+        groups = decay_groups(rest, self.lr, self.weight_decay, "model")
+        if self.text is not None:
+            groups += decay_groups(self.text.named_parameters(), self.text_lr, self.weight_decay, "text")
+        optimizer = torch.optim.AdamW(groups)
+        if self.scheduler_name == "none" or self._trainer is None:
+            return optimizer
+        total = float(self.trainer.estimated_stepping_batches)
+        if not math.isfinite(total):
+            rank_zero_warn("scheduler='cosine' needs max_epochs or max_steps; training without a schedule")
+            return optimizer
+        batches = float(self.trainer.num_training_batches)
+        per_epoch = batches / self.trainer.accumulate_grad_batches if math.isfinite(batches) else total
+        factor = warmup_cosine(int(total), self.warmup_epochs * max(1, math.ceil(per_epoch)))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,136 @@
+"""MERDataModule on a tiny synthetic CASME II-layout dataset: folds, splits, batches, bad input."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from mer_contrast.datamodules import MERDataModule
+from mer_contrast.datamodules.dataset import Augmentation, ClipDataset
+from mer_contrast.synth import generate
+
+OPTIONS: dict[str, Any] = dict(
+    num_frames=4,
+    image_size=24,
+    flow_method="dis",
+    batch_size=2,
+    num_workers=0,
+    precompute_workers=0,
+    drop_last=False,
+)
+
+
+@pytest.fixture(scope="module")
+def dataset_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dm") / "CASME2"
+    generate("casme2", root, subjects=4, clips_per_subject=3, size=32, frames=(5, 8), seed=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("dm_cache"))
+
+
+def make(root: Path, cache_dir: str, **overrides: Any) -> MERDataModule:
+    dm = MERDataModule(root=str(root), cache_dir=cache_dir, **{**OPTIONS, **overrides})
+    dm.prepare_data()
+    dm.setup("fit")
+    return dm
+
+
+def test_folds_cover_subjects_with_samples(dataset_root: Path, cache_dir: str) -> None:
+    dm = MERDataModule(root=str(dataset_root), cache_dir=cache_dir, **OPTIONS)
+    folds = dm.folds()
+    assert folds == sorted(folds) and set(folds) <= {"sub01", "sub02", "sub03", "sub04"}
+    assert dm.num_classes == 5 and dm.class_names[0] == "happiness"
+
+
+@pytest.mark.parametrize("val_strategy", ["none", "holdout_subjects", "test"])
+def test_each_fold_separates_subjects(dataset_root: Path, cache_dir: str, val_strategy: str) -> None:
+    folds = MERDataModule(root=str(dataset_root), cache_dir=cache_dir, **OPTIONS).folds()
+    for subject in folds:
+        dm = make(dataset_root, cache_dir, test_subject=subject, val_strategy=val_strategy, val_subjects=1)
+        assert dm.train_set is not None and dm.val_set is not None and dm.test_set is not None
+        train = {it.subject for it in dm.train_set.items}
+        val = {it.subject for it in dm.val_set.items}
+        test = {it.subject for it in dm.test_set.items}
+        assert test == {subject} and not train & test
+        clips = [it.clip_id for ds in (dm.train_set, dm.test_set) for it in ds.items]
+        if val_strategy == "holdout_subjects":
+            assert len(val) == 1 and not val & train and subject not in val
+            clips += [it.clip_id for it in dm.val_set.items]
+        elif val_strategy == "test":
+            assert val == test
+        assert len(clips) == len(set(clips)) == len(dm.items)
+
+
+def test_batches_hold_the_documented_keys(dataset_root: Path, cache_dir: str) -> None:
+    dm = make(dataset_root, cache_dir, test_subject="sub01")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["rgb"].shape == (2, 4, 3, 24, 24) and batch["rgb"].dtype == torch.float32
+    assert 0.0 <= batch["rgb"].min() and batch["rgb"].max() <= 1.0
+    assert batch["flow"].shape == (2, 3, 2, 24, 24)
+    assert batch["label"].dtype == torch.long
+    assert isinstance(batch["subject"][0], str) and "/" in batch["clip_id"][0]
+    assert all(isinstance(t, str) and t for t in batch["au_text"])
+    test_batch = next(iter(dm.test_dataloader()))
+    assert set(test_batch["subject"]) == {"sub01"}
+
+
+def test_same_seed_same_batches(dataset_root: Path, cache_dir: str) -> None:
+    def epochs(seed: int, workers: int) -> list[torch.Tensor]:
+        dm = make(dataset_root, cache_dir, test_subject="sub02", seed=seed, num_workers=workers,
+                  temporal_jitter=1)
+        loader = dm.train_dataloader()
+        return [torch.cat([b["rgb"].flatten() for b in loader]) for _ in range(2)]
+
+    a, b, c = epochs(0, 0), epochs(0, 2), epochs(1, 0)
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))  # workers do not change batches
+    assert not torch.equal(a[0], a[1])  # a new epoch reshuffles and re-augments
+    assert not torch.equal(a[0], c[0])
+
+
+def test_flip_negates_horizontal_flow() -> None:
+    rgb = torch.rand(4, 3, 8, 8)
+    flow = torch.rand(3, 2, 8, 8)
+    import numpy as np
+
+    aug = Augmentation(flip_prob=1.0, spatial_jitter=0)
+    out_rgb, out_flow = ClipDataset._augment(rgb.clone(), flow.clone(), np.random.default_rng(0), aug)
+    assert torch.equal(out_rgb, rgb.flip(-1))
+    assert torch.equal(out_flow[:, 0], -flow.flip(-1)[:, 0])
+    assert torch.equal(out_flow[:, 1], flow.flip(-1)[:, 1])
+
+
+def test_balanced_sampling_and_label_counts(dataset_root: Path, cache_dir: str) -> None:
+    dm = make(dataset_root, cache_dir, test_subject="sub01", balanced_sampling=True)
+    counts = dm.train_label_counts()
+    assert sum(counts) == len(dm.train_set)  # type: ignore[arg-type]
+    assert len(list(dm.train_dataloader().sampler)) == len(dm.train_set)  # type: ignore[arg-type]
+
+
+def test_unknown_test_subject_is_a_clear_error(dataset_root: Path, cache_dir: str) -> None:
+    with pytest.raises(ValueError, match="sub99"):
+        make(dataset_root, cache_dir, test_subject="sub99")
+
+
+def test_corrupt_frame_is_skipped_with_warning_and_strict_raises(
+    dataset_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = tmp_path / "CASME2"
+    shutil.copytree(dataset_root, root)
+    clip = sorted(p for p in (root / "Cropped").glob("sub03/*") if p.is_dir())[0]
+    bad = sorted(clip.glob("*.jpg"))[0]
+    bad.write_bytes(b"")  # a zero-byte frame, as after an interrupted copy
+    with caplog.at_level(logging.WARNING):
+        dm = make(root, str(tmp_path / "cache"), test_subject="sub01")
+    assert any(bad.name in r.getMessage() for r in caplog.records)
+    assert f"sub03/{clip.name}" not in {it.clip_id for it in dm.items}
+    with pytest.raises(Exception, match=bad.name):
+        make(root, str(tmp_path / "cache2"), test_subject="sub01", strict=True)

@@ -1,0 +1,125 @@
+"""CAS(ME)^3 and MEGC2019 readers on tiny synthetic copies of the real layouts."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from ds_builders import CASME3_C_ROWS, MEGC_ROWS, build_megc, write_xlsx
+
+from mer_contrast.datasets import casme3, megc2019, read_dataset
+from mer_contrast.datasets.errors import DatasetStrictError
+from mer_contrast.datasets.records import ActionUnit
+
+
+def test_casme3_sheet_only_unique_clip_ids_and_text_cells(casme3_root: Path) -> None:
+    result = casme3.read(sheet=casme3_root / "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx")
+    keys = [record.key for record in result.records]
+    assert keys == ["spNO.1/a", "spNO.1/a_2", "spNO.1/b", "spNO.2/d"]
+    first = result.records[0]
+    assert (first.onset, first.apex, first.offset) == (10, 12, 14)  # text cells -> ints
+    assert result.records[2].emotion == "others"  # "Others" normalised
+    assert result.records[3].aus == (ActionUnit(23, modifier="B"),)
+    [skipped] = result.skipped
+    assert skipped.clip == "spNO.2/c" and skipped.reason == "offset 29 is before onset 30"
+    assert first.extra["video_letter"] == "a"
+
+
+def test_casme3_cuts_clips_from_whole_videos(casme3_root: Path) -> None:
+    result = casme3.read(casme3_root)
+    records = {record.key: record for record in result.records}
+    assert records["spNO.1/a"].frame_numbers == (10, 11, 12, 13, 14)
+    assert records["spNO.1/a_2"].frame_numbers == (20, 21, 22, 23)
+    assert records["spNO.1/a"].frames[0].parent.name == "color"
+    assert records["spNO.2/d"].frame_numbers == (3, 4, 6)  # frame 5 dropped on disk
+    assert any(m.startswith("spNO.2/d") and "1 of the frames" in m for m in result.warnings)
+    assert (result.frames_found, result.frames_expected) == (5 + 4 + 4 + 3, 5 + 4 + 4 + 4)
+
+
+def test_casme3_clip_outside_video_is_skipped(casme3_root: Path) -> None:
+    for frame in (casme3_root / "part_A" / "spNO.1" / "b" / "color").iterdir():
+        if int(frame.stem) <= 8:
+            frame.unlink()
+    result = casme3.read(casme3_root)
+    assert {row.clip: row.reason for row in result.skipped}["spNO.1/b"].startswith("no frame of 5-8")
+
+
+def test_casme3_part_c_sheet(tmp_path: Path) -> None:
+    sheet = write_xlsx(tmp_path / "CAS(ME)3_part_C_ME.xlsx", CASME3_C_ROWS, title="mockCrimeME")
+    result = read_dataset("casme3", sheet=sheet, part="C")
+    assert [r.key for r in result.records] == ["sub01/1", "sub01/2", "sub02/1", "sub02/2"]
+    assert result.records[1].aus == (ActionUnit(4), ActionUnit(11))
+    assert all(r.apex is None for r in result.records) and result.warnings == []
+
+
+def test_megc_sheet_only_labels_and_unique_subjects(megc_root: Path) -> None:
+    raw = (megc_root / "combined_3class_gt.csv").read_bytes()
+    assert b"\r\n" in raw and not raw.startswith(b"database")
+    result = megc2019.read(sheet=megc_root / "combined_3class_gt.csv")
+    assert len(result.records) == len(MEGC_ROWS) and result.skipped == []
+    subjects = [record.subject for record in result.records]
+    assert subjects[0] == "casme2/sub01" and "samm/006" in subjects and "smic/s01" in subjects
+    first = result.records[0]
+    assert (first.dataset, first.emotion, first.onset, first.offset, first.aus, first.frames) == (
+        "casme2",
+        "positive",
+        0,
+        0,
+        (),
+        (),
+    )
+    assert [r.emotion for r in result.records if r.dataset == "samm"] == ["negative", "positive", "surprise"]
+
+
+def test_megc_root_joins_to_source_readers(megc_root: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="mer_contrast.datasets"):
+        result = megc2019.read(megc_root)
+    records = {record.key: record for record in result.records}
+    assert set(records) == {
+        "casme2/sub01/EP02_01f",
+        "casme2/sub01/EP19_05f",
+        "casme2/sub02/EP01_11f",
+        "samm/006/006_1_2",
+        "samm/007/007_7_1",
+        "samm/028/028_4_1",
+    }
+    joined = records["casme2/sub01/EP02_01f"]
+    assert (joined.dataset, joined.emotion, joined.onset, joined.offset) == ("casme2", "positive", 8, 12)
+    assert joined.extra["source_emotion"] == "happiness" and len(joined.frames) == 5
+    assert records["samm/006/006_1_2"].frames[0].name == "006_05562.jpg"
+    assert any(m.startswith("samm/028/028_4_1") and "apex" in m for m in result.warnings)
+    reasons = {row.clip: row.reason for row in result.skipped}
+    assert reasons["casme2/sub09/EP99_01"] == "CASME II: not in the CASME II sheet"
+    assert reasons["smic/s01/s01_ne_01"] == reasons["smic/s02/s02_po_01"] == "SMIC frames not supported"
+    smic_lines = [r.getMessage() for r in caplog.records if "SMIC" in r.getMessage()]
+    assert len(smic_lines) == 1 and "2 rows skipped" in smic_lines[0]
+    assert result.frames_found == sum(len(r.frames) for r in result.records)
+
+
+def test_megc_missing_database_folder_skips_its_rows(tmp_path: Path) -> None:
+    root = build_megc(tmp_path / "megc", with_samm=False)
+    result = megc2019.read(root)
+    assert {r.dataset for r in result.records} == {"casme2"}
+    reasons = [row.reason for row in result.skipped if row.clip.startswith("samm/")]
+    assert len(reasons) == 3 and all("SAMM/ not found" in reason for reason in reasons)
+    with pytest.raises(DatasetStrictError, match="sub09"):
+        megc2019.read(root, strict=True)
+
+
+def test_megc_propagates_source_skip_reason(megc_root: Path) -> None:
+    shutil.rmtree(megc_root / "CASME2" / "Cropped" / "sub01" / "EP19_05f")
+    result = megc2019.read(megc_root)
+    reason = {row.clip: row.reason for row in result.skipped}["casme2/sub01/EP19_05f"]
+    assert reason.startswith("CASME II: clip folder not found")
+
+
+def test_megc_bad_rows_are_skipped(tmp_path: Path) -> None:
+    sheet = tmp_path / "combined_3class_gt.csv"
+    sheet.write_bytes(b"casme2,sub01,EP02_01f,1\r\nsmic,s01\r\nfoo,1,x,0\r\nsamm,6,006_1_2,5\r\n\r\n")
+    result = megc2019.read(sheet=sheet)
+    assert len(result.records) == 1
+    assert [row.row for row in result.skipped] == [2, 3, 4]
+    assert "unknown database 'foo'" in result.skipped[1].reason
+    assert "unknown class '5'" in result.skipped[2].reason

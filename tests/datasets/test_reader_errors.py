@@ -1,0 +1,134 @@
+"""Bad input for every reader: missing data, missing columns, bad rows, strict mode."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from mer_contrast.datasets import READERS, read_dataset
+from mer_contrast.datasets.errors import DatasetNotFoundError, DatasetStrictError, SheetFormatError
+
+SHEET_NAMES = {
+    "casme2": "CASME2-coding-20140508.xlsx",
+    "mmew": "MMEW_Micro_Exp.xlsx",
+    "samm": "SAMM_Micro_FACS_Codes_v2.xlsx",
+    "casme3": "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx",
+}
+#: (column to delete, emotion column) per sheet-based reader.
+COLUMNS = {
+    "casme2": ("OnsetFrame", "Estimated Emotion"),
+    "mmew": ("ApexFrame", "Estimated Emotion"),
+    "samm": ("Action Units", "Estimated Emotion"),
+    "casme3": ("Offset", "emotion"),
+}
+
+
+def edit_sheet(path: Path, edit: Callable[[list[list[object]], int], None]) -> None:
+    """Rewrite the first worksheet after ``edit(rows, header_index)``."""
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    header = next(i for i, row in enumerate(rows) if row and row[0] == "Subject")
+    edit(rows, header)
+    sheet.delete_rows(1, sheet.max_row)
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
+
+
+def set_cell(rows: list[list[object]], header: int, column: str, value: object) -> None:
+    rows[header + 1][rows[header].index(column)] = value
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_missing_root_names_folder_and_licence(name: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetNotFoundError, match="licence-gated") as info:
+        read_dataset(name, root=tmp_path / "nowhere")
+    assert "nowhere" in str(info.value) and isinstance(info.value, FileNotFoundError)
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_missing_sheet_in_root_and_missing_sheet_file(name: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetNotFoundError, match=r"annotation sheet|ground-truth CSV") as info:
+        read_dataset(name, root=tmp_path)
+    assert "never downloaded" in str(info.value)
+    with pytest.raises(DatasetNotFoundError, match=r"missing\.xlsx"):
+        read_dataset(name, sheet=tmp_path / "missing.xlsx")
+    with pytest.raises(DatasetNotFoundError):
+        read_dataset(name)
+
+
+@pytest.mark.parametrize("name", sorted(SHEET_NAMES))
+def test_missing_column_names_column_and_file(name: str, builders: dict, tmp_path: Path) -> None:
+    root = builders[name](tmp_path / name)
+    column = COLUMNS[name][0]
+    edit_sheet(
+        root / SHEET_NAMES[name], lambda rows, h: rows[h].__setitem__(rows[h].index(column), "renamed")
+    )
+    with pytest.raises(SheetFormatError, match=column) as info:
+        read_dataset(name, root=root)
+    assert SHEET_NAMES[name] in str(info.value) and info.value.column == column
+
+
+@pytest.mark.parametrize("name", sorted(SHEET_NAMES))
+def test_unknown_emotion_skipped_with_one_warning_then_strict_raises(
+    name: str, builders: dict, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = builders[name](tmp_path / name)
+    sheet = root / SHEET_NAMES[name]
+    clean = read_dataset(name, sheet=sheet)
+    edit_sheet(sheet, lambda rows, h: set_cell(rows, h, COLUMNS[name][1], "Bewilderment"))
+    with caplog.at_level(logging.WARNING, logger="mer_contrast.datasets"):
+        result = read_dataset(name, root=root)
+    assert len(result.records) == len(clean.records) - 1
+    bad = [row for row in result.skipped if "emotion" in row.reason]
+    assert len(bad) == 1 and bad[0].reason == "unknown emotion 'Bewilderment'"
+    assert sum("Bewilderment" in record.getMessage() for record in caplog.records) == 1
+    with pytest.raises(DatasetStrictError, match="Bewilderment"):
+        read_dataset(name, root=root, strict=True)
+
+
+@pytest.mark.parametrize("name", sorted(SHEET_NAMES))
+def test_bad_au_and_bad_frame_numbers_are_skipped(name: str, builders: dict, tmp_path: Path) -> None:
+    root = builders[name](tmp_path / name)
+    sheet = root / SHEET_NAMES[name]
+    clean = read_dataset(name, sheet=sheet)
+    au_column = "AU" if name == "casme3" else "Action Units"
+    onset_column = {"casme2": "OnsetFrame", "mmew": "OnsetFrame", "samm": "Onset Frame", "casme3": "Onset"}[
+        name
+    ]
+
+    def edit(rows: list[list[object]], header: int) -> None:
+        rows[header + 1][rows[header].index(au_column)] = "12X"
+        rows[header + 2][rows[header].index(onset_column)] = "n/a"
+
+    edit_sheet(sheet, edit)
+    result = read_dataset(name, sheet=sheet)
+    assert len(result.records) == len(clean.records) - 2
+    reasons = [row.reason for row in result.skipped]
+    assert any("cannot parse action units '12X'" in reason for reason in reasons)
+    assert any("not frame numbers" in reason for reason in reasons)
+
+
+def test_strict_raises_on_missing_clip_folder(casme2_root: Path) -> None:
+    import shutil
+
+    shutil.rmtree(casme2_root / "Cropped" / "sub04")
+    with pytest.raises(DatasetStrictError, match="clip folder not found"):
+        read_dataset("casme2", root=casme2_root, strict=True)
+
+
+def test_unsupported_sheet_type(tmp_path: Path) -> None:
+    sheet = tmp_path / "CASME2_label_Ver_2.xls"
+    sheet.write_bytes(b"old excel")
+    with pytest.raises(SheetFormatError, match=r"\.xlsx or \.csv"):
+        read_dataset("casme2", sheet=sheet)
+
+
+def test_unknown_dataset() -> None:
+    with pytest.raises(ValueError, match="unknown dataset 'smic'"):
+        read_dataset("smic")

@@ -1,0 +1,118 @@
+"""`mer-contrast report` on hand-written fold folders: pooling, seeds, labels, partial runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import f1_score
+
+from mer_contrast.loso import report
+from mer_contrast.loso.store import (
+    SELECTION_LABELS,
+    fold_dir,
+    prediction_file,
+    write_json,
+    write_predictions,
+)
+
+CLASSES = ["negative", "positive", "surprise"]
+# seed -> subject -> (labels, honest preds, oracle preds)
+FOLDS = {
+    0: {"s1": ([0, 1, 2], [0, 1, 1], [0, 1, 2]), "s2": ([0, 0, 1], [0, 2, 1], [0, 0, 1])},
+    1: {"s1": ([0, 1, 2], [1, 1, 2], [0, 1, 2]), "s2": ([0, 0, 1], [0, 0, 0], [0, 0, 1])},
+}
+
+
+def _write_fold(out: Path, seed: int, subject: str, labels, honest, oracle) -> None:
+    folder = fold_dir(out, seed, subject)
+    folder.mkdir(parents=True)
+    selections = {}
+    for key, preds, epoch in (("honest", honest, 9), ("oracle", oracle, 3)):
+        rows = [
+            {"subject": subject, "clip_id": f"{subject}/c{i}", "label": y, "pred": p,
+             "probs": [0.8 if c == p else 0.1 for c in range(3)]}
+            for i, (y, p) in enumerate(zip(labels, preds, strict=True))
+        ]  # fmt: skip
+        write_predictions(
+            folder / prediction_file(key),
+            rows,
+            CLASSES,
+            epoch=epoch,
+            seed=seed,
+            selection=SELECTION_LABELS[key],
+        )
+        selections[key] = {"label": SELECTION_LABELS[key], "file": prediction_file(key), "epoch": epoch}
+    write_json(
+        folder / "done.json",
+        {"subject": subject, "seed": seed, "classes": CLASSES, "config_hash": "x", "selections": selections},
+    )
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    for seed, subjects in FOLDS.items():
+        for subject, (labels, honest, oracle) in subjects.items():
+            _write_fold(tmp_path, seed, subject, labels, honest, oracle)
+    write_json(
+        tmp_path / "loso.json",
+        {"experiment": "toy", "classes": CLASSES, "folds": ["s1", "s2"], "seeds": [0, 1]},
+    )
+    return tmp_path
+
+
+def test_report_pools_folds_and_seeds(run_dir: Path) -> None:
+    assert report.main([str(run_dir), "--quiet"]) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["complete"] and summary["folds_done"] == 4 and summary["classes"] == CLASSES
+    honest = summary["honest"]
+    assert honest["selection"] == SELECTION_LABELS["honest"] and not honest["optimistic"]
+    # seed 0 pooled = concatenation of its two folds
+    labels0 = FOLDS[0]["s1"][0] + FOLDS[0]["s2"][0]
+    preds0 = FOLDS[0]["s1"][1] + FOLDS[0]["s2"][1]
+    seed0 = honest["per_seed"][0]
+    assert seed0["seed"] == 0 and seed0["n"] == 6
+    assert seed0["uf1"] == pytest.approx(f1_score(labels0, preds0, average="macro", labels=[0, 1, 2]))
+    uf1s = [s["uf1"] for s in honest["per_seed"]]
+    assert honest["seeds"]["mean"]["uf1"] == pytest.approx(sum(uf1s) / 2)
+    assert honest["pooled"]["n"] == 12
+    assert {(f["seed"], f["subject"]) for f in honest["per_fold"]} == {
+        (0, "s1"),
+        (0, "s2"),
+        (1, "s1"),
+        (1, "s2"),
+    }
+    assert all(f["epoch"] == 9 for f in honest["per_fold"])
+    oracle = summary["oracle"]
+    assert oracle["selection"] == "oracle (test-set selection, optimistic)" and oracle["optimistic"]
+    assert oracle["pooled"]["accuracy"] == 1.0
+    assert sum(map(sum, oracle["confusion"])) == 12
+    assert summary["chance"]["uniform"]["accuracy"] == pytest.approx(1 / 3)
+    assert summary["chance"]["majority"]["accuracy"] == pytest.approx(6 / 12)
+
+    markdown = (run_dir / "summary.md").read_text()
+    assert "## Oracle (test-set selection, optimistic)" in markdown
+    assert "## Honest (fixed epoch budget: last epoch)" in markdown
+    assert "mean ± std over 2 seed(s)" in markdown
+    assert markdown.index("## Honest") < markdown.index("## Oracle")
+    for key in ("honest", "oracle"):
+        assert (run_dir / f"confusion_{key}.png").stat().st_size > 1000
+
+
+def test_partial_run_is_reported_as_such(run_dir: Path) -> None:
+    (fold_dir(run_dir, 1, "s2") / "done.json").unlink()
+    summary = report.write_report(run_dir, plots=False)
+    assert not summary["complete"] and summary["missing"] == ["seed1/s2"]
+    assert summary["honest"]["pooled"]["n"] == 9
+    assert "**Partial run**" in report.render_markdown(summary)
+
+
+def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert report.main([str(tmp_path / "nope")]) == 1
+    assert report.main([str(tmp_path)]) == 1
+    assert "no finished fold" in capsys.readouterr().out
+    _write_fold(tmp_path, 0, "s1", [0], [0], [0])
+    (fold_dir(tmp_path, 0, "s1") / "done.json").write_text("{broken")
+    assert report.main([str(tmp_path)]) == 1
+    assert "delete it to redo that fold" in capsys.readouterr().out

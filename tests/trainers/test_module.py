@@ -1,0 +1,376 @@
+"""MERContrastModule on tiny real towers and a separable synthetic problem (CPU, seconds)."""
+
+from __future__ import annotations
+
+import math
+import string
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+import torch
+from lightning.pytorch import LightningDataModule, Trainer, seed_everything
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from torch.utils.data import DataLoader, Dataset
+from transformers import BertConfig, BertModel, BertTokenizer
+
+from mer_contrast.losses import balanced_class_weights
+from mer_contrast.models import Compact3DCNN, TextTower, TwoStreamVisual
+from mer_contrast.trainers import MERContrastModule
+
+NUM_CLASSES = 3
+CLASS_NAMES = ["negative", "positive", "surprise"]
+# Uneven classes (for "balanced" weights); the AU text is shared within a class (label-aware positives).
+LABELS = [0] * 10 + [1] * 8 + [2] * 6
+AU_TEXTS = ["brow lowerer", "lip corner puller", "inner brow raiser, upper lid raiser"]
+T, H = 4, 16
+TRAINER_KW: dict[str, Any] = {
+    "accelerator": "cpu",
+    "logger": False,
+    "enable_progress_bar": False,
+    "enable_model_summary": False,
+    "enable_checkpointing": False,
+}
+
+
+class ToyClips(Dataset):
+    """Class k brightens RGB channel k and shifts flow channel k % 2: separable by a tiny 3D CNN."""
+
+    def __init__(self, seed: int, flip_every: int = 0) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.samples = []
+        for index, label in enumerate(LABELS):
+            rgb = 0.3 * torch.rand(T, 3, H, H, generator=gen)
+            rgb[:, label] += 0.6
+            flow = 0.1 * torch.randn(T - 1, 2, H, H, generator=gen)
+            flow[:, label % 2] += 1.0 if label else -1.0
+            self.samples.append(
+                {
+                    "rgb": rgb,
+                    "flow": flow,
+                    # Flipped labels make test metrics imperfect, so comparing them means something.
+                    "label": torch.tensor(
+                        (label + 1) % NUM_CLASSES if flip_every and index % flip_every == 0 else label
+                    ),
+                    "subject": f"sub{index % 4:02d}",
+                    "clip_id": f"sub{index % 4:02d}/clip{index:02d}",
+                    "aus": str(label + 1),
+                    "au_text": AU_TEXTS[label],
+                }
+            )
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.samples[index]
+
+
+class ToyDataModule(LightningDataModule):
+    """Train, val, test and predict loaders over the toy clips."""
+
+    def __init__(self, batch_size: int = 8) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.train_set, self.eval_set, self.test_set = ToyClips(0), ToyClips(1), ToyClips(1, flip_every=3)
+
+    def train_label_counts(self) -> list[int]:
+        return [LABELS.count(k) for k in range(NUM_CLASSES)]
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.train_set, batch_size=self.batch_size, shuffle=True, drop_last=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.eval_set, batch_size=self.batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.test_set, batch_size=5)  # uneven last batch on purpose
+
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader(self.eval_set, batch_size=self.batch_size)
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """2-layer, hidden-32 random BERT; a character-level WordPiece vocab tokenizes any English text."""
+    root = tmp_path_factory.mktemp("tiny_bert")
+    letters = list(string.ascii_lowercase + string.digits)
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *(f"##{c}" for c in letters), ",", ":"]
+    (root / "vocab.txt").write_text("\n".join(tokens) + "\n")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokens),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=128,
+    )
+    BertModel(config).save_pretrained(root)
+    BertTokenizer(vocab_file=str(root / "vocab.txt")).save_pretrained(root)
+    return str(root)
+
+
+def visual_config() -> dict[str, Any]:
+    stream = "mer_contrast.models.Compact3DCNN"
+    return {
+        "class_path": "mer_contrast.models.TwoStreamVisual",
+        "init_args": {
+            "rgb_stream": {"class_path": stream, "init_args": {"widths": [4, 8]}},
+            "flow_stream": {
+                "class_path": stream,
+                "init_args": {"in_channels": 2, "widths": [4], "input_norm": "none"},
+            },
+        },
+    }
+
+
+def model_config(tiny_bert: str, **overrides: Any) -> dict[str, Any]:
+    config = {
+        "visual": visual_config(),
+        "text": {
+            "class_path": "mer_contrast.models.TextTower",
+            "init_args": {"model": tiny_bert, "max_length": 48},
+        },
+        "num_classes": NUM_CLASSES,
+        "class_names": CLASS_NAMES,
+        "embed_dim": 16,
+        "lr": 1e-2,
+        "class_weights": "balanced",
+    }
+    return {**config, **overrides}
+
+
+def tiny_visual() -> TwoStreamVisual:
+    return TwoStreamVisual(
+        Compact3DCNN(widths=(4, 8)), Compact3DCNN(in_channels=2, widths=(4,), input_norm="none")
+    )
+
+
+def eval_logits(module: MERContrastModule, batch: dict[str, Any]) -> torch.Tensor:
+    module.eval()
+    with torch.no_grad():
+        return module(batch["rgb"], batch["flow"])
+
+
+class LossRecorder(Callback):
+    """Records ``train_loss_epoch`` after every training epoch."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: Any) -> None:
+        self.values.append(float(trainer.callback_metrics["train_loss_epoch"]))
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A module built by LightningCLI (as `mer-contrast fit` does), trained 8 epochs with a checkpoint."""
+    seed_everything(0)
+    root = tmp_path_factory.mktemp("fit")
+    with mock.patch("sys.argv", ["mer-contrast"]):  # LightningCLI would also read pytest's argv
+        cli = LightningCLI(
+            MERContrastModule,
+            ToyDataModule,
+            subclass_mode_model=True,
+            save_config_callback=None,
+            run=False,
+            args={
+                "model": {
+                    "class_path": "mer_contrast.trainers.MERContrastModule",
+                    "init_args": model_config(tiny_bert),
+                },
+                "trainer": {
+                    **TRAINER_KW,
+                    "enable_checkpointing": True,
+                    "max_epochs": 8,
+                    "default_root_dir": str(root),
+                },
+            },
+        )
+    checkpoint, recorder = ModelCheckpoint(dirpath=root / "ckpt", save_top_k=1), LossRecorder()
+    trainer = cli.trainer
+    trainer.callbacks.extend([checkpoint, recorder])
+    model, data = cli.model, cli.datamodule
+    trainer.fit(model, data)
+    metrics = dict(trainer.callback_metrics)
+    trainer.test(model, data)
+    return {
+        "model": model,
+        "data": data,
+        "trainer": trainer,
+        "ckpt": checkpoint.best_model_path,
+        "losses": recorder.values,
+        "fit_metrics": metrics,
+        "test_metrics": dict(trainer.callback_metrics),
+    }
+
+
+def test_fit_reduces_loss_and_logs_one_naming_scheme(fitted: dict[str, Any]) -> None:
+    losses = fitted["losses"]
+    assert len(losses) == 8
+    assert losses[-1] < 0.6 * losses[0], losses
+    metrics = fitted["fit_metrics"]
+    for name in ("train_loss_epoch", "train_ce_epoch", "train_contrastive_epoch", "train_temperature_epoch"):
+        assert math.isfinite(float(metrics[name])), name
+    for stage in ("train", "val"):
+        for name in ("acc", "uf1", "uar"):
+            assert f"{stage}_{name}" in metrics
+    assert "val_loss" in metrics
+    assert float(metrics["val_acc"]) > 0.6  # separable toy problem, held-out clips
+    model = fitted["model"]
+    torch.testing.assert_close(  # "balanced" weights came from the datamodule's label counts
+        model.classification_loss.weight, balanced_class_weights(fitted["data"].train_label_counts())
+    )
+    assert model.last_confusion["val"].shape == (NUM_CLASSES, NUM_CLASSES)
+
+
+def test_test_predictions_and_metrics_match_sklearn(fitted: dict[str, Any]) -> None:
+    rows = fitted["model"].test_predictions
+    data = fitted["data"]
+    assert [r["clip_id"] for r in rows] == [s["clip_id"] for s in data.test_set.samples]
+    assert [r["label"] for r in rows] == [int(s["label"]) for s in data.test_set.samples]
+    assert set(rows[0]) == {"subject", "clip_id", "label", "pred", "probs"}
+    for row in rows:
+        assert len(row["probs"]) == NUM_CLASSES and sum(row["probs"]) == pytest.approx(1.0, abs=1e-5)
+        assert row["pred"] == max(range(NUM_CLASSES), key=row["probs"].__getitem__)
+    y_true = [r["label"] for r in rows]
+    y_pred = [r["pred"] for r in rows]
+    metrics = fitted["test_metrics"]
+    assert 0.3 < float(metrics["test_acc"]) < 0.9  # imperfect on the flipped labels
+    assert float(metrics["test_acc"]) == pytest.approx(accuracy_score(y_true, y_pred), abs=1e-6)
+    assert float(metrics["test_uf1"]) == pytest.approx(f1_score(y_true, y_pred, average="macro"), abs=1e-6)
+    assert float(metrics["test_uar"]) == pytest.approx(
+        recall_score(y_true, y_pred, average="macro"), abs=1e-6
+    )
+    expected_cm = confusion_matrix(y_true, y_pred, labels=list(range(NUM_CLASSES)))
+    assert fitted["model"].last_confusion["test"].tolist() == expected_cm.tolist()
+
+
+def test_temperature_clamped_and_optimizer_groups(fitted: dict[str, Any]) -> None:
+    model = fitted["model"]
+    scale = model.contrastive_loss.logit_scale
+    assert 0.0 <= scale.item() <= math.log(100.0) + 1e-6
+    optimizer = model.configure_optimizers()["optimizer"]
+    groups = {g["name"]: g for g in optimizer.param_groups}
+    no_decay_ids = {id(p) for p in groups["model_no_decay"]["params"]}
+    assert id(scale) in no_decay_ids and groups["model_no_decay"]["weight_decay"] == 0.0
+    assert id(model.classifier.bias) in no_decay_ids
+    assert id(model.classifier.weight) in {id(p) for p in groups["model_decay"]["params"]}
+    assert groups["model_decay"]["weight_decay"] == pytest.approx(1e-4)
+    assert not any(name.startswith("text") for name in groups)  # frozen text tower: not optimised
+
+
+def test_clamp_after_step_and_text_lr_group(tiny_bert: str) -> None:
+    model = MERContrastModule(
+        tiny_visual(), TextTower(tiny_bert, trainable_layers=1), num_classes=NUM_CLASSES, text_lr=3e-5
+    )
+    with torch.no_grad():
+        model.contrastive_loss.logit_scale.fill_(10.0)  # above ln(100)
+    Trainer(**TRAINER_KW, max_steps=1, limit_val_batches=0).fit(model, ToyDataModule())
+    assert model.contrastive_loss.logit_scale.item() == pytest.approx(math.log(100.0))
+    groups = {g["name"]: g for g in model.configure_optimizers()["optimizer"].param_groups}
+    text_params = {id(p) for g in ("text_decay", "text_no_decay") for p in groups[g]["params"]}
+    trainable = {id(p) for p in model.text.parameters() if p.requires_grad}
+    assert text_params == trainable and trainable
+    assert groups["text_decay"]["lr"] == 3e-5 and groups["model_decay"]["lr"] == 1e-3
+
+
+def test_checkpoint_loads_alone_and_predicts_the_same(fitted: dict[str, Any]) -> None:
+    model, data = fitted["model"], fitted["data"]
+    assert isinstance(model.hparams["visual"], dict)  # configs, not pickled modules
+    batch = next(iter(data.predict_dataloader()))
+    expected = eval_logits(model, batch)
+    loaded = MERContrastModule.load_from_checkpoint(fitted["ckpt"])  # as a notebook would
+    torch.testing.assert_close(eval_logits(loaded, batch), expected)
+    assert loaded.class_names == CLASS_NAMES
+    predictions = Trainer(**TRAINER_KW).predict(loaded, dataloaders=data.predict_dataloader())
+    rows = [row for batch_rows in predictions for row in batch_rows]
+    assert len(rows) == len(LABELS)
+    for row in rows:
+        assert len(row["explanation"]) == 3 and all(e.startswith("AU") for e in row["explanation"])
+        assert row["class_name"] == CLASS_NAMES[row["pred"]]
+        assert {"subject", "clip_id", "probs", "label"} <= set(row)
+
+
+def test_from_config_is_self_describing(tiny_bert: str, tmp_path: Path) -> None:
+    model = MERContrastModule.from_config(model_config(tiny_bert, contrastive_weight=0.0, explain_top_k=2))
+    assert model.hparams["visual"]["class_path"] == "mer_contrast.models.TwoStreamVisual"
+    trainer = Trainer(**TRAINER_KW, max_steps=1, limit_val_batches=0)
+    trainer.fit(model, ToyDataModule())
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    loaded = MERContrastModule.load_from_checkpoint(tmp_path / "m.ckpt")
+    batch = next(iter(ToyDataModule().predict_dataloader()))
+    torch.testing.assert_close(eval_logits(loaded, batch), eval_logits(model, batch))
+    # Re-saving a loaded module keeps the configs.
+    assert isinstance(loaded.hparams["visual"], dict) and loaded.self_describing
+
+
+def test_lambda_zero_never_runs_text_and_object_checkpoint(tiny_bert: str, tmp_path: Path) -> None:
+    calls: list[int] = []
+    text = TextTower(tiny_bert)
+    text.register_forward_hook(lambda *args: calls.append(1))
+    model = MERContrastModule(tiny_visual(), text, num_classes=NUM_CLASSES, contrastive_weight=0.0)
+    assert model.text is None and model.contrastive_loss is None
+    trainer = Trainer(**TRAINER_KW, max_steps=2, limit_val_batches=1)
+    trainer.fit(model, ToyDataModule())
+    assert calls == []
+    rows = trainer.predict(model, ToyDataModule().predict_dataloader())[0]
+    assert all(row["explanation"] == [] for row in rows)
+    # ...while the contrastive module does run it.
+    with_text = MERContrastModule(tiny_visual(), text, num_classes=NUM_CLASSES)
+    Trainer(**TRAINER_KW, max_steps=1, limit_val_batches=0).fit(with_text, ToyDataModule())
+    assert calls
+    # Object-built modules: the checkpoint needs the towers, and says so.
+    with pytest.warns(UserWarning, match="built from tower objects"):
+        trainer.save_checkpoint(tmp_path / "obj.ckpt")
+    with pytest.raises(TypeError, match="stores no tower configs"):
+        MERContrastModule.load_from_checkpoint(tmp_path / "obj.ckpt")
+    loaded = MERContrastModule.load_from_checkpoint(tmp_path / "obj.ckpt", visual=tiny_visual())
+    batch = next(iter(ToyDataModule().predict_dataloader()))
+    torch.testing.assert_close(eval_logits(loaded, batch), eval_logits(model, batch))
+
+
+def test_bf16_mixed_fit_and_predict(tiny_bert: str) -> None:
+    model = MERContrastModule(tiny_visual(), TextTower(tiny_bert), num_classes=NUM_CLASSES, positives="label")
+    trainer = Trainer(**TRAINER_KW, precision="bf16-mixed", max_steps=2, limit_val_batches=1)
+    trainer.fit(model, ToyDataModule())
+    rows = [r for b in trainer.predict(model, ToyDataModule().predict_dataloader()) for r in b]
+    assert all(math.isfinite(p) for r in rows for p in r["probs"])
+    assert all(len(r["explanation"]) == 3 for r in rows)
+
+
+def test_bad_configuration_messages(tiny_bert: str) -> None:
+    with pytest.raises(ValueError, match="needs a text tower"):
+        MERContrastModule(tiny_visual(), None, num_classes=3)
+    with pytest.raises(ValueError, match="class_names has 2 names"):
+        MERContrastModule(tiny_visual(), None, num_classes=3, class_names=["a", "b"], contrastive_weight=0)
+    with pytest.raises(TypeError, match="out_dim"):
+        MERContrastModule(torch.nn.Linear(2, 2), None, contrastive_weight=0)
+
+
+class SavePredictions(Callback):
+    """Writes each rank's gathered test predictions (ddp_spawn keeps them in the workers)."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = out_dir
+
+    def on_test_end(self, trainer: Trainer, pl_module: Any) -> None:
+        rows = pl_module.test_predictions
+        torch.save(rows, Path(self.out_dir) / f"rank{trainer.global_rank}.pt")
+
+
+@pytest.mark.slow
+def test_ddp_spawn_two_cpu_processes(tiny_bert: str, tmp_path: Path) -> None:
+    model = MERContrastModule(tiny_visual(), TextTower(tiny_bert), num_classes=NUM_CLASSES, positives="text")
+    kwargs = {**TRAINER_KW, "devices": 2, "strategy": "ddp_spawn", "max_epochs": 1}
+    trainer = Trainer(**kwargs, callbacks=[SavePredictions(str(tmp_path))])
+    trainer.fit(model, ToyDataModule(batch_size=4))
+    trainer.test(model, ToyDataModule())
+    expected = [s["clip_id"] for s in ToyDataModule().test_set.samples]
+    for rank in range(2):
+        rows = torch.load(tmp_path / f"rank{rank}.pt")
+        assert [r["clip_id"] for r in rows] == expected
