@@ -151,6 +151,8 @@ class MERContrastModule(LightningModule):
         self._test_rows: list[dict[str, Any]] = []
         self._vocabulary: tuple[list[str], Tensor] | None = None
         self._warned_not_self_describing = False
+        self._train_updates = 0
+        self._epoch_terms: dict[str, tuple[Tensor, int]] = {}
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
@@ -228,7 +230,7 @@ class MERContrastModule(LightningModule):
         logits = self.classifier(self.head_dropout(feat))
         ce = self.classification_loss(logits, labels)
         loss = ce
-        logs = {"train_ce": ce}
+        terms = {"train_ce": ce}
         if self.contrastive_loss is not None:
             assert self.text is not None and self.visual_proj is not None and self.text_proj is not None
             texts = list(batch["au_text"])
@@ -239,14 +241,38 @@ class MERContrastModule(LightningModule):
                 labels=labels,
             )
             loss = ce + self.contrastive_weight * contrastive
-            logs["train_contrastive"] = contrastive
-            logs["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
+            terms["train_contrastive"] = contrastive
+            terms["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
         batch_size = labels.shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
-        self.log_dict(logs, on_step=True, on_epoch=True, batch_size=batch_size)
-        self.train_metrics.update(logits.detach(), labels)
-        self.log_dict(self.train_metrics, on_step=False, on_epoch=True)
+        self._log_terms(terms, batch_size)
+        self.train_metrics.update(logits.detach(), labels)  # logged at epoch end (see _log_terms)
+        self._train_updates += 1
         return loss
+
+    def _log_terms(self, terms: dict[str, Tensor], batch_size: int) -> None:
+        """Loss terms as ``{name}_step`` every ``log_every_n_steps`` steps and ``{name}_epoch`` means.
+
+        Each ``self.log`` call costs about 1 ms of Lightning bookkeeping, which is a large share of a
+        GPU step with a compact backbone and a cached text tower, so only ``train_loss`` is logged
+        every step; the terms and the train metrics are accumulated here and logged less often.
+        """
+        for name, value in terms.items():
+            total, count = self._epoch_terms.get(name, (torch.zeros((), device=value.device), 0))
+            self._epoch_terms[name] = (total + value.detach().float() * batch_size, count + batch_size)
+        every = getattr(self._trainer, "log_every_n_steps", 1)  # set on the Trainer at init
+        if self.global_step % max(1, every) == 0:
+            self.log_dict({f"{n}_step": v for n, v in terms.items()}, on_step=True, on_epoch=False)
+
+    def on_train_epoch_end(self) -> None:
+        means = {f"{name}_epoch": total / count for name, (total, count) in self._epoch_terms.items()}
+        if means:
+            self.log_dict(means, sync_dist=True)
+        if self._train_updates:
+            self.log_dict(self.train_metrics.compute())  # compute() syncs the states across ranks
+        self.train_metrics.reset()
+        self._epoch_terms = {}
+        self._train_updates = 0
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # After the optimizer step (CLIP clamps exp(logit_scale) to <= 100 after every step).

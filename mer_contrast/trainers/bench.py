@@ -1,0 +1,393 @@
+"""Training benchmark: prints measured figures, asserts nothing (``python -m mer_contrast.trainers.bench``).
+
+Three sections, all on synthetic in-memory clips (T frames at S x S, flow T-1 frames, 2 channels) and
+the real model: a two-stream ``TwoStreamVisual`` + ``MERContrastModule`` with the packaged frozen
+MiniLM text tower (``TextTower("minilm")``, contrastive weight 0.5):
+
+* ``throughput``: training clips/s and peak memory per backbone (compact, r3d18) and precision
+  (32-true, bf16-mixed), through the Lightning ``Trainer``.
+* ``text``: the frozen text tower's share of a training step, with and without its embedding cache.
+* ``overhead``: our Lightning loop vs a plain PyTorch loop on the same model, data and steps.
+
+Step times are the gaps between consecutive step ends after ``--warmup`` steps, so they include
+data fetching and every hook. Peak memory is the peak resident-set growth during the run on CPU
+(sampled with psutil when installed, else ``ru_maxrss``, a lifetime peak) and
+``torch.cuda.max_memory_allocated`` on CUDA.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import os
+import resource
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import Callback, Trainer
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from mer_contrast.datasets.records import ActionUnit
+from mer_contrast.losses import stable_text_ids
+from mer_contrast.trainers.module import MERContrastModule
+
+NUM_CLASSES = 5
+
+
+class SyntheticClips(Dataset):
+    """``length`` clips drawn from a pool of 16 random ones (memory stays small), with FACS texts."""
+
+    def __init__(self, length: int, frames: int, size: int, texts: Sequence[str]) -> None:
+        gen = torch.Generator().manual_seed(0)
+        self.length = length
+        self.pool = [
+            {
+                "rgb": torch.rand(frames, 3, size, size, generator=gen),
+                "flow": torch.randn(frames - 1, 2, size, size, generator=gen),
+                "label": torch.tensor(i % NUM_CLASSES),
+                "subject": f"s{i % 4}",
+                "clip_id": f"s{i % 4}/c{i}",
+                "aus": str(i),
+                "au_text": texts[i % len(texts)],
+            }
+            for i in range(16)
+        ]
+        self.texts = list(texts)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        # Vary the text beyond the 16-clip pool, like a dataset with many AU combinations.
+        return {**self.pool[index % 16], "au_text": self.texts[index % len(self.texts)]}
+
+
+def facs_texts(count: int) -> list[str]:
+    """``count`` distinct FACS sentences of 1-3 AUs, as the datamodule produces them."""
+    from mer_contrast.text.facs import AU_TABLE, describe_aus
+
+    numbers = sorted(AU_TABLE)
+    texts = []
+    for i in range(count):
+        aus = [ActionUnit(numbers[(i * step) % len(numbers)]) for step in (1, 7, 13)[: 1 + i % 3]]
+        texts.append(describe_aus(aus))
+    return texts
+
+
+def build_module(backbone: str, texts: Sequence[str], text_cache: bool = True) -> MERContrastModule:
+    """The benchmarked model; with the cache on, ``texts`` are embedded first (the steady state from
+    the second epoch on, when every AU sentence of the training set has been seen)."""
+    from mer_contrast.models import Compact3DCNN, ResNet3D18, TextTower, TwoStreamVisual
+
+    if backbone == "compact":
+        visual = TwoStreamVisual(Compact3DCNN(3), Compact3DCNN(2, input_norm="none"))
+    elif backbone == "r3d18":
+        visual = TwoStreamVisual(ResNet3D18(3), ResNet3D18(2, input_norm="none"))
+    else:
+        raise ValueError(f"unknown backbone {backbone!r}; use compact or r3d18")
+    text = TextTower("minilm", cache_frozen=text_cache)
+    if text_cache:
+        text(texts)
+    return MERContrastModule(visual, text, num_classes=NUM_CLASSES, scheduler="none", class_weights="none")
+
+
+class PeakMemory:
+    """Peak memory growth (MiB) inside a ``with`` block; ``method`` says how it was measured."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.peak_mib = 0.0
+        self.method = ""
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> PeakMemory:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+            self.method = "cuda max_memory_allocated"
+            return self
+        try:
+            import psutil
+        except ImportError:
+            self._base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            self.method = "ru_maxrss growth (lifetime peak: a lower bound)"
+            return self
+        process = psutil.Process()
+        self._base = self._peak = process.memory_info().rss
+        self.method = "psutil RSS sampled every 5 ms"
+
+        def sample() -> None:
+            while not self._stop.wait(0.005):
+                self._peak = max(self._peak, process.memory_info().rss)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+            peak = torch.cuda.max_memory_allocated()
+        elif self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            peak = self._peak
+        else:
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self.peak_mib = (peak - self._base) / 2**20
+
+
+class StepClock(Callback):
+    """Timestamps every step end; stops after ``warmup`` + ``steps`` steps or ``min_seconds`` of timing."""
+
+    def __init__(self, device: str, warmup: int, steps: int, min_seconds: float) -> None:
+        self.device, self.warmup, self.steps, self.min_seconds = device, warmup, steps, min_seconds
+        self.ends: list[float] = []
+
+    def tick(self) -> bool:
+        """Record a step end; True when enough steps are timed."""
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+        self.ends.append(time.perf_counter())
+        timed = len(self.ends) - 1 - self.warmup
+        return timed >= self.steps or (
+            timed >= 1 and self.ends[-1] - self.ends[self.warmup] >= self.min_seconds
+        )
+
+    @property
+    def timing(self) -> bool:
+        return len(self.ends) > self.warmup
+
+    def step_times(self) -> list[float]:
+        timed = self.ends[self.warmup :]
+        return [b - a for a, b in itertools.pairwise(timed)]
+
+    def on_train_batch_end(self, trainer: Trainer, *args: Any) -> None:
+        if self.tick():
+            trainer.should_stop = True
+
+
+class TextTimer:
+    """Accumulates the text tower's forward time while ``clock.timing`` (forward hooks)."""
+
+    def __init__(self, text: nn.Module, clock: StepClock, device: str) -> None:
+        self.total = 0.0
+        self._start = 0.0
+
+        def sync() -> None:
+            if device == "cuda":
+                torch.cuda.synchronize()
+
+        def before(*_: Any) -> None:
+            sync()
+            self._start = time.perf_counter()
+
+        def after(*_: Any) -> None:
+            sync()
+            if clock.timing:
+                self.total += time.perf_counter() - self._start
+
+        text.register_forward_pre_hook(before)
+        text.register_forward_hook(after)
+
+
+def loader(args: argparse.Namespace, texts: Sequence[str]) -> DataLoader:
+    total = args.batch_size * (args.warmup + args.steps + 2)
+    dataset = SyntheticClips(total, args.frames, args.size, texts)
+    return DataLoader(dataset, batch_size=args.batch_size, shuffle=False, drop_last=True)
+
+
+def run_lightning(
+    module: MERContrastModule,
+    args: argparse.Namespace,
+    data: DataLoader,
+    precision: str = "32-true",
+    clock: StepClock | None = None,
+) -> tuple[StepClock, PeakMemory]:
+    clock = clock or StepClock(args.device, args.warmup, args.steps, args.min_seconds)
+    trainer = Trainer(
+        accelerator="gpu" if args.device == "cuda" else "cpu",
+        devices=1,
+        precision=precision,  # type: ignore[arg-type]
+        max_steps=args.warmup + args.steps + 1,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[clock],
+    )
+    with PeakMemory(args.device) as memory:
+        trainer.fit(module, train_dataloaders=data)
+    return clock, memory
+
+
+def run_plain(module: MERContrastModule, args: argparse.Namespace, data: DataLoader) -> StepClock:
+    """The same computation as ``training_step`` without Lightning: no metrics, no logging, no hooks."""
+    device = torch.device(args.device)
+    module.to(device).train()
+    optimizer = module.configure_optimizers()
+    assert module.text is not None and module.visual_proj is not None and module.text_proj is not None
+    assert module.contrastive_loss is not None
+    clock = StepClock(args.device, args.warmup, args.steps, args.min_seconds)
+    for batch in data:
+        rgb, flow = batch["rgb"].to(device), batch["flow"].to(device)
+        labels, texts = batch["label"].to(device), list(batch["au_text"])
+        feat = module.visual(rgb, flow)
+        loss = F.cross_entropy(
+            module.classifier(feat), labels
+        ) + module.contrastive_weight * module.contrastive_loss(
+            module.visual_proj(feat),
+            module.text_proj(module.text(texts)),
+            text_ids=stable_text_ids(texts, device=device),
+            labels=labels,
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        module.contrastive_loss.clamp_()
+        if clock.tick():
+            break
+    return clock
+
+
+def per_step(clock: StepClock) -> float:
+    return statistics.median(clock.step_times())
+
+
+def throughput(args: argparse.Namespace, texts: Sequence[str]) -> None:
+    print(
+        f"\n== throughput: training clips/s and peak memory "
+        f"(T={args.frames}, {args.size}x{args.size}, batch {args.batch_size})"
+    )
+    print(f"{'backbone':<9} {'precision':<11} {'steps':>5} {'s/step':>8} {'clips/s':>8} {'peak MiB':>9}")
+    method = ""
+    for backbone in args.backbones:
+        for precision in args.precisions:
+            torch.manual_seed(0)
+            module = build_module(backbone, texts)
+            clock, memory = run_lightning(module, args, loader(args, texts), precision)
+            seconds = per_step(clock)
+            steps = len(clock.step_times())
+            print(
+                f"{backbone:<9} {precision:<11} {steps:>5} {seconds:>8.3f} "
+                f"{args.batch_size / seconds:>8.2f} {memory.peak_mib:>9.0f}",
+                flush=True,
+            )
+            method = memory.method
+            del module
+    print(f"(peak memory: {method}; includes weights, gradients, optimizer state and activations)")
+
+
+def text_share(args: argparse.Namespace, texts: Sequence[str]) -> None:
+    from mer_contrast.models import TextTower
+
+    print(
+        f"\n== frozen MiniLM text tower: share of a training step (compact, 32-true, batch {args.batch_size})"
+    )
+    for cache in (True, False):
+        torch.manual_seed(0)
+        module = build_module("compact", texts, text_cache=cache)
+        text = module.text
+        assert isinstance(text, TextTower)
+        clock = StepClock(args.device, args.warmup, args.steps, args.min_seconds)
+        timer = TextTimer(text, clock, args.device)
+        before = text.cache_info()
+        run_lightning(module, args, loader(args, texts), clock=clock)
+        steps = len(clock.step_times())
+        window = clock.ends[-1] - clock.ends[args.warmup]
+        misses = text.cache_info().misses - before.misses
+        print(
+            f"cache {'on ' if cache else 'off'}: {window / steps:.3f} s/step, text tower "
+            f"{1000 * timer.total / steps:.1f} ms/step = {100 * timer.total / window:.1f} % of the step"
+            + (f" ({misses} cache misses while training)" if cache else ""),
+            flush=True,
+        )
+
+
+def overhead(args: argparse.Namespace, texts: Sequence[str]) -> None:
+    print(
+        f"\n== Lightning loop vs plain PyTorch loop (compact, 32-true, batch {args.batch_size}, same steps)"
+    )
+    torch.manual_seed(0)
+    template = build_module("compact", texts)
+    plain, lightning = [], []
+    for _ in range(args.repeats):  # alternate, so load from other processes hits both alike
+        plain.append(per_step(run_plain(copy.deepcopy(template), args, loader(args, texts))))
+        lightning.append(
+            per_step(run_lightning(copy.deepcopy(template), args, loader(args, texts), "32-true")[0])
+        )
+    p, lt = min(plain), min(lightning)
+    print(f"plain     {p:.4f} s/step (runs: {', '.join(f'{x:.4f}' for x in plain)})")
+    print(f"lightning {lt:.4f} s/step (runs: {', '.join(f'{x:.4f}' for x in lightning)})")
+    print(f"overhead {100 * (lt - p) / p:+.1f} % (best of {args.repeats} runs each)")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m mer_contrast.trainers.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--sections", nargs="+", choices=("throughput", "text", "overhead"),
+                        default=["throughput", "text", "overhead"])  # fmt: skip
+    parser.add_argument("--backbones", nargs="+", choices=("compact", "r3d18"), default=["compact", "r3d18"])
+    parser.add_argument("--precisions", nargs="+", choices=("32-true", "bf16-mixed", "16-mixed"),
+                        default=["32-true", "bf16-mixed"])  # fmt: skip
+    parser.add_argument("--frames", type=int, default=8, help="RGB frames per clip (flow has one fewer)")
+    parser.add_argument("--size", type=int, default=112, help="frame side in pixels")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    parser.add_argument("--steps", type=int, default=12, help="most timed steps per run")
+    parser.add_argument("--min-seconds", type=float, default=4.0, help="stop timing a run after this long")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs in the overhead section")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave the default)")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda but torch.cuda.is_available() is False")
+    if args.frames < 2 or args.size < 16 or args.batch_size < 2:
+        parser.error(
+            "need --frames >= 2, --size >= 16 and --batch-size >= 2 (the contrastive loss needs pairs)"
+        )
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the selected sections and print their figures; returns 0."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import logging
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # no per-run banners between rows
+    device = (
+        torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    )
+    print(f"mer-contrast training bench on {device}, torch {torch.__version__}")
+    if args.device == "cpu" and hasattr(os, "getloadavg"):
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        if load > 0.5 * cores:  # spinning OpenMP threads stall when another process holds a core
+            print(
+                f"note: load average {load:.1f} on {cores} cores; on a shared machine --threads 1 is steadier"
+            )
+    texts = facs_texts(64)
+    sections = {"throughput": throughput, "text": text_share, "overhead": overhead}
+    for name in args.sections:
+        sections[name](args, texts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
