@@ -43,7 +43,8 @@ def main(args: Sequence[str] | None = None) -> int:
             return 0
     from mer_contrast.cli import build_cli
 
-    build_cli(argv)
+    # LightningCLI reads sys.argv itself; passing it again as args only earns a warning.
+    build_cli(None if args is None else argv)
     return 0
 
 

@@ -111,13 +111,17 @@ class FlowCache:
         """
         path = self.path(key)
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                stored = {name: npz[name] for name in npz.files}
+            handle = open(path, "rb")  # closed below; its inode guards the delete
         except FileNotFoundError:
             return None
-        except Exception as err:  # truncated zip, bad header, ...: the entry is unusable
-            self._discard(path, f"cannot load ({type(err).__name__}: {err})")
-            return None
+        with handle:
+            inode = os.fstat(handle.fileno()).st_ino
+            try:
+                with np.load(handle, allow_pickle=False) as npz:
+                    stored = {name: npz[name] for name in npz.files}
+            except Exception as err:  # truncated zip, bad CRC, bad header, ...: the entry is unusable
+                self._discard(path, inode, f"cannot load ({type(err).__name__}: {err})")
+                return None
         stored_key = stored.pop(_KEY, None)
         problem = ""
         if self.validate:
@@ -128,7 +132,7 @@ class FlowCache:
             if not problem and (name not in stored or tuple(stored[name].shape) != tuple(shape)):
                 problem = f"{name} is not of shape {tuple(shape)}"
         if problem:
-            self._discard(path, problem)
+            self._discard(path, inode, problem)
             return None
         return stored
 
@@ -165,10 +169,11 @@ class FlowCache:
                     removed += 1
         return removed
 
-    def _discard(self, path: Path, reason: str) -> None:
+    def _discard(self, path: Path, inode: int, reason: str) -> None:
         _log.warning("%s: damaged flow cache entry (%s); deleted, it will be recomputed", path, reason)
         with contextlib.suppress(OSError):
-            path.unlink()
+            if path.stat().st_ino == inode:  # not replaced by a fresh entry meanwhile
+                path.unlink()
 
 
 def __getattr__(name: str) -> object:

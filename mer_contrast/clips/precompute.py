@@ -2,8 +2,8 @@
 
 ``precompute(records, cfg, cache, workers=2)`` keys every record, keeps the entries already in the
 cache (loaded and validated, so a damaged one is recomputed), and prepares the rest in a
-``ProcessPoolExecutor``. Workers are started with ``forkserver`` (``spawn`` where it does not
-exist): the parent may have imported torch, whose thread pools do not survive ``fork``. Each worker
+``ProcessPoolExecutor``. Workers are forked (``spawn`` where fork does not exist): they start at once
+and never re-run the caller's script; they use only OpenCV and numpy, never torch. Each worker
 sets ``cv2.setNumThreads(1)`` so the processes, not OpenCV threads, share the cores, and writes its
 entry to the cache itself (no arrays travel back through pipes). Failures are collected with a
 one-line reason per clip; ``strict=True`` raises :class:`PrecomputeError` listing them at the end.
@@ -104,13 +104,12 @@ def _compute_entry(
 
 
 def _context(start_method: StartMethod | None) -> multiprocessing.context.BaseContext:
+    # fork by default where it exists: workers start at once and, unlike forkserver/spawn, do not
+    # re-run the caller's script (a script without an ``if __name__ == "__main__"`` guard would
+    # otherwise break the pool). Workers use only OpenCV and numpy, single-threaded (_init_worker).
     available = multiprocessing.get_all_start_methods()
-    method = start_method or ("forkserver" if "forkserver" in available else "spawn")
-    ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
-        # Workers fork from a server that has already imported cv2/numpy and this package.
-        ctx.set_forkserver_preload(["__main__", "mer_contrast.clips.precompute"])  # type: ignore[attr-defined]
-    return ctx
+    method = start_method or ("fork" if "fork" in available else "spawn")
+    return multiprocessing.get_context(method)
 
 
 def precompute(
@@ -131,7 +130,7 @@ def precompute(
         workers: worker processes; 0 prepares in this process (debugging).
         progress: show a rich progress bar with ETA.
         strict: raise :class:`PrecomputeError` at the end when any clip failed.
-        start_method: multiprocessing start method; default forkserver (spawn where unavailable).
+        start_method: multiprocessing start method; default fork (spawn where unavailable).
     """
     start = time.perf_counter()
     cache.remove_stale_temp()

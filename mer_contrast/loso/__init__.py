@@ -1,1 +1,12 @@
-"""mer_contrast.loso."""
+"""Leave-one-subject-out (LOSO) protocol: runner, pooled metrics, reports, demo.
+
+* :mod:`~mer_contrast.loso.metrics`: pooled accuracy / UF1 / UAR (numpy), per fold, mean ± std.
+* :mod:`~mer_contrast.loso.runner`: one fresh model per held-out subject and seed (``mer-contrast loso``),
+  with :mod:`~mer_contrast.loso.schedule` (sequential, ``--fold-index``) and
+  :mod:`~mer_contrast.loso.parallel` (one fold per GPU).
+* :mod:`~mer_contrast.loso.callbacks`: per-epoch test predictions for the labelled oracle selection.
+* :mod:`~mer_contrast.loso.report`: ``mer-contrast report DIR`` (summary.json / .md / confusion PNGs).
+* :mod:`~mer_contrast.loso.store`: the output folder layout; :mod:`~mer_contrast.loso.demo`: the CPU demo.
+
+Submodules are imported on use, so ``mer-contrast report`` starts without torch.
+"""

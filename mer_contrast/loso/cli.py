@@ -181,5 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_metadata(plan, options)
     from mer_contrast.loso.schedule import run_folds
 
-    return run_folds(options, plan, fold_index=args.fold_index, gpus=args.parallel_gpus,
-                     child_argv=_strip_scheduling(argv), report=not args.no_report)  # fmt: skip
+    try:
+        return run_folds(
+            options, plan, fold_index=args.fold_index, gpus=args.parallel_gpus,
+            child_argv=_strip_scheduling(argv), report=not args.no_report,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        print("interrupted: finished folds are kept; rerun the same command to resume", file=sys.stderr)
+        return 130

@@ -9,15 +9,17 @@ cache and finished folds.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["DEMO_DATA", "find_demo_config", "main"]
 
 # Synthetic dataset of the demo: enough clips per class for a fold to learn from, small enough for CPU.
-DEMO_DATA = {"subjects": 6, "clips_per_subject": 12, "size": 64, "seed": 0}
+DEMO_DATA = {"subjects": 8, "clips_per_subject": 16, "size": 64, "seed": 0}
 
 
 def find_demo_config() -> Path:
@@ -82,7 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = run_folds(options, plan)
     minutes, seconds = divmod(int(time.time() - started), 60)
     print(f"demo finished in {minutes}m{seconds:02d}s (data, flow cache, {len(plan.folds)} folds, report)")
-    print(
-        "Chance rows are what guessing scores on the same test clips; the oracle row is optimistic by design."
-    )
+    summary_path = args.out / "summary.json"
+    if summary_path.is_file():
+        print(headline(json.loads(summary_path.read_text())))
     return code
+
+
+def headline(summary: dict[str, Any]) -> str:
+    """One line per selection: pooled scores next to the best chance level of each metric."""
+    chance = summary["chance"]
+    lines = []
+    for key in ("honest", "oracle"):
+        if key in summary:
+            pooled = summary[key]["pooled"]
+            parts = []
+            for metric, name in (("accuracy", "accuracy"), ("uf1", "UF1"), ("uar", "UAR")):
+                best_guess = max(levels[metric] for levels in chance.values())
+                parts.append(f"{name} {100 * pooled[metric]:.1f} (chance {100 * best_guess:.1f})")
+            lines.append(f"{summary[key]['selection']}: " + ", ".join(parts))
+    return "\n".join(lines)

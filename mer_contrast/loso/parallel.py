@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, RunPlan
@@ -36,7 +37,7 @@ def run_parallel(
     """
     queue = list(pending)
     free = list(range(gpus))
-    running: dict[subprocess.Popen[bytes], tuple[FoldSpec, int, object]] = {}
+    running: dict[subprocess.Popen[bytes], tuple[FoldSpec, int, IO[bytes]]] = {}
     failed: list[FoldSpec] = []
     while queue or running:
         while queue and free:
@@ -44,23 +45,16 @@ def run_parallel(
             log_path = fold_log(plan, spec)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(log_path, "wb")
-            command = [
-                sys.executable,
-                "-m",
-                "mer_contrast",
-                "loso",
-                *base_argv,
-                "--fold-index",
-                str(spec.index),
-            ]
+            command = [sys.executable, "-m", "mer_contrast", "loso", *base_argv]
+            command += ["--fold-index", str(spec.index)]
             env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(gpu)}
             child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
             running[child] = (spec, gpu, handle)
             progress.start(f"seed{spec.seed}/{spec.subject} on GPU {gpu} (log: {log_path})")
         time.sleep(1.0)
         for child in [c for c in running if c.poll() is not None]:
-            spec, gpu, handle = running.pop(child)
-            handle.close()  # type: ignore[attr-defined]
+            spec, gpu, log_file = running.pop(child)
+            log_file.close()
             free.append(gpu)
             ok = child.returncode == 0
             if not ok:

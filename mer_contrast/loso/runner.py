@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,17 @@ from mer_contrast.loso.store import (
     write_predictions,
 )
 
-__all__ = ["FoldSpec", "LosoOptions", "RunPlan", "config_hash", "fold_args", "make_plan", "run_fold"]
+__all__ = [
+    "FoldSpec",
+    "LosoOptions",
+    "RunPlan",
+    "build_fold_cli",
+    "config_hash",
+    "fold_args",
+    "is_rank_zero",
+    "make_plan",
+    "run_fold",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,13 +154,22 @@ def _logger_kind(logger_config: Any) -> LoggerKind:
     return "other"
 
 
-def make_plan(options: LosoOptions) -> RunPlan:
-    """Build the config once (data, model, trainer) to learn folds, classes and validation strategy."""
+def build_fold_cli(args: list[str]) -> Any:
+    """``build_cli(args, run=False)`` with the process's own argv hidden (it holds the runner's flags)."""
     from mer_contrast.cli import build_cli
 
+    saved, sys.argv = sys.argv, sys.argv[:1]
+    try:
+        return build_cli(args, run=False)
+    finally:
+        sys.argv = saved
+
+
+def make_plan(options: LosoOptions) -> RunPlan:
+    """Build the config once (data, model, trainer) to learn folds, classes and validation strategy."""
     out = options.output_dir()
     digest = config_hash(options.configs, options.overrides)
-    cli = build_cli([*_config_args(options), f"--trainer.default_root_dir={out}"], run=False)
+    cli = build_fold_cli([*_config_args(options), f"--trainer.default_root_dir={out}"])
     datamodule = cli.datamodule
     subjects = list(datamodule.folds())
     if options.folds:
@@ -225,8 +245,17 @@ def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:
     return args
 
 
+def is_rank_zero() -> bool:
+    """False in the extra processes of a multi-GPU (DDP) fold: they run the same loop but write nothing."""
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def _clean_fold(folder: Path) -> None:
     """Remove what an interrupted earlier attempt left (checkpoints, CSVs, logs); keep nothing stale."""
+    if not is_rank_zero():
+        return
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -242,13 +271,12 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
     """Train and test one fold; write its checkpoints, prediction CSVs and (last) ``done.json``."""
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-    from mer_contrast.cli import build_cli
     from mer_contrast.loso.callbacks import EpochTestPredictions
 
     started = time.time()
     folder = fold_dir(plan.out, spec.seed, spec.subject)
     _clean_fold(folder)
-    cli = build_cli(fold_args(options, plan, spec), run=False)
+    cli = build_fold_cli(fold_args(options, plan, spec))
     model, datamodule, trainer = cli.model, cli.datamodule, cli.trainer
     keys = wanted_selections(options, plan.val_strategy)
     selects_on_val = plan.val_strategy != "none"
@@ -270,6 +298,8 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
     trainer.callbacks = callbacks
 
     trainer.fit(model, datamodule=datamodule)
+    if trainer.interrupted:  # Lightning swallows Ctrl-C in fit; a half-trained fold must not look done
+        raise KeyboardInterrupt(f"fold seed{spec.seed}/{spec.subject} interrupted; rerun to redo it")
     trainer.save_checkpoint(folder / "last.ckpt")
     last_epoch = trainer.current_epoch - 1  # epochs are counted from 0; current_epoch = epochs run
 
@@ -281,16 +311,13 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
         trainer.test(
             model, datamodule=datamodule, ckpt_path=str(best_path) if best_path else None, verbose=False
         )
-        epoch = _checkpoint_epoch(best_path) if best_path else last_epoch
-        label_key = (
-            "honest" if not selects_on_val else ("honest_val" if honest_key == "honest" else honest_key)
-        )
-        selections[honest_key] = {
-            "rows": list(model.test_predictions),
-            "epoch": epoch,
-            "label": SELECTION_LABELS[label_key],
-        }
-    if recorder is not None:
+        if best_path is None:  # no validation score was ever logged: the fixed budget is what was tested
+            epoch, label = last_epoch, SELECTION_LABELS["honest" if honest_key == "honest" else honest_key]
+        else:
+            epoch = _checkpoint_epoch(best_path)
+            label = SELECTION_LABELS["honest_val" if honest_key == "honest" else honest_key]
+        selections[honest_key] = {"rows": list(model.test_predictions), "epoch": epoch, "label": label}
+    if recorder is not None and trainer.is_global_zero:  # the recorder runs on rank zero only
         epoch, rows = recorder.best_epoch(len(plan.classes), options.oracle_metric)
         selections["oracle"] = {"rows": rows, "epoch": epoch, "label": SELECTION_LABELS["oracle"]}
 
@@ -345,5 +372,7 @@ def _finish_wandb(trainer: Any) -> None:
 
 def write_metadata(plan: RunPlan, options: LosoOptions) -> None:
     """``DIR/loso.json``: what the run is (the report reads classes, folds and seeds from it)."""
+    if not is_rank_zero():
+        return
     plan.out.mkdir(parents=True, exist_ok=True)
     write_json(plan.out / RUN_FILE, plan.metadata(options))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mer_contrast.loso.progress import FoldProgress
-from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, run_fold
+from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, is_rank_zero, run_fold
 from mer_contrast.loso.store import fold_dir, read_predictions
 
 __all__ = ["fold_metrics", "run_folds"]
@@ -97,7 +97,7 @@ def run_folds(
     if failed:
         names = ", ".join(f"seed{s.seed}/{s.subject} (--fold-index {s.index})" for s in failed)
         log.error("%d fold(s) failed: %s; rerun the same command to retry them", len(failed), names)
-    if report:
+    if report and is_rank_zero():
         from mer_contrast.loso.report import print_report, write_report
 
         try:

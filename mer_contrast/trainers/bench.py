@@ -153,12 +153,14 @@ class StepClock(Callback):
     def __init__(self, device: str, warmup: int, steps: int, min_seconds: float) -> None:
         self.device, self.warmup, self.steps, self.min_seconds = device, warmup, steps, min_seconds
         self.ends: list[float] = []
+        self.cpu_ends: list[float] = []
 
     def tick(self) -> bool:
         """Record a step end; True when enough steps are timed."""
         if self.device == "cuda":
             torch.cuda.synchronize()
         self.ends.append(time.perf_counter())
+        self.cpu_ends.append(time.process_time())
         timed = len(self.ends) - 1 - self.warmup
         return timed >= self.steps or (
             timed >= 1 and self.ends[-1] - self.ends[self.warmup] >= self.min_seconds
@@ -168,8 +170,9 @@ class StepClock(Callback):
     def timing(self) -> bool:
         return len(self.ends) > self.warmup
 
-    def step_times(self) -> list[float]:
-        timed = self.ends[self.warmup :]
+    def step_times(self, cpu: bool = False) -> list[float]:
+        """Wall seconds per timed step, or process CPU seconds (robust to other processes' load)."""
+        timed = (self.cpu_ends if cpu else self.ends)[self.warmup :]
         return [b - a for a, b in itertools.pairwise(timed)]
 
     def on_train_batch_end(self, trainer: Trainer, *args: Any) -> None:
@@ -262,8 +265,8 @@ def run_plain(module: MERContrastModule, args: argparse.Namespace, data: DataLoa
     return clock
 
 
-def per_step(clock: StepClock) -> float:
-    return statistics.median(clock.step_times())
+def per_step(clock: StepClock, cpu: bool = False) -> float:
+    return statistics.median(clock.step_times(cpu))
 
 
 def throughput(args: argparse.Namespace, texts: Sequence[str]) -> None:
@@ -271,18 +274,21 @@ def throughput(args: argparse.Namespace, texts: Sequence[str]) -> None:
         f"\n== throughput: training clips/s and peak memory "
         f"(T={args.frames}, {args.size}x{args.size}, batch {args.batch_size})"
     )
-    print(f"{'backbone':<9} {'precision':<11} {'steps':>5} {'s/step':>8} {'clips/s':>8} {'peak MiB':>9}")
+    print(
+        f"{'backbone':<9} {'precision':<11} {'steps':>5} {'s/step':>8} {'clips/s':>8} "
+        f"{'CPU s/step':>10} {'peak MiB':>9}"
+    )
     method = ""
     for backbone in args.backbones:
         for precision in args.precisions:
             torch.manual_seed(0)
             module = build_module(backbone, texts)
             clock, memory = run_lightning(module, args, loader(args, texts), precision)
-            seconds = per_step(clock)
+            seconds, cpu_seconds = per_step(clock), per_step(clock, cpu=True)
             steps = len(clock.step_times())
             print(
                 f"{backbone:<9} {precision:<11} {steps:>5} {seconds:>8.3f} "
-                f"{args.batch_size / seconds:>8.2f} {memory.peak_mib:>9.0f}",
+                f"{args.batch_size / seconds:>8.2f} {cpu_seconds:>10.3f} {memory.peak_mib:>9.0f}",
                 flush=True,
             )
             method = memory.method
@@ -322,16 +328,23 @@ def overhead(args: argparse.Namespace, texts: Sequence[str]) -> None:
     )
     torch.manual_seed(0)
     template = build_module("compact", texts)
-    plain, lightning = [], []
+    clocks: dict[str, list[StepClock]] = {"plain": [], "lightning": []}
     for _ in range(args.repeats):  # alternate, so load from other processes hits both alike
-        plain.append(per_step(run_plain(copy.deepcopy(template), args, loader(args, texts))))
-        lightning.append(
-            per_step(run_lightning(copy.deepcopy(template), args, loader(args, texts), "32-true")[0])
-        )
-    p, lt = min(plain), min(lightning)
-    print(f"plain     {p:.4f} s/step (runs: {', '.join(f'{x:.4f}' for x in plain)})")
-    print(f"lightning {lt:.4f} s/step (runs: {', '.join(f'{x:.4f}' for x in lightning)})")
-    print(f"overhead {100 * (lt - p) / p:+.1f} % (best of {args.repeats} runs each)")
+        clocks["plain"].append(run_plain(copy.deepcopy(template), args, loader(args, texts)))
+        clocks["lightning"].append(run_lightning(copy.deepcopy(template), args, loader(args, texts))[0])
+    kinds = [("wall", False)] + ([("CPU", True)] if args.device == "cpu" else [])
+    for kind, cpu in kinds:
+        best = {}
+        for loop, runs in clocks.items():
+            times = [per_step(c, cpu) for c in runs]
+            best[loop] = min(times)
+            print(
+                f"{loop:<9} {kind:>4} {best[loop]:.4f} s/step (runs: {', '.join(f'{t:.4f}' for t in times)})"
+            )
+        change = 100 * (best["lightning"] - best["plain"]) / best["plain"]
+        print(f"overhead {change:+.1f} % in {kind} time (best of {args.repeats} runs each)")
+    if args.device == "cpu":
+        print("(CPU time counts only this process's work, so it is the steadier figure on a shared machine)")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -350,7 +363,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     parser.add_argument("--steps", type=int, default=12, help="most timed steps per run")
     parser.add_argument("--min-seconds", type=float, default=4.0, help="stop timing a run after this long")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs in the overhead section")
+    parser.add_argument("--repeats", type=int, default=4, help="alternating runs in the overhead section")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave the default)")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():

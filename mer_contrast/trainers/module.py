@@ -29,9 +29,10 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
+from mer_contrast.losses.distributed import gather_rows
 from mer_contrast.text.facs import au_vocabulary
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
-from mer_contrast.trainers.metrics import classification_metrics, gather_rows
+from mer_contrast.trainers.metrics import classification_metrics
 from mer_contrast.trainers.optim import decay_groups, warmup_cosine
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,8 @@ class MERContrastModule(LightningModule):
             self.visual_proj = nn.Linear(feat_dim, embed_dim)
             self.text_proj = nn.Linear(_out_dim(text, "text"), embed_dim)
             self.contrastive_loss = ContrastiveLoss(init_temperature, positives=positives)
+        elif text is not None:
+            log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
 
         metrics = classification_metrics(num_classes)
         self.train_metrics = metrics.clone(prefix="train_")
@@ -307,12 +310,13 @@ class MERContrastModule(LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         _, probs = self._evaluate(batch, "test")
         preds = probs.argmax(dim=-1)
+        labels = batch["label"].cpu().tolist()  # one device sync per batch, not per clip
         for i, (prob, pred) in enumerate(zip(probs.cpu().tolist(), preds.cpu().tolist(), strict=True)):
             self._test_rows.append(
                 {
                     "subject": batch["subject"][i],
                     "clip_id": batch["clip_id"][i],
-                    "label": int(batch["label"][i]),
+                    "label": labels[i],
                     "pred": pred,
                     "probs": prob,
                 }
@@ -342,21 +346,23 @@ class MERContrastModule(LightningModule):
     ) -> list[dict[str, Any]]:
         """Per clip: ``subject, clip_id, probs, pred, class_name, explanation`` (+ ``label`` if known)."""
         feat = self.encode_video(batch["rgb"], batch.get("flow"))
-        probs = self.classifier(feat).float().softmax(dim=-1)
-        preds = probs.argmax(dim=-1).cpu().tolist()
+        probs_t = self.classifier(feat).float().softmax(dim=-1)
+        preds = probs_t.argmax(dim=-1).cpu().tolist()
+        probs = probs_t.cpu().tolist()
         explanations = self.explain(feat)
+        labels = batch["label"].cpu().tolist() if "label" in batch else None
         rows = []
         for i, pred in enumerate(preds):
             row: dict[str, Any] = {
                 "subject": batch["subject"][i],
                 "clip_id": batch["clip_id"][i],
-                "probs": probs[i].cpu().tolist(),
+                "probs": probs[i],
                 "pred": pred,
                 "class_name": self.class_names[pred],
                 "explanation": explanations[i],
             }
-            if "label" in batch:
-                row["label"] = int(batch["label"][i])
+            if labels is not None:
+                row["label"] = labels[i]
             rows.append(row)
         return rows
 

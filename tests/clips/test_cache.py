@@ -189,3 +189,12 @@ def test_validate_off_still_catches_unloadable_entries_and_wrong_shapes(tmp_path
     path = cache.put("e" * 64, entry())
     _flip_byte(path)
     assert cache.get("e" * 64) is None and not path.exists()
+
+
+def test_damaged_entry_replaced_meanwhile_is_not_deleted(tmp_path: Path) -> None:
+    cache = FlowCache(tmp_path)
+    path = cache.put("f" * 64, entry(seed=1))
+    old_inode = path.stat().st_ino
+    cache.put("f" * 64, entry(seed=2))  # a writer replaced it after a reader found it damaged
+    cache._discard(path, old_inode, "simulated damage")
+    assert cache.get("f" * 64) is not None

@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DistributedSampler
 
-from mer_contrast.trainers.metrics import gather_rows
+from mer_contrast.losses.distributed import gather_rows
 
 CLIPS = [f"s{i % 2}/clip{i}" for i in range(5)]  # 5 clips over 2 ranks: the sampler pads one
 

@@ -1,0 +1,55 @@
+"""Session fixtures of the LOSO/CLI tests: a tiny synthetic CASME II, its flow cache, a tiny BERT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import BertConfig, BertModel, BertTokenizer
+
+from mer_contrast.synth import generate
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+WORDS = "inner outer brow raiser lowerer lip corner puller depressor chin cheek lid tightener nose".split()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-layer, hidden-32 random BERT saved like a hub checkpoint (no network)."""
+    root = tmp_path_factory.mktemp("tiny_bert")
+    vocab = root / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=37, max_position_embeddings=64,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(root)
+    BertTokenizer(vocab_file=str(vocab)).save_pretrained(root)
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def casme2_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 subjects x 3 clips in the CASME II layout, 32 px faces."""
+    root = tmp_path_factory.mktemp("loso_data") / "casme2"
+    generate("casme2", root, subjects=3, clips_per_subject=3, size=32, frames=(6, 10), seed=0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def base_args(casme2_root: Path, tiny_bert: str, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """LightningCLI arguments of tests/conf/casme2.yaml on the tiny data (one flow cache per session)."""
+    cache = tmp_path_factory.mktemp("loso_cache")
+    return [
+        "--config", str(CONF / "casme2.yaml"),
+        f"--data.init_args.root={casme2_root}",
+        f"--data.init_args.cache_dir={cache}",
+        f"--model.init_args.text.init_args.model={tiny_bert}",
+    ]  # fmt: skip
+
+
+def overrides(base_args: list[str]) -> list[str]:
+    """``base_args`` without the ``--config`` pair (for `mer-contrast loso ... -- <overrides>`)."""
+    return base_args[2:]

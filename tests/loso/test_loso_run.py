@@ -1,0 +1,175 @@
+"""The real CLI on the tiny config: `fit` -> `test` -> `predict`, and `loso` with resume and labels."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from mer_contrast.loso import cli as loso_cli
+from mer_contrast.loso import report
+from mer_contrast.loso.store import read_predictions
+from mer_contrast.main import main
+from tests.loso.conftest import CONF, overrides
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+CLASSES = ["happiness", "disgust", "repression", "surprise", "others"]
+
+
+def test_fit_test_predict_through_main(
+    base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the config's CSVLogger writes under ./lightning_logs
+    fold = [*base_args, "--data.init_args.test_subject=sub02"]
+    assert main(["fit", *fold, "--trainer.max_epochs=2"]) == 0
+    checkpoints = sorted(tmp_path.glob("lightning_logs/**/*.ckpt"))
+    assert len(checkpoints) == 1
+    assert main(["test", *fold, f"--ckpt_path={checkpoints[0]}"]) == 0
+    assert main(["predict", *fold, f"--ckpt_path={checkpoints[0]}"]) == 0
+    logged = [
+        row for path in tmp_path.glob("lightning_logs/**/metrics.csv") for row in csv.DictReader(open(path))
+    ]
+    assert any(row.get("test_uf1") for row in logged) and any(row.get("train_loss_epoch") for row in logged)
+
+
+@pytest.fixture(scope="module")
+def loso_run(base_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("loso") / "tiny"
+    argv = [
+        "--config",
+        str(CONF / "casme2.yaml"),
+        "--out",
+        str(out),
+        "--folds",
+        "sub01,sub02",
+        "--selection",
+        "both",
+    ]
+    assert loso_cli.main([*argv, "--", *overrides(base_args), "--trainer.max_epochs=2"]) == 0
+    return out
+
+
+def test_loso_writes_labelled_honest_and_oracle_outputs(loso_run: Path) -> None:
+    summary = json.loads((loso_run / "summary.json").read_text())
+    assert (
+        summary["classes"] == CLASSES and summary["folds"] == ["sub01", "sub02"] and summary["seeds"] == [0]
+    )
+    assert summary["complete"] and summary["config"][0].endswith("casme2.yaml") and summary["date"]
+    for key, label in (("honest", "honest (fixed epoch budget: last epoch)"),
+                       ("oracle", "oracle (test-set selection, optimistic)")):  # fmt: skip
+        section = summary[key]
+        assert section["selection"] == label and section["optimistic"] == (key == "oracle")
+        assert set(section["pooled"]) == {"accuracy", "uf1", "uar", "n"} and section["pooled"]["n"] == 6
+        assert [f["subject"] for f in section["per_fold"]] == ["sub01", "sub02"]
+        assert set(section["seeds"]) == {"mean", "std"}
+        assert set(section["per_fold"][0]) >= {"subject", "n", "accuracy", "uf1", "uar"}
+        assert (loso_run / f"confusion_{key}.png").is_file()
+    markdown = (loso_run / "summary.md").read_text()
+    assert "## Oracle (test-set selection, optimistic)" in markdown and "## Honest" in markdown
+
+    fold = loso_run / "seed0" / "sub01"
+    assert (fold / "last.ckpt").is_file() and not (fold / "best.ckpt").exists()
+    done = json.loads((fold / "done.json").read_text())
+    assert (
+        done["subject"] == "sub01"
+        and done["epochs_trained"] == 2
+        and set(done["selections"]) == {"honest", "oracle"}
+    )
+    header = next(csv.reader(open(fold / "predictions_oracle.csv")))
+    assert header == [
+        "subject",
+        "clip_id",
+        "label",
+        "pred",
+        *(f"prob_{c}" for c in CLASSES),
+        "epoch",
+        "seed",
+        "selection",
+    ]
+    honest = read_predictions(fold / "predictions_honest.csv")
+    oracle = read_predictions(fold / "predictions_oracle.csv")
+    assert {r["selection"] for r in oracle} == {"oracle (test-set selection, optimistic)"}
+    assert {r["epoch"] for r in honest} == {1} and {r["subject"] for r in honest} == {"sub01"}
+    # The recorded last-epoch test pass saw the same weights as the honest test: same probabilities.
+    every = read_predictions(fold / "predictions_per_epoch.csv")
+    last = {r["clip_id"]: r for r in every if r["epoch"] == 1}
+    assert {r["epoch"] for r in every} == {0, 1}
+    for row in honest:
+        for name in CLASSES:
+            assert float(row[f"prob_{name}"]) == pytest.approx(
+                float(last[row["clip_id"]][f"prob_{name}"]), abs=1e-4
+            )
+    chosen = {r["clip_id"]: r["pred"] for r in every if r["epoch"] == oracle[0]["epoch"]}
+    assert {r["clip_id"]: r["pred"] for r in oracle} == chosen
+
+
+def test_loso_rerun_skips_finished_folds(
+    loso_run: Path, base_args: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    stamps = {p: p.stat().st_mtime_ns for p in loso_run.glob("seed0/*/done.json")}
+    argv = [
+        "--config",
+        str(CONF / "casme2.yaml"),
+        "--out",
+        str(loso_run),
+        "--folds",
+        "sub01,sub02",
+        "--selection",
+        "both",
+    ]
+    assert loso_cli.main([*argv, "--", *overrides(base_args), "--trainer.max_epochs=2"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in loso_run.glob("seed0/*/done.json")} == stamps
+    assert "2 of 2 folds already done" in caplog.text
+    assert report.main([str(loso_run), "--quiet", "--no-plots"]) == 0
+
+
+def test_fold_index_with_holdout_validation_then_test_selection(
+    base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    argv = ["--config", str(CONF / "casme2.yaml"), "--out", str(tmp_path / "run")]
+    holdout = ["--data.init_args.val_strategy=holdout_subjects", "--data.init_args.val_subjects=1"]
+    assert loso_cli.main([*argv, "--fold-index", "2", "--", *overrides(base_args), *holdout]) == 0
+    assert [p.parent.name for p in (tmp_path / "run").glob("seed0/*/done.json")] == ["sub03"]
+    assert not (tmp_path / "run" / "summary.json").exists()  # --fold-index runs one fold and exits
+    fold = tmp_path / "run" / "seed0" / "sub03"
+    done = json.loads((fold / "done.json").read_text())
+    assert done["selections"]["honest"]["label"] == "honest (best val_uf1 on held-out training subjects)"
+    assert (fold / "best.ckpt").is_file() and (fold / "last.ckpt").is_file()
+
+    # val_strategy=test is test-set selection: stored as test_selected, never as honest.
+    out = tmp_path / "test_selected"
+    argv = ["--config", str(CONF / "casme2.yaml"), "--out", str(out), "--max-folds", "1"]
+    assert loso_cli.main([*argv, "--", *overrides(base_args), "--data.init_args.val_strategy=test"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert "honest" not in summary and summary["test_selected"]["optimistic"]
+    assert "optimistic" in summary["test_selected"]["selection"]
+    rows = read_predictions(out / "seed0" / "sub01" / "predictions_test_selected.csv")
+    assert all("optimistic" in r["selection"] for r in rows)
+
+
+def test_bad_arguments_fail_with_one_line(base_args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--config", str(CONF / "casme2.yaml"), "--folds", "sub99", "--", *overrides(base_args)]
+    assert loso_cli.main(argv) == 2
+    assert "sub99: not a fold of this dataset" in capsys.readouterr().err
+    assert loso_cli.main(["--config", "nope.yaml"]) == 2
+    assert "nope.yaml: config file not found" in capsys.readouterr().err
+
+
+def test_demo_end_to_end_small(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mer_contrast.loso import demo
+
+    monkeypatch.chdir(tmp_path)
+    argv = ["--out", "out", "--data", "data", "--subjects", "3", "--clips-per-subject", "3", "--folds", "2"]
+    assert demo.main([*argv, "--epochs", "1"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert {"honest", "oracle", "chance"} <= set(summary) and len(summary["honest"]["per_fold"]) == 2
+    printed = capsys.readouterr().out
+    assert "generated 3 subjects x 3 clips" in printed and "chance: majority class" in printed
+    assert demo.main([*argv, "--epochs", "1"]) == 0  # rerun: data reused, folds skipped
+    assert "reusing synthetic data" in capsys.readouterr().out

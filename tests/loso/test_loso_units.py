@@ -1,0 +1,161 @@
+"""Runner pieces without training: argument split, loggers per fold, resume hash, parallel scheduling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+from lightning.pytorch.loggers import CSVLogger
+
+from mer_contrast.loso import parallel
+from mer_contrast.loso.cli import _strip_scheduling, parse_args
+from mer_contrast.loso.progress import FoldProgress
+from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
+from mer_contrast.loso.store import fold_dir, subject_folder, write_json
+from tests.loso.conftest import CONF, overrides
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_parse_args_splits_overrides() -> None:
+    args, extra = parse_args(
+        ["-c", "a.yaml", "--seeds", "0,2", "--trainer.max_epochs", "3", "--", "--model.x=1"]
+    )
+    assert args.config == ["a.yaml"] and args.seeds == [0, 2] and args.selection == "honest"
+    assert extra == ["--model.x=1", "--trainer.max_epochs", "3"]
+    with pytest.raises(SystemExit):
+        parse_args(["-c", "a.yaml", "--bogus"])
+    argv = ["-c", "a.yaml", "--parallel-gpus", "4", "--fold-index=3", "--", "--data.x=1"]
+    assert _strip_scheduling(argv) == ["-c", "a.yaml", "--", "--data.x=1"]
+
+
+def test_subject_folders_are_one_level() -> None:
+    assert subject_folder("casme2/sub01") == "casme2-sub01" and subject_folder("spNO.1") == "spNO.1"
+    assert fold_dir("out", 1, "samm/006") == Path("out/seed1/samm-006")
+
+
+def _config_with_logger(tmp_path: Path, logger: object) -> str:
+    config = yaml.safe_load((CONF / "casme2.yaml").read_text())
+    if logger is None:
+        config["trainer"].pop("logger")
+    else:
+        config["trainer"]["logger"] = logger
+    path = tmp_path / "conf.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_wandb_runs_are_grouped_per_experiment_and_named_per_fold(
+    base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    logger = {"class_path": "mer_contrast.loggers.OfflineSafeWandbLogger", "init_args": {"project": "p"}}
+    options = LosoOptions(
+        [_config_with_logger(tmp_path, logger)], overrides(base_args), out=tmp_path / "casme2_exp"
+    )
+    plan = make_plan(options)
+    assert plan.logger == "wandb" and plan.experiment == "casme2_exp"
+    args = fold_args(options, plan, FoldSpec(1, 7, "sub02"))
+    assert "--trainer.logger.init_args.group=casme2_exp" in args
+    assert "--trainer.logger.init_args.name=sub02-seed7" in args
+    wandb_logger = build_fold_cli(args).trainer.logger
+    init = wandb_logger._wandb_init  # what wandb.init will receive; the run has not started
+    assert init["group"] == "casme2_exp" and init["name"] == "sub02-seed7"
+
+
+def test_csv_logger_fallback_lands_in_the_fold_folder(
+    base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    options = LosoOptions([_config_with_logger(tmp_path, None)], overrides(base_args), out=tmp_path / "run")
+    plan = make_plan(options)
+    assert plan.logger == "none" and plan.subjects == ["sub01", "sub02", "sub03"]
+    trainer = build_fold_cli(fold_args(options, plan, plan.folds[0])).trainer
+    assert isinstance(trainer.logger, CSVLogger)
+    assert (
+        Path(trainer.logger.log_dir)
+        .resolve()
+        .is_relative_to((tmp_path / "run" / "seed0" / "sub01").resolve())
+    )
+
+    # Resume rule: same hash and every requested selection present.
+    spec = plan.folds[0]
+    folder = fold_dir(plan.out, spec.seed, spec.subject)
+    folder.mkdir(parents=True)
+    write_json(folder / "done.json", {"config_hash": plan.config_hash, "selections": {"honest": {}}})
+    assert is_done(plan, options, spec)
+    options.selection = "both"
+    assert not is_done(plan, options, spec)
+    options.selection = "honest"
+    plan.config_hash = "changed"
+    assert not is_done(plan, options, spec)
+
+
+class FakeChild:
+    running = 0
+    peak = 0
+    launched: ClassVar[list[tuple[list[str], str]]] = []
+
+    def __init__(self, command: list[str], stdout: object, stderr: object, env: dict[str, str]) -> None:
+        FakeChild.launched.append((command, env["CUDA_VISIBLE_DEVICES"]))
+        FakeChild.running += 1
+        FakeChild.peak = max(FakeChild.peak, FakeChild.running)
+        self.polls = 0
+        self.returncode: int | None = None
+        self.fails = command[-1] == "2"
+
+    def poll(self) -> int | None:
+        self.polls += 1
+        if self.polls < 2:
+            return None
+        if self.returncode is None:
+            FakeChild.running -= 1
+            self.returncode = 1 if self.fails else 0
+        return self.returncode
+
+
+def test_parallel_runs_at_most_n_folds_each_on_its_own_gpu(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel.subprocess, "Popen", FakeChild)
+    monkeypatch.setattr(parallel.time, "sleep", lambda s: None)
+    specs = [FoldSpec(i, 0, f"sub{i:02d}") for i in range(5)]
+    plan = type("Plan", (), {"out": tmp_path})()
+    failed = parallel.run_parallel(plan, specs, ["-c", "x.yaml"], 2, FoldProgress(5))  # type: ignore[arg-type]
+    assert [s.index for s in failed] == [2]
+    assert FakeChild.peak == 2 and len(FakeChild.launched) == 5
+    assert {gpu for _, gpu in FakeChild.launched} == {"0", "1"}
+    command = FakeChild.launched[0][0]
+    assert command[-5:] == ["loso", "-c", "x.yaml", "--fold-index", "0"]
+    assert (tmp_path / "seed0" / "sub00.log").is_file()
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REPO / "configs").glob("*.yaml")) + sorted(CONF.glob("*.yaml")), ids=str
+)
+def test_every_config_parses(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_fold_cli(["--config", str(path), "--print_config"])
+    assert exit_info.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["model"]["class_path"] == "mer_contrast.trainers.MERContrastModule"
+    assert printed["data"]["class_path"] == "mer_contrast.datamodules.MERDataModule"
+
+
+def test_ddp_trainer_config_composes(capsys: pytest.CaptureFixture[str]) -> None:
+    configs = [
+        "--config",
+        str(REPO / "configs" / "casme2.yaml"),
+        "--config",
+        str(REPO / "configs/trainer/ddp.yaml"),
+    ]
+    with pytest.raises(SystemExit):
+        build_fold_cli([*configs, "--print_config"])
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["trainer"]["strategy"] == "ddp" and printed["trainer"]["sync_batchnorm"] is True
+    assert printed["data"]["init_args"]["dataset"] == "casme2"  # the data section survives the merge
+    assert json.dumps(printed)  # plain data
