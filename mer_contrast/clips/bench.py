@@ -129,7 +129,7 @@ def _burn(loops: int) -> int:
 def cpu_scaling_ceiling(units: int = 8, loops: int = 1_500_000) -> float:
     """Speed-up of pure-CPU work on 2 processes over 1 right now: the best scaling the machine allows."""
     ctx = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     )
     seconds = {}
     for workers in (1, 2):

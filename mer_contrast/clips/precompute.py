@@ -2,8 +2,10 @@
 
 ``precompute(records, cfg, cache, workers=2)`` keys every record, keeps the entries already in the
 cache (loaded and validated, so a damaged one is recomputed), and prepares the rest in a
-``ProcessPoolExecutor``. Workers are forked (``spawn`` where fork does not exist): they start at once
-and never re-run the caller's script; they use only OpenCV and numpy, never torch. Each worker
+``ProcessPoolExecutor``. Workers start from a ``forkserver`` (``spawn`` where it does not exist), never
+by forking the caller, whose OpenCV/torch thread pools do not survive ``fork``. As with any
+multiprocessing code, a *script* that calls this must guard its entry point with
+``if __name__ == "__main__":`` (notebooks and the ``mer-contrast`` CLI need nothing). Each worker
 sets ``cv2.setNumThreads(1)`` so the processes, not OpenCV threads, share the cores, and writes its
 entry to the cache itself (no arrays travel back through pipes). Failures are collected with a
 one-line reason per clip; ``strict=True`` raises :class:`PrecomputeError` listing them at the end.
@@ -19,6 +21,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,12 +107,15 @@ def _compute_entry(
 
 
 def _context(start_method: StartMethod | None) -> multiprocessing.context.BaseContext:
-    # fork by default where it exists: workers start at once and, unlike forkserver/spawn, do not
-    # re-run the caller's script (a script without an ``if __name__ == "__main__"`` guard would
-    # otherwise break the pool). Workers use only OpenCV and numpy, single-threaded (_init_worker).
+    # Not fork: a parent that already ran OpenCV or torch holds thread pools whose locks a forked
+    # child inherits in a locked state (seen here as a hung pool). forkserver children start from a
+    # clean server that has imported only this module.
     available = multiprocessing.get_all_start_methods()
-    method = start_method or ("fork" if "fork" in available else "spawn")
-    return multiprocessing.get_context(method)
+    method = start_method or ("forkserver" if "forkserver" in available else "spawn")
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["mer_contrast.clips.precompute"])  # type: ignore[attr-defined]
+    return ctx
 
 
 def precompute(
@@ -130,7 +136,7 @@ def precompute(
         workers: worker processes; 0 prepares in this process (debugging).
         progress: show a rich progress bar with ETA.
         strict: raise :class:`PrecomputeError` at the end when any clip failed.
-        start_method: multiprocessing start method; default fork (spawn where unavailable).
+        start_method: multiprocessing start method; default forkserver (spawn where unavailable).
     """
     start = time.perf_counter()
     cache.remove_stale_temp()
@@ -200,7 +206,14 @@ def precompute(
                         try:
                             finish(*future.result())
                         except Exception as err:  # a worker died (BrokenProcessPool) or could not unpickle
-                            reason = ClipError(todo[key].key, f"worker failed: {type(err).__name__}: {err}")
+                            hint = (
+                                ' (a script calling this needs an `if __name__ == "__main__":` guard)'
+                                if isinstance(err, BrokenProcessPool)
+                                else ""
+                            )
+                            reason = ClipError(
+                                todo[key].key, f"worker failed: {type(err).__name__}: {err}{hint}"
+                            )
                             finish(key, str(reason), [])
                         bar.advance(task)
                 except KeyboardInterrupt:

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``mer-contrast loso``."""
     parser = argparse.ArgumentParser(
         prog="mer-contrast loso",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Extra LightningCLI overrides go after `--`, e.g. `-- --trainer.max_epochs=3`.",
         allow_abbrev=False,

@@ -45,8 +45,16 @@ def run_parallel(
             log_path = fold_log(plan, spec)
             log_path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(log_path, "wb")
-            command = [sys.executable, "-m", "mer_contrast", "loso", *base_argv]
-            command += ["--fold-index", str(spec.index)]
+            # --fold-index first: base_argv may end with `-- <LightningCLI overrides>`.
+            command = [
+                sys.executable,
+                "-m",
+                "mer_contrast",
+                "loso",
+                "--fold-index",
+                str(spec.index),
+                *base_argv,
+            ]
             env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(gpu)}
             child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
             running[child] = (spec, gpu, handle)

@@ -36,7 +36,7 @@ class FoldProgress:
         self.ran = 0
         self.started = time.time()
         self.console = console or Console(stderr=True)
-        self.width = 24
+        self.width = 20
 
     def _line(self, text: str, style: str = "") -> None:
         elapsed = time.time() - self.started
@@ -49,7 +49,7 @@ class FoldProgress:
         line.append("━" * (self.width - filled), style="grey37")
         line.append(f" {self.done}/{self.total} folds {_clock(elapsed)}{eta}  ")
         line.append(text, style=style)
-        self.console.print(line)
+        self.console.print(line, soft_wrap=True)  # long lines wrap in the terminal, not mid-bar
 
     def start(self, name: str) -> None:
         """A fold begins."""

@@ -1,8 +1,9 @@
 """The LOSO runner: a fresh model per held-out subject and seed, tested, written fold by fold.
 
 Each fold is one LightningCLI build of the user's config plus ``--data.init_args.test_subject S``,
-``--seed_everything SEED`` and ``--trainer.default_root_dir DIR/seed{SEED}/{S}``. Model selection is
-honest by default:
+``--seed_everything SEED`` (and ``--data.init_args.seed SEED`` unless the overrides set it, so a seed
+also varies shuffling, augmentation and validation subjects) and ``--trainer.default_root_dir
+DIR/seed{SEED}/{S}``. Model selection is honest by default:
 
 * ``val_strategy: none``: the last epoch of the fixed budget (``max_epochs``).
 * ``val_strategy: holdout_subjects``: the checkpoint with the best ``val_uf1`` on validation subjects
@@ -10,9 +11,11 @@ honest by default:
 * ``val_strategy: test``: the same checkpointing, but validation *is* the test subject, so the result
   is stored as ``test_selected`` (optimistic), never as honest.
 
-``--selection oracle|both`` adds :class:`~mer_contrast.loso.callbacks.EpochTestPredictions` and keeps,
-per subject, the epoch with the best test score: the number many public MER codebases report, stored as
-``oracle`` and labelled optimistic everywhere. A fold is finished when its ``done.json`` exists; a rerun
+The runner owns checkpointing (a ``ModelCheckpoint`` in the config is replaced): ``last.ckpt``
+always, ``best.ckpt`` when validation selects the epoch. ``--selection oracle|both`` adds
+:class:`~mer_contrast.loso.callbacks.EpochTestPredictions` and keeps, per subject, the epoch with the
+best test score: the number many public MER codebases report, stored as ``oracle`` and labelled
+optimistic everywhere. A fold is finished when its ``done.json`` exists; a rerun
 skips folds whose ``done.json`` has the same config hash and the requested selections.
 """
 
@@ -103,6 +106,7 @@ class RunPlan:
     logger: LoggerKind
     config_hash: str
     folds: list[FoldSpec]
+    data_seed: bool = False  # the datamodule takes a ``seed`` argument (the runner sets it per seed)
 
     def metadata(self, options: LosoOptions) -> dict[str, Any]:
         return {
@@ -198,6 +202,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
         logger=_logger_kind(cli.config.get("trainer.logger")),
         config_hash=digest,
         folds=folds,
+        data_seed=cli.config.get("data.init_args.seed") is not None,
     )
 
 
@@ -228,6 +233,9 @@ def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:
         f"--seed_everything={spec.seed}",
         f"--trainer.default_root_dir={folder}",
     ]
+    if plan.data_seed and not any(o.startswith("--data.init_args.seed") for o in options.overrides):
+        # Seeds should vary the data side too (shuffling, augmentation, validation subjects).
+        args.append(f"--data.init_args.seed={spec.seed}")
     if plan.logger == "wandb":  # one W&B group per LOSO experiment, one run per fold; set before init
         args += [
             f"--trainer.logger.init_args.group={plan.experiment}",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -136,7 +137,7 @@ def _finite(value: Any) -> Any:
 def write_json(path: str | Path, data: Mapping[str, Any]) -> None:
     """Write ``data`` as indented JSON atomically (a half-written done.json must never look finished)."""
     path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # unique: SLURM array tasks write loso.json too
     tmp.write_text(json.dumps(_finite(dict(data)), indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
 

@@ -10,7 +10,8 @@ from transformers import BertConfig, BertModel, BertTokenizer
 
 from mer_contrast.synth import generate
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from .helpers import CONF
+
 WORDS = "inner outer brow raiser lowerer lip corner puller depressor chin cheek lid tightener nose".split()
 
 
@@ -48,8 +49,3 @@ def base_args(casme2_root: Path, tiny_bert: str, tmp_path_factory: pytest.TempPa
         f"--data.init_args.cache_dir={cache}",
         f"--model.init_args.text.init_args.model={tiny_bert}",
     ]  # fmt: skip
-
-
-def overrides(base_args: list[str]) -> list[str]:
-    """``base_args`` without the ``--config`` pair (for `mer-contrast loso ... -- <overrides>`)."""
-    return base_args[2:]

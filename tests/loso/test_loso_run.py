@@ -12,7 +12,8 @@ from mer_contrast.loso import cli as loso_cli
 from mer_contrast.loso import report
 from mer_contrast.loso.store import read_predictions
 from mer_contrast.main import main
-from tests.loso.conftest import CONF, overrides
+
+from .helpers import CONF, overrides
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -173,3 +174,22 @@ def test_demo_end_to_end_small(
     assert "generated 3 subjects x 3 clips" in printed and "chance: majority class" in printed
     assert demo.main([*argv, "--epochs", "1"]) == 0  # rerun: data reused, folds skipped
     assert "reusing synthetic data" in capsys.readouterr().out
+
+
+def test_parallel_gpus_runs_folds_as_subprocesses(base_args: list[str], tmp_path: Path) -> None:
+    # On CPU the "GPU" is only a CUDA_VISIBLE_DEVICES value; the child runs the same --fold-index path.
+    out = tmp_path / "parallel"
+    argv = [
+        "--config",
+        str(CONF / "casme2.yaml"),
+        "--out",
+        str(out),
+        "--max-folds",
+        "2",
+        "--parallel-gpus",
+        "2",
+    ]
+    assert loso_cli.main([*argv, "--", *overrides(base_args)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] and [f["subject"] for f in summary["honest"]["per_fold"]] == ["sub01", "sub02"]
+    assert (out / "seed0" / "sub01.log").is_file()

@@ -15,7 +15,8 @@ from mer_contrast.loso.cli import _strip_scheduling, parse_args
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
 from mer_contrast.loso.store import fold_dir, subject_folder, write_json
-from tests.loso.conftest import CONF, overrides
+
+from .helpers import CONF, overrides
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,6 +63,7 @@ def test_wandb_runs_are_grouped_per_experiment_and_named_per_fold(
     args = fold_args(options, plan, FoldSpec(1, 7, "sub02"))
     assert "--trainer.logger.init_args.group=casme2_exp" in args
     assert "--trainer.logger.init_args.name=sub02-seed7" in args
+    assert "--seed_everything=7" in args and "--data.init_args.seed=7" in args  # seeds vary the data too
     wandb_logger = build_fold_cli(args).trainer.logger
     init = wandb_logger._wandb_init  # what wandb.init will receive; the run has not started
     assert init["group"] == "casme2_exp" and init["name"] == "sub02-seed7"
@@ -106,7 +108,7 @@ class FakeChild:
         FakeChild.peak = max(FakeChild.peak, FakeChild.running)
         self.polls = 0
         self.returncode: int | None = None
-        self.fails = command[-1] == "2"
+        self.fails = command[command.index("--fold-index") + 1] == "2"
 
     def poll(self) -> int | None:
         self.polls += 1
@@ -130,7 +132,7 @@ def test_parallel_runs_at_most_n_folds_each_on_its_own_gpu(
     assert FakeChild.peak == 2 and len(FakeChild.launched) == 5
     assert {gpu for _, gpu in FakeChild.launched} == {"0", "1"}
     command = FakeChild.launched[0][0]
-    assert command[-5:] == ["loso", "-c", "x.yaml", "--fold-index", "0"]
+    assert command[-5:] == ["loso", "--fold-index", "0", "-c", "x.yaml"]
     assert (tmp_path / "seed0" / "sub00.log").is_file()
 
 
@@ -159,3 +161,31 @@ def test_ddp_trainer_config_composes(capsys: pytest.CaptureFixture[str]) -> None
     assert printed["trainer"]["strategy"] == "ddp" and printed["trainer"]["sync_batchnorm"] is True
     assert printed["data"]["init_args"]["dataset"] == "casme2"  # the data section survives the merge
     assert json.dumps(printed)  # plain data
+
+
+def test_fold_progress_prints_counts_and_eta() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    stream = StringIO()
+    progress = FoldProgress(4, skipped=1, console=Console(file=stream, width=200))
+    progress.start("seed0/sub02")
+    progress.finish("seed0/sub02", {"honest": {"accuracy": 0.5, "uf1": 0.25, "uar": 0.5}})
+    progress.finish("seed0/sub03", ok=False)
+    lines = stream.getvalue().splitlines()
+    assert "1/4 folds" in lines[0] and "seed0/sub02 training" in lines[0]
+    assert "2/4 folds" in lines[1] and "eta" in lines[1] and "honest acc 50 uf1 25" in lines[1]
+    assert "3/4 folds" in lines[2] and "seed0/sub03 failed" in lines[2]
+
+
+def test_real_config_instantiates_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mer_contrast.loggers import OfflineSafeWandbLogger
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    cpu = ["--trainer.accelerator=cpu", "--trainer.precision=32-true", "--trainer.benchmark=false"]
+    cli = build_fold_cli(["--config", str(REPO / "configs" / "casme2.yaml"), *cpu])
+    assert isinstance(cli.trainer.logger, OfflineSafeWandbLogger)
+    assert cli.model.num_classes == 5 and cli.model.class_names == cli.datamodule.class_names
+    assert cli.datamodule.val_strategy == "none"
