@@ -1,3 +1,3 @@
-"""mer-contrast: micro-expression recognition with attribute (FACS) embedding and cross-modal contrastive learning."""
+"""mer-contrast: micro-expression recognition with FACS attributes and cross-modal contrastive learning."""
 
 __version__ = "0.1.0"

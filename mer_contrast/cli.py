@@ -15,15 +15,15 @@ from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCL
 from lightning.pytorch.loggers import WandbLogger
 
 import mer_contrast
-import mer_contrast.datamodules  # noqa: F401  (short class_path names)
-import mer_contrast.models  # noqa: F401
-import mer_contrast.trainers  # noqa: F401
+import mer_contrast.datamodules
+import mer_contrast.models
+import mer_contrast.trainers
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.trainers import MERContrastModule
 
 
 class ConfigToLoggersCallback(SaveConfigCallback):
-    """Saves ``config.yaml`` in the run's log dir and, for W&B runs, into the run's config (rank zero only)."""
+    """Saves ``config.yaml`` in the log dir and, for W&B runs, into the run's config (rank zero only)."""
 
     def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
         for logger in trainer.loggers:

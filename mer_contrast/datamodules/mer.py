@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections import Counter
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +34,9 @@ from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
 from mer_contrast.text.facs import describe_aus
+
+# val_strategy="none" returns no validation loader on purpose.
+warnings.filterwarnings("ignore", message=r"Total length of `list` across ranks is zero")
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,8 @@ class MERDataModule(LightningDataModule):
         flow_channels: u, v and optionally magnitude or optical strain.
         flow_bound: flow (pixels) divided by this and clipped to [-1, 1].
         flow_params: extra algorithm parameters passed to :class:`~mer_contrast.clips.flow.FlowConfig`.
-        cache_dir: where prepared clips are cached; None = ``$MER_CONTRAST_CACHE`` or ``~/.cache/mer-contrast``.
+        cache_dir: where prepared clips are cached; None = ``$MER_CONTRAST_CACHE``, else
+            ``~/.cache/mer-contrast``.
         batch_size: clips per batch (per device).
         num_workers: DataLoader worker processes.
         precompute_workers: processes that fill the flow cache in ``prepare_data``.
@@ -139,7 +144,10 @@ class MERDataModule(LightningDataModule):
             span=span,
             crop=crop,
             flow=FlowConfig(
-                method=flow_method, pairs=flow_pairs, channels=flow_channels, bound=flow_bound,
+                method=flow_method,
+                pairs=flow_pairs,
+                channels=flow_channels,
+                bound=flow_bound,
                 **(flow_params or {}),
             ),
         )
@@ -218,7 +226,8 @@ class MERDataModule(LightningDataModule):
         if missing:
             log.warning(
                 "%d clips have no cache entry and are left out (see prepare_data warnings): %s",
-                len(missing), ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
+                len(missing),
+                ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
             )
         if not usable:
             raise RuntimeError(

@@ -53,7 +53,9 @@ class OfflineSafeWandbLogger(WandbLogger):
     ) -> None:
         if offline is None:
             mode = os.environ.get("WANDB_MODE", "")
-            offline = mode in ("offline", "disabled") or (mode != "online" and not wandb_credentials_available())
+            offline = mode in ("offline", "disabled") or (
+                mode != "online" and not wandb_credentials_available()
+            )
         Path(save_dir).mkdir(parents=True, exist_ok=True)
         super().__init__(
             project=project,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,9 @@ from mer_contrast.text.facs import au_vocabulary
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
 from mer_contrast.trainers.metrics import classification_metrics
 from mer_contrast.trainers.optim import decay_groups, warmup_cosine
+
+# A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
 
 log = logging.getLogger(__name__)
 

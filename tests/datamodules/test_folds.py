@@ -41,7 +41,7 @@ def test_holdout_choice_depends_on_seed_only() -> None:
 
 
 def test_unknown_subject_and_bad_val_count_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="sub99.*sub01"):
+    with pytest.raises(ValueError, match=r"sub99.*sub01"):
         loso_split(SUBJECTS, "sub99")
     with pytest.raises(ValueError, match="val_subjects=4"):
         loso_split(SUBJECTS, "sub01", "holdout_subjects", val_subjects=4)

@@ -85,8 +85,9 @@ def test_batches_hold_the_documented_keys(dataset_root: Path, cache_dir: str) ->
 
 def test_same_seed_same_batches(dataset_root: Path, cache_dir: str) -> None:
     def epochs(seed: int, workers: int) -> list[torch.Tensor]:
-        dm = make(dataset_root, cache_dir, test_subject="sub02", seed=seed, num_workers=workers,
-                  temporal_jitter=1)
+        dm = make(
+            dataset_root, cache_dir, test_subject="sub02", seed=seed, num_workers=workers, temporal_jitter=1
+        )
         loader = dm.train_dataloader()
         return [torch.cat([b["rgb"].flatten() for b in loader]) for _ in range(2)]
 
