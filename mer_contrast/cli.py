@@ -53,7 +53,7 @@ def build_cli(args: ArgsType = None, run: bool = True, **kwargs: Any) -> MERLigh
         seed_everything_default=0,
         save_config_callback=ConfigToLoggersCallback,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"version": f"mer-contrast {mer_contrast.__version__}"} if run else {},
+        parser_kwargs={"version": mer_contrast.__version__} if run else {},
         args=args,
         run=run,
         **kwargs,
