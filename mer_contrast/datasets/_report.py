@@ -9,6 +9,7 @@ disagree with the sheet) go through :meth:`Report.warn` and keep the row.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -166,3 +167,36 @@ def check_sheet(dataset: str, sheet: Path) -> Path:
 def text_or_blank(cell: object) -> str:
     """Cell text for id columns ("" for blank cells)."""
     return "" if is_blank(cell) else cell_text(cell)
+
+
+def record_from_cells(
+    report: Report,
+    row: int,
+    cells: Mapping[str, object],
+    *,
+    subject: str,
+    clip_id: str,
+    emotions: frozenset[str],
+    extra: dict[str, str] | None = None,
+) -> SampleRecord | None:
+    """:func:`build_record` from a sheet row read with the standard column keys.
+
+    ``cells`` holds ``onset``, ``apex``, ``offset``, ``aus`` and ``emotion``, and optionally
+    ``objective`` (the sheet's objective class, kept as ``extra["objective_class"]``).
+    """
+    extra = dict(extra or {})
+    if cells.get("objective") is not None:
+        extra["objective_class"] = cell_text(cells["objective"])
+    return build_record(
+        report,
+        row=row,
+        subject=subject,
+        clip_id=clip_id,
+        onset=cells["onset"],
+        apex=cells["apex"],
+        offset=cells["offset"],
+        au_cell=cells["aus"],
+        emotion=cells["emotion"],
+        emotions=emotions,
+        extra=extra,
+    )

@@ -20,13 +20,13 @@ from typing import Literal
 from mer_contrast.datasets._frames import FrameAttacher, undouble
 from mer_contrast.datasets._report import (
     Report,
-    build_record,
     check_root,
     check_sheet,
     find_sheet,
+    record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, cell_text, load_table
+from mer_contrast.datasets._table import cell_int, load_table
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -103,20 +103,8 @@ def read(
         subject = subject_id(cells["subject"])
         clip_id = text_or_blank(cells["filename"])
         extra = {"cropped": "1"} if cropped else {}
-        if cells["objective"] is not None:
-            extra["objective_class"] = cell_text(cells["objective"])
-        record = build_record(
-            report,
-            row=row,
-            subject=subject,
-            clip_id=clip_id,
-            onset=cells["onset"],
-            apex=cells["apex"],
-            offset=cells["offset"],
-            au_cell=cells["aus"],
-            emotion=cells["emotion"],
-            emotions=EMOTIONS,
-            extra=extra,
+        record = record_from_cells(
+            report, row, cells, subject=subject, clip_id=clip_id, emotions=EMOTIONS, extra=extra
         )
         if record is not None and frames_dir is not None:
             record = attacher.attach(record, frames_dir / subject / clip_id)

@@ -28,9 +28,10 @@ from mer_contrast.datasets._report import (
     check_root,
     check_sheet,
     find_sheet,
+    record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, cell_text, load_table
+from mer_contrast.datasets._table import cell_int, load_table
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -102,20 +103,8 @@ def read(
         video = text_or_blank(cells["filename"])
         clip_id = unique_clip_id(seen, subject, video)
         extra = {"video_letter": video}
-        if cells["objective"] is not None:
-            extra["objective_class"] = cell_text(cells["objective"])
-        record = build_record(
-            report,
-            row=row,
-            subject=subject,
-            clip_id=clip_id,
-            onset=cells["onset"],
-            apex=cells["apex"],
-            offset=cells["offset"],
-            au_cell=cells["aus"],
-            emotion=cells["emotion"],
-            emotions=EMOTIONS_A,
-            extra=extra,
+        record = record_from_cells(
+            report, row, cells, subject=subject, clip_id=clip_id, emotions=EMOTIONS_A, extra=extra
         )
         if record is not None and frames_dir is not None:
             candidates = [

@@ -20,10 +20,10 @@ from pathlib import Path
 from mer_contrast.datasets._frames import FrameAttacher, undouble
 from mer_contrast.datasets._report import (
     Report,
-    build_record,
     check_root,
     check_sheet,
     find_sheet,
+    record_from_cells,
     text_or_blank,
 )
 from mer_contrast.datasets._table import cell_int, load_table
@@ -91,16 +91,12 @@ def read(
     records: list[SampleRecord] = []
     for row, cells in table.records(columns):
         clip_id = text_or_blank(cells["filename"])
-        record = build_record(
+        record = record_from_cells(
             report,
-            row=row,
+            row,
+            cells,
             subject=subject_id(cells["subject"], clip_id),
             clip_id=clip_id,
-            onset=cells["onset"],
-            apex=cells["apex"],
-            offset=cells["offset"],
-            au_cell=cells["aus"],
-            emotion=cells["emotion"],
             emotions=EMOTIONS,
             extra={"cropped": "1"},
         )

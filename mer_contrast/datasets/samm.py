@@ -19,13 +19,13 @@ from pathlib import Path
 from mer_contrast.datasets._frames import FrameAttacher, undouble
 from mer_contrast.datasets._report import (
     Report,
-    build_record,
     check_root,
     check_sheet,
     find_sheet,
+    record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, cell_text, load_table
+from mer_contrast.datasets._table import cell_int, load_table
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -86,18 +86,12 @@ def read(
     for row, cells in table.records(columns):
         subject = subject_id(cells["subject"])
         extra = {"grayscale": "1"}  # SAMM is released in grayscale only
-        if cells["objective"] is not None:
-            extra["objective_class"] = cell_text(cells["objective"])
-        record = build_record(
+        record = record_from_cells(
             report,
-            row=row,
+            row,
+            cells,
             subject=subject,
             clip_id=text_or_blank(cells["filename"]),
-            onset=cells["onset"],
-            apex=cells["apex"],
-            offset=cells["offset"],
-            au_cell=cells["aus"],
-            emotion=cells["emotion"],
             emotions=EMOTIONS,
             extra=extra,
         )
