@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import BertConfig, BertModel, BertTokenizer
+from tiny_bert_model import save_tiny_bert
 
 from mer_contrast.synth import generate
 
@@ -18,17 +17,7 @@ WORDS = "inner outer brow raiser lowerer lip corner puller depressor chin cheek 
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 2-layer, hidden-32 random BERT saved like a hub checkpoint (no network)."""
-    root = tmp_path_factory.mktemp("tiny_bert")
-    vocab = root / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=5 + len(WORDS), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=37, max_position_embeddings=64,
-    )  # fmt: skip
-    BertModel(config).save_pretrained(root)
-    BertTokenizer(vocab_file=str(vocab)).save_pretrained(root)
-    return str(root)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), WORDS)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import BertConfig, BertModel, BertTokenizer
+from tiny_bert_model import save_tiny_bert
 
 from mer_contrast.models import TextTower
 
@@ -20,21 +20,7 @@ TEXTS = ["left lip corner puller", "brow lowerer", "inner brow raiser the lips p
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A 2-layer, hidden-32 BERT with a word-level vocab, saved like a hub checkpoint."""
-    root = tmp_path_factory.mktemp("tiny_bert")
-    vocab = root / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, ":", ";"]) + "\n")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(vocab.read_text().split()),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(root)
-    BertTokenizer(vocab_file=str(vocab)).save_pretrained(root)
-    return str(root)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), [*WORDS, ":", ";"])
 
 
 def test_output_shape_and_out_dim(tiny_bert: str) -> None:

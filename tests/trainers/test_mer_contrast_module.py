@@ -14,8 +14,8 @@ from lightning.pytorch import LightningDataModule, Trainer, seed_everything
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score
+from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader, Dataset
-from transformers import BertConfig, BertModel, BertTokenizer
 
 from mer_contrast.losses import balanced_class_weights
 from mer_contrast.models import Compact3DCNN, TextTower, TwoStreamVisual
@@ -96,22 +96,9 @@ class ToyDataModule(LightningDataModule):
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> str:
     """2-layer, hidden-32 random BERT; a character-level WordPiece vocab tokenizes any English text."""
-    root = tmp_path_factory.mktemp("tiny_bert")
     letters = list(string.ascii_lowercase + string.digits)
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *letters, *(f"##{c}" for c in letters), ",", ":"]
-    (root / "vocab.txt").write_text("\n".join(tokens) + "\n")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tokens),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=128,
-    )
-    BertModel(config).save_pretrained(root)
-    BertTokenizer(vocab_file=str(root / "vocab.txt")).save_pretrained(root)
-    return str(root)
+    tokens = [*letters, *(f"##{c}" for c in letters), ",", ":"]
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), tokens, max_position_embeddings=128)
 
 
 def visual_config() -> dict[str, Any]:
