@@ -1,4 +1,4 @@
-"""``mer-contrast bench flow|train``: benchmarks that print measured figures (never timed tests)."""
+"""``mer-contrast bench flow|train|quality``: benchmarks that print measured figures (never timed tests)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 BENCHMARKS = {
     "flow": ("mer_contrast.clips.bench", "flow precompute scaling, cache-hit speed-up, loader clips/s"),
     "train": ("mer_contrast.trainers.bench", "training clips/s, memory, text-tower share, loop overhead"),
+    "quality": ("mer_contrast.quality.bench", "honest LOSO UF1/UAR of mer-contrast against classical peers"),
 }
 
 
@@ -16,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one benchmark; ``mer-contrast bench flow --help`` shows its options."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in BENCHMARKS:
-        print("usage: mer-contrast bench {flow,train} [options]")
+        print("usage: mer-contrast bench {" + ",".join(BENCHMARKS) + "} [options]")
         for name, (_, text) in BENCHMARKS.items():
             print(f"  {name:<6} {text}")
         return 0 if args and args[0] in ("-h", "--help") else 2

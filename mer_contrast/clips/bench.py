@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--num-frames", type=int, default=8, help="sampled frames T (default 8)")
     parser.add_argument("--image-size", type=int, default=112, help="face image side S (default 112)")
     parser.add_argument("--method", choices=["tvl1", "farneback", "dis"], default="tvl1")
+    parser.add_argument(
+        "--flow-size", type=int, default=None, help="flow resolution (default: native, the frame size)"
+    )
+    parser.add_argument("--register", choices=["none", "translation", "euclidean"], default="translation")
     parser.add_argument("--read-passes", type=int, default=5, help="DataLoader passes over the cache")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="folder for clips and caches (default: temp)"
@@ -170,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     cv2.setNumThreads(1)  # as in the precompute workers, so the serial probe measures one thread
     workdir = Path(tempfile.mkdtemp(prefix="mer_clips_bench_")) if args.workdir is None else args.workdir
     cfg = ClipConfig(
-        num_frames=args.num_frames, image_size=args.image_size, flow=FlowConfig(method=args.method)
+        num_frames=args.num_frames,
+        image_size=args.image_size,
+        register=args.register,
+        flow=FlowConfig(method=args.method, size=args.flow_size),
     )
     try:
         records = make_clips(workdir / "clips", args.clips, args.frames, args.frame_size)
@@ -178,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(
             f"clip bench: {len(records)} clips x {args.frames} frames of {args.frame_size} px -> "
-            f"T={cfg.num_frames}, S={cfg.image_size}, flow={args.method}; {os.cpu_count()} CPUs, "
+            f"T={cfg.num_frames}, S={cfg.image_size}, flow={args.method} at "
+            f"{args.flow_size or args.frame_size} px, register={args.register}; {os.cpu_count()} CPUs, "
             f"load average {load:.2f}"
         )
         # Warm up (imports, page cache) once, so neither timed run pays for it.

@@ -1,7 +1,8 @@
 """The flow cache: prepared clips stored once on disk as ``.npz``, keyed by everything they depend on.
 
 * :func:`cache_key`: sha256 over the clip's files (path, size, mtime), the sampled indices, crop,
-  size, flow parameters, the OpenCV version and :data:`CACHE_FORMAT_VERSION`. Touching a frame or
+  size, registration, flow parameters (method, resolution, pairs, channels, the apex frame of an
+  ``onset_apex`` pair), the OpenCV version and :data:`CACHE_FORMAT_VERSION`. Touching a frame or
   changing any setting gives a new key; stale entries are simply never read again.
 * :class:`FlowCache`: one uncompressed ``<key>.npz`` per clip (fast to load), written to a temporary
   file in the same folder and moved into place with ``os.replace``, so readers never see half an
@@ -29,10 +30,11 @@ import numpy as np
 
 from mer_contrast.clips.face import resolve_crop
 from mer_contrast.clips.frames import ClipSource
-from mer_contrast.clips.prepare import ClipConfig, clip_indices
+from mer_contrast.clips.prepare import ClipConfig, apex_index, clip_indices
 from mer_contrast.datasets.records import SampleRecord
 
-CACHE_FORMAT_VERSION = 1  # bump when prepare_clip's output changes for the same inputs
+CACHE_FORMAT_VERSION = 2  # bump when prepare_clip's output changes for the same inputs
+# 2: flow at its own resolution, registration, raw (unnormalised) flow, onset_apex pairs
 ENTRY_KEYS = ("rgb", "flow")
 _KEY = "__key__"  # the entry's own key, stored inside it: catches renamed or mixed-up files
 _log = logging.getLogger(__name__)
@@ -58,7 +60,9 @@ def cache_key(record: SampleRecord, cfg: ClipConfig) -> str:
         "image_size": cfg.image_size,
         "crop": crop,
         "face_margin": cfg.face_margin if crop == "detect" else None,
+        "register": cfg.register,
         "flow": cfg.flow.key_params(),
+        "flow_apex": apex_index(record, source) if cfg.flow.pairs == "onset_apex" else None,
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -73,7 +77,7 @@ def check_entry(arrays: Mapping[str, np.ndarray]) -> str:
         return f"rgb must be uint8 (T, H, W, 3), got {rgb.dtype} {rgb.shape}"
     if flow.dtype != np.float16 or flow.ndim != 4:
         return f"flow must be float16 (T-1, C, H, W), got {flow.dtype} {flow.shape}"
-    if flow.shape[0] != rgb.shape[0] - 1 or flow.shape[2:] != rgb.shape[1:3]:
+    if flow.shape[0] not in (1, rgb.shape[0] - 1) or flow.shape[2:] != rgb.shape[1:3]:
         return f"flow {flow.shape} does not match rgb {rgb.shape}"
     return ""
 

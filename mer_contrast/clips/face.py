@@ -11,7 +11,7 @@ Modes (``crop``):
   is found the clip gets a centred square crop and one :class:`NoFaceFoundWarning` naming it.
 * ``none``: the whole frame.
 
-The region is then resized to ``image_size`` squared with ``cv2.INTER_AREA``; whole frames
+The region is then resized to a square (``cv2.INTER_AREA`` when shrinking); whole frames
 (``dataset``/``none``) are resized without keeping their aspect ratio, so no part of the face is cut.
 """
 
@@ -117,11 +117,22 @@ def face_box(onset_rgb: np.ndarray, mode: ResolvedCrop, margin: float, clip_name
     return square_box(face, margin, height, width)
 
 
-def crop_resize(frame: np.ndarray, box: Box | None, image_size: int) -> np.ndarray:
-    """Cut ``box`` (or keep the whole frame) and resize to ``image_size`` squared (INTER_AREA)."""
-    if box is not None:
-        x0, y0, x1, y1 = box
-        frame = frame[y0:y1, x0:x1]
-    if frame.shape[0] == image_size and frame.shape[1] == image_size:
+def crop_box(frame: np.ndarray, box: Box | None) -> np.ndarray:
+    """The ``box`` region of a frame (a view), or the whole frame when ``box`` is None."""
+    if box is None:
+        return frame
+    x0, y0, x1, y1 = box
+    return frame[y0:y1, x0:x1]
+
+
+def resize_square(frame: np.ndarray, size: int) -> np.ndarray:
+    """``size`` x ``size`` image: INTER_AREA when shrinking (it averages: no aliasing), else linear."""
+    if frame.shape[0] == size and frame.shape[1] == size:
         return np.ascontiguousarray(frame)
-    return cv2.resize(frame, (image_size, image_size), interpolation=cv2.INTER_AREA)
+    shrinking = size < min(frame.shape[:2])
+    return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def crop_resize(frame: np.ndarray, box: Box | None, image_size: int) -> np.ndarray:
+    """Cut ``box`` (or keep the whole frame) and resize to ``image_size`` squared."""
+    return resize_square(crop_box(frame, box), image_size)

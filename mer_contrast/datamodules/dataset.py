@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from mer_contrast.clips.cache import FlowCache
+from mer_contrast.clips.flow import FlowNorm
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,10 @@ class ClipDataset(Dataset[dict[str, Any]]):
         num_frames: int,
         augmentation: Augmentation | None = None,
         temporal_slack: int = 0,
+        flow_norm: FlowNorm | None = None,
     ) -> None:
         self.items = list(items)
+        self.flow_norm = flow_norm
         self.cache = cache
         self.num_frames = num_frames
         self.augmentation = augmentation
@@ -99,7 +102,10 @@ class ClipDataset(Dataset[dict[str, Any]]):
         if rng is not None and self.augmentation and self.augmentation.temporal_jitter > 0:
             start = int(rng.integers(0, self.temporal_slack + 1))
         rgb = rgb[start : start + self.num_frames]
-        flow = flow[start : start + self.num_frames - 1]
+        if flow.shape[0] > 1:  # one onset->apex pair has no window to shift
+            flow = flow[start : start + self.num_frames - 1]
+        if self.flow_norm is not None:
+            flow = self.flow_norm(flow)
         rgb_f = rgb.float().div_(255.0)
         if rng is not None and self.augmentation is not None:
             rgb_f, flow = self._augment(rgb_f, flow, rng, self.augmentation)

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from mer_contrast.clips.cache import FlowCache, cache_key
 from mer_contrast.clips.errors import ClipError
-from mer_contrast.clips.flow import FlowConfig
+from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.precompute import precompute
 from mer_contrast.clips.prepare import ClipConfig
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
@@ -61,10 +61,18 @@ class MERDataModule(LightningDataModule):
         image_size: side of the square face crop.
         span: which part of the clip T frames are sampled from (see :mod:`mer_contrast.clips.sampling`).
         crop: ``auto`` uses the database's own face crop where it has one, else detects the face.
+        register: align each clip's frames to its first sampled frame against head drift
+            (:mod:`mer_contrast.clips.register`); ``translation`` by default (measured in
+            ``docs/pipeline.md``: +9 UF1 points for the flow probe on the CASME II twin).
         flow_method: optical-flow algorithm.
-        flow_pairs: flow between consecutive sampled frames, or from the onset to each sampled frame.
-        flow_channels: u, v and optionally magnitude or optical strain.
-        flow_bound: flow (pixels) divided by this and clipped to [-1, 1].
+        flow_size: side of the face crop the flow is computed on; None = native resolution. The
+            field is then resized to ``image_size`` with its vectors scaled.
+        flow_pairs: ``onset`` (onset to each sampled frame), ``onset_apex`` (one pair) or
+            ``consecutive``.
+        flow_channels: u, v and optionally magnitude and/or optical strain.
+        flow_bound: pixels (of the ``image_size`` image) mapped to 1.0 for u, v, magnitude; None =
+            chosen from the training clips (:func:`~mer_contrast.clips.flow.choose_bounds`).
+        strain_bound: strain mapped to 1.0; None = chosen from the training clips.
         flow_params: extra algorithm parameters passed to :class:`~mer_contrast.clips.flow.FlowConfig`.
         cache_dir: where prepared clips are cached; None = ``$MER_CONTRAST_CACHE``, else
             ``~/.cache/mer-contrast``.
@@ -95,10 +103,13 @@ class MERDataModule(LightningDataModule):
         image_size: int = 112,
         span: Literal["onset_apex", "onset_apex_offset", "whole"] = "onset_apex",
         crop: Literal["auto", "dataset", "detect", "none"] = "auto",
+        register: Literal["none", "translation", "euclidean"] = "translation",
         flow_method: Literal["tvl1", "farneback", "dis"] = "tvl1",
-        flow_pairs: Literal["consecutive", "onset"] = "consecutive",
-        flow_channels: Literal["uv", "uv_magnitude", "uv_strain"] = "uv",
-        flow_bound: float = 2.0,
+        flow_size: int | None = None,
+        flow_pairs: Literal["onset", "onset_apex", "consecutive"] = "onset",
+        flow_channels: Literal["uv", "uv_magnitude", "uv_strain", "uv_magnitude_strain"] = "uv",
+        flow_bound: float | None = None,
+        strain_bound: float | None = None,
         flow_params: dict[str, Any] | None = None,
         cache_dir: str | None = None,
         batch_size: int = 16,
@@ -143,14 +154,21 @@ class MERDataModule(LightningDataModule):
             image_size=image_size,
             span=span,
             crop=crop,
+            register=register,
             flow=FlowConfig(
                 method=flow_method,
                 pairs=flow_pairs,
                 channels=flow_channels,
-                bound=flow_bound,
+                size=flow_size,
                 **(flow_params or {}),
             ),
         )
+        for name, value in (("flow_bound", flow_bound), ("strain_bound", strain_bound)):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be > 0 pixels, or null to choose it from the data")
+        self.flow_bound = flow_bound
+        self.strain_bound = strain_bound
+        self.flow_norm: FlowNorm | None = None
         self.temporal_slack = temporal_jitter
         self.cache = FlowCache(Path(cache_dir) if cache_dir else default_cache_dir())
         self.split: Split | None = None
@@ -172,8 +190,8 @@ class MERDataModule(LightningDataModule):
 
     @property
     def flow_channel_count(self) -> int:
-        """Channels of the ``flow`` tensor (2 for u, v; 3 with magnitude or strain)."""
-        return 2 if self.clip_config.flow.channels == "uv" else 3
+        """Channels of the ``flow`` tensor (u, v, then magnitude and/or strain)."""
+        return self.clip_config.flow.num_channels
 
     # ---- records ---------------------------------------------------------------------------------
     @cached_property
@@ -240,14 +258,36 @@ class MERDataModule(LightningDataModule):
         )
         if self.split.val_is_test:
             log.warning("val_strategy='test': validation uses the test subject (test-set selection)")
+        self.flow_norm = self._choose_flow_norm(self.split.train)
         make = self._make_dataset
         self.train_set = make(self.split.train, self.augmentation)
         self.val_set = make(self.split.val, None)
         self.test_set = make(self.split.test, None)
 
+    def _choose_flow_norm(self, train: list[int]) -> FlowNorm:
+        """Fixed bounds where given, else chosen from the training clips' flow (never the test subject)."""
+        channels = self.clip_config.flow.channels
+        bound, strain_bound = self.flow_bound, self.strain_bound
+        if bound is None or (strain_bound is None and "strain" in channels):
+            flows = []
+            for index in train or range(len(self.items)):
+                arrays = self.cache.get(self.items[index].cache_key)
+                if arrays is not None:
+                    flows.append(arrays["flow"])
+            chosen = choose_bounds(flows, channels)
+            bound = chosen[0] if bound is None else bound
+            strain_bound = chosen[1] if strain_bound is None else strain_bound
+            log.info("flow bounds from %d training clips: %.3g px, strain %.3g", len(flows), *chosen)
+        return FlowNorm(channels, bound, strain_bound if strain_bound is not None else 1.0)
+
     def _make_dataset(self, indices: list[int], augmentation: Augmentation | None) -> ClipDataset:
         return ClipDataset(
-            [self.items[i] for i in indices], self.cache, self.num_frames, augmentation, self.temporal_slack
+            [self.items[i] for i in indices],
+            self.cache,
+            self.num_frames,
+            augmentation,
+            self.temporal_slack,
+            flow_norm=self.flow_norm,
         )
 
     def train_label_counts(self) -> list[int]:

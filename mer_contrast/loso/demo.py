@@ -16,21 +16,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_DATA", "find_demo_config", "main"]
+__all__ = ["DEMO_DATA", "find_config", "find_demo_config", "main"]
 
 # Synthetic dataset of the demo: enough clips per class for a fold to learn from, small enough for CPU.
 DEMO_DATA = {"subjects": 8, "clips_per_subject": 16, "size": 64, "seed": 0}
 
 
-def find_demo_config() -> Path:
-    """``configs/demo.yaml`` of the source checkout (or the copy packaged under ``mer_contrast/configs``)."""
+def find_config(name: str) -> Path:
+    """``configs/<name>`` of the source checkout (or the copy packaged under ``mer_contrast/configs``)."""
     package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parent / "configs" / "demo.yaml", package / "configs" / "demo.yaml"):
+    for candidate in (package.parent / "configs" / name, package / "configs" / name):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(
-        "configs/demo.yaml not found next to the package; run from a source checkout or pass --config"
+        f"configs/{name} not found next to the package; run from a source checkout or pass --config"
     )
+
+
+def find_demo_config() -> Path:
+    """``configs/demo.yaml`` (see :func:`find_config`)."""
+    return find_config("demo.yaml")
 
 
 def ensure_data(root: Path, subjects: int, clips_per_subject: int, size: int, seed: int) -> str:

@@ -72,6 +72,8 @@ class SynthManifest:
             mouth near ``cy + 0.45 b``).
         clips: every clip, in sheet order.
         quirks: planted quirk name -> what carries it (a clip key ``subject/clip_id`` or a path).
+        draws: per clip key, the random draws of a sheet-driven twin (``amplitude`` px at the apex,
+            ``blink`` 0/1, ``drift`` px); empty for planned datasets.
     """
 
     layout: str
@@ -85,6 +87,7 @@ class SynthManifest:
     face_ellipses: dict[str, tuple[float, float, float, float]]
     clips: list[SynthClip] = field(default_factory=list)
     quirks: dict[str, str] = field(default_factory=dict)
+    draws: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -139,6 +142,7 @@ class SynthManifest:
                 face_ellipses={k: tuple(v) for k, v in data["face_ellipses"].items()},
                 clips=clips,
                 quirks=data["quirks"],
+                draws=data.get("draws", {}),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ValueError(

@@ -40,9 +40,14 @@ CHANGES = [
     {"crop": "dataset"},
     {"face_margin": 0.3},
     {"flow": FlowConfig(method="farneback")},
-    {"flow": FlowConfig(pairs="onset")},
+    {"register": "translation"},
+    {"register": "euclidean"},
+    {"flow": FlowConfig(pairs="consecutive")},
+    {"flow": FlowConfig(pairs="onset_apex")},
     {"flow": FlowConfig(channels="uv_strain")},
-    {"flow": FlowConfig(bound=3.0)},
+    {"flow": FlowConfig(channels="uv_magnitude_strain")},
+    {"flow": FlowConfig(size=64)},
+    {"flow": FlowConfig(size=128)},
     *(
         {"flow": FlowConfig(**{name: value})}
         for name, value in [

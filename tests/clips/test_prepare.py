@@ -1,9 +1,12 @@
-"""prepare_clip: output contract, crop modes, video records and input validation."""
+"""prepare_clip: output contract, crop modes, flow resolution and pairs, registration, video records
+and input validation."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -11,7 +14,7 @@ from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.prepare import ClipConfig, apex_position, prepare_clip
 
-from .helpers import moving_clip, record_for, write_frames, write_video
+from .helpers import moving_clip, record_for, texture, write_frames, write_video
 
 FAST = FlowConfig(method="farneback")
 
@@ -94,3 +97,68 @@ def test_config_validation() -> None:
         ClipConfig(face_margin=-0.1)
     with pytest.raises(ValueError, match="unknown span"):
         ClipConfig(span="apex")  # type: ignore[arg-type]
+
+
+def _drifting_texture(num: int, size: int, step_x: float, step_y: float = 0.0) -> list[np.ndarray]:
+    """``num`` RGB frames of a texture whose content moves by (step_x, step_y) px per frame."""
+    pad = int(np.ceil(max(abs(step_x), abs(step_y)) * num)) + 4
+    base = texture(size + 2 * pad)
+    frames = []
+    for t in range(num):
+        matrix = np.array([[1, 0, step_x * t - pad], [0, 1, step_y * t - pad]], np.float32)
+        moved = cv2.warpAffine(base, matrix, (size, size), flags=cv2.INTER_LINEAR)
+        frames.append(np.repeat(moved[..., None], 3, axis=2))
+    return frames
+
+
+@pytest.mark.parametrize("image_size", [16, 32, 64])
+def test_flow_at_native_resolution_is_resized_with_scaled_vectors(tmp_path: Path, image_size: int) -> None:
+    record = record_for(write_frames(tmp_path, _drifting_texture(5, 64, 0.5)), apex=5)  # 0.5 px/frame
+    cfg = ClipConfig(num_frames=5, image_size=image_size, span="onset_apex", flow=FlowConfig(method="dis"))
+    flow = prepare_clip(record, cfg)["flow"].astype(np.float32)
+    assert flow.shape == (4, 2, image_size, image_size)
+    inner = slice(image_size // 4, 3 * image_size // 4)
+    scale = image_size / 64
+    u = flow[:, 0, inner, inner].mean(axis=(1, 2))
+    np.testing.assert_allclose(u, np.array([0.5, 1.0, 1.5, 2.0]) * scale, atol=0.15 * scale + 0.02)
+
+
+def test_flow_size_sets_the_resolution_flow_is_computed_at(tmp_path: Path) -> None:
+    record = record_for(write_frames(tmp_path, _drifting_texture(3, 64, 0.5)), apex=3)
+    base = ClipConfig(num_frames=3, image_size=16, flow=FlowConfig(method="dis"))
+    native = prepare_clip(record, base)["flow"].astype(np.float32)
+    at_16 = prepare_clip(record, dataclasses.replace(base, flow=FlowConfig(method="dis", size=16)))["flow"]
+    # At 16 px the 0.5 px step is 0.125 px: the solver loses most of it; at 64 px it is kept.
+    assert native[-1, 0, 4:12, 4:12].mean() == pytest.approx(0.25, abs=0.05)
+    assert np.abs(at_16.astype(np.float32)[-1, 0, 4:12, 4:12].mean() - 0.25) > np.abs(
+        native[-1, 0, 4:12, 4:12].mean() - 0.25
+    )
+
+
+def test_onset_apex_pair_goes_to_the_apex(tmp_path: Path) -> None:
+    record = record_for(write_frames(tmp_path, _drifting_texture(9, 32, 0.5)), onset=10, apex=14)
+    cfg = ClipConfig(
+        num_frames=4, image_size=32, span="whole", flow=FlowConfig(method="dis", pairs="onset_apex")
+    )
+    flow = prepare_clip(record, cfg)["flow"].astype(np.float32)
+    assert flow.shape == (1, 2, 32, 32) == cfg.shapes()["flow"]
+    assert flow[0, 0, 8:24, 8:24].mean() == pytest.approx(2.0, abs=0.3)  # apex 14 = 4 frames later
+
+
+def test_registration_in_prepare_removes_head_drift(tmp_path: Path) -> None:
+    record = record_for(write_frames(tmp_path, _drifting_texture(5, 48, 0.6, -0.4)), apex=5)
+    cfg = ClipConfig(num_frames=5, image_size=48, flow=FlowConfig(method="dis"))
+    drifting = prepare_clip(record, cfg)["flow"].astype(np.float32)
+    registered = prepare_clip(record, dataclasses.replace(cfg, register="translation"))["flow"]
+    inner = slice(12, 36)
+    assert np.abs(drifting[-1, :2, inner, inner]).mean() > 1.5
+    assert np.abs(registered.astype(np.float32)[-1, :2, inner, inner]).mean() < 0.2
+
+
+def test_non_square_dataset_crop_scales_each_axis(tmp_path: Path) -> None:
+    frames = [f[:, 8:40] for f in _drifting_texture(2, 48, 1.0, 1.0)]  # 48 high, 32 wide; 1 px each way
+    record = record_for(write_frames(tmp_path, frames), cropped=True)
+    cfg = ClipConfig(num_frames=2, image_size=16, flow=FlowConfig(method="dis"))
+    flow = prepare_clip(record, cfg)["flow"].astype(np.float32)
+    assert flow[0, 0, 4:12, 4:12].mean() == pytest.approx(16 / 32, abs=0.1)
+    assert flow[0, 1, 4:12, 4:12].mean() == pytest.approx(16 / 48, abs=0.1)

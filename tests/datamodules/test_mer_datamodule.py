@@ -135,3 +135,30 @@ def test_corrupt_frame_is_skipped_with_warning_and_strict_raises(
     assert f"sub03/{clip.name}" not in {it.clip_id for it in dm.items}
     with pytest.raises(Exception, match=bad.name):
         make(root, str(tmp_path / "cache2"), test_subject="sub01", strict=True)
+
+
+def test_flow_bounds_come_from_training_subjects_only(dataset_root: Path, cache_dir: str) -> None:
+    from mer_contrast.clips.flow import choose_bounds
+
+    dm = make(dataset_root, cache_dir, test_subject="sub02", flow_channels="uv_strain")
+    assert dm.flow_norm is not None and dm.train_set is not None and dm.test_set is not None
+    train_flows = [dm.cache.get(it.cache_key)["flow"] for it in dm.train_set.items]  # type: ignore[index]
+    assert (dm.flow_norm.bound, dm.flow_norm.strain_bound) == choose_bounds(train_flows, "uv_strain")
+    test_flows = [dm.cache.get(it.cache_key)["flow"] for it in dm.test_set.items]  # type: ignore[index]
+    assert choose_bounds(train_flows + test_flows, "uv_strain") != choose_bounds(train_flows, "uv_strain")
+    sample = dm.train_set[0]
+    assert sample["flow"][:, :2].abs().max() <= 1.0 and 0.0 <= sample["flow"][:, 2].min()
+    fixed = make(dataset_root, cache_dir, test_subject="sub02", flow_bound=0.5, strain_bound=0.05)
+    assert fixed.flow_norm is not None and (fixed.flow_norm.bound, fixed.flow_norm.strain_bound) == (
+        0.5,
+        0.05,
+    )
+    with pytest.raises(ValueError, match="flow_bound must be > 0"):
+        MERDataModule(root=str(dataset_root), cache_dir=cache_dir, flow_bound=0.0)
+
+
+def test_onset_apex_pairs_give_one_flow_step(dataset_root: Path, cache_dir: str) -> None:
+    dm = make(dataset_root, cache_dir, test_subject="sub01", flow_pairs="onset_apex", temporal_jitter=1)
+    assert dm.train_set is not None
+    sample = dm.train_set[(0, 7)]
+    assert sample["flow"].shape == (1, 2, 24, 24) and sample["rgb"].shape == (4, 3, 24, 24)
