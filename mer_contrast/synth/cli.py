@@ -83,12 +83,16 @@ def _from_sheet(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     frames = sum(clip.frames for clip in manifest.clips)
-    skipped = [k for k in manifest.quirks if k.startswith("skipped_row:")]
+    skipped = {k.split(":", 1)[1]: why for k, why in manifest.quirks.items() if k.startswith("skipped_row:")}
     print(
         f"rendered {len(manifest.clips)} rows of {args.from_sheet.name} to {args.out}: "
-        f"{len(manifest.subject_counts)} subjects, {frames} frames in {time.perf_counter() - start:.1f} s"
-        + (f"; {len(skipped)} rows skipped by the reader" if skipped else "")
+        f"{len(manifest.subject_counts)} subjects, {frames} frames in {time.perf_counter() - start:.1f} s; "
+        f"{len(skipped)} rows skipped by the reader"
     )
+    for row, why in skipped.items():
+        print(f"  skipped row {row}: {why}")
+    if "sheet_name" in manifest.quirks:
+        print(f"note: {manifest.quirks['sheet_name']}")
     return 0
 
 

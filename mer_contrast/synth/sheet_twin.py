@@ -26,6 +26,7 @@ Same seed, same bytes, whatever ``workers``.
 from __future__ import annotations
 
 import multiprocessing
+import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +37,7 @@ import cv2
 import numpy as np
 
 from mer_contrast.datasets import read_dataset
+from mer_contrast.datasets.casme2 import SHEETS as CASME2_SHEETS
 from mer_contrast.datasets.records import SampleRecord
 from mer_contrast.synth.manifest import MANIFEST_NAME, SynthClip, SynthManifest
 from mer_contrast.synth.motion import JITTER_PX, NOISE_STD, AUToken, au_field, envelope, jitter
@@ -58,6 +60,10 @@ BLINK_FRAMES = (20, 40)  # 100-200 ms at CASME II's 200 fps
 BLINK_DEPTH = 0.025  # lid travel as a fraction of the crop side (~4.5 px at 180 px)
 TWIN = 7  # random-stream purpose of this module (render.py uses 0..3)
 SUPPORTED = ("casme2",)
+# Every CASME II Filename starts with the elicitation task ("EP02_01f", "EP09f"); MMEW's ("S01-01-001")
+# and SAMM's ("006_1_2") do not, and their sheets otherwise read as CASME II ones.
+_CASME2_CLIP = re.compile(r"EP\d")
+_SUBJECT_NUMBER = re.compile(r"(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -192,10 +198,36 @@ def render_clip(
     return frames(), draws
 
 
-def _subject_sizes(subjects: list[str], options: TwinOptions) -> dict[str, int]:
+def subject_indices(subjects: list[str]) -> dict[str, int]:
+    """Identity index of each subject: its number minus one (``sub05`` -> 4), whatever else the sheet holds.
+
+    Keyed by the number, not the position among the subjects present, so that ``limit`` or a skipped
+    row does not give another subject's face to the ones after it. Ids without a number follow the
+    numbered ones.
+    """
+    numbers = {s: int(m.group(1)) for s in subjects if (m := _SUBJECT_NUMBER.search(s))}
+    after = max(numbers.values(), default=0)
+    others = sorted(s for s in subjects if s not in numbers)
+    return {**{s: n - 1 for s, n in numbers.items()}, **{s: after + i for i, s in enumerate(others)}}
+
+
+def _subject_sizes(indices: dict[str, int], options: TwinOptions) -> dict[str, int]:
+    """Crop side per subject: the ``index``-th draw of one stream (stable under subsets of the sheet)."""
     rng = stream(options.seed, "casme2", TWIN, 2)
     low, high = options.crop_sizes
-    return {s: int(rng.integers(low, high + 1)) for s in subjects}
+    draws = [int(rng.integers(low, high + 1)) for _ in range(max(indices.values(), default=-1) + 1)]
+    return {s: draws[i] for s, i in indices.items()}
+
+
+def _check_is_casme2(sheet: Path, records: list[SampleRecord]) -> None:
+    """Refuse another database's sheet (MMEW/SAMM sheets read as CASME II ones but name clips otherwise)."""
+    matching = sum(bool(_CASME2_CLIP.match(r.clip_id)) for r in records)
+    if records and 2 * matching < len(records):
+        example = next(r.clip_id for r in records if not _CASME2_CLIP.match(r.clip_id))
+        raise ValueError(
+            f"synth --from-sheet: {sheet} does not look like a CASME II coding sheet (Filename "
+            f"{example!r}; CASME II names clips EP02_01f, ...): pass CASME2-coding-20140508.xlsx"
+        )
 
 
 Rendered = list[tuple[int, SynthClip, dict[str, float]]]
@@ -276,8 +308,13 @@ def render_from_sheet(
     if layout not in SUPPORTED:
         raise ValueError(f"synth --from-sheet: layout {layout!r} is not supported yet; use --layout casme2")
     options = options or TwinOptions()
+    if limit is not None and limit < 1:
+        raise ValueError(f"synth --from-sheet: limit must be at least 1 row, got {limit}")
+    if workers < 1:
+        raise ValueError(f"synth --from-sheet: workers must be at least 1, got {workers}")
     sheet = Path(sheet)
     result = read_dataset(layout, sheet=sheet, quiet=True)  # type: ignore[arg-type]
+    _check_is_casme2(sheet, list(result.records))
     records = list(result.records)[:limit] if limit is not None else list(result.records)
     if not records:
         raise ValueError(
@@ -288,11 +325,12 @@ def render_from_sheet(
     shutil.copyfile(sheet, out / sheet.name)
     plans = plan_rows(records, options.seed)
     subjects = sorted({p.record.subject for p in plans})
-    sizes = _subject_sizes(subjects, options)
+    indices = subject_indices(subjects)
+    sizes = _subject_sizes(indices, options)
     jobs: dict[str, list[tuple[int, ClipPlan]]] = {s: [] for s in subjects}
     for index, plan in enumerate(plans):
         jobs[plan.record.subject].append((index, plan))
-    args = [(out, s, i, sizes[s], jobs[s], options) for i, s in enumerate(subjects)]
+    args = [(out, s, indices[s], sizes[s], jobs[s], options) for s in subjects]
     if workers > 1:
         # Not fork: OpenCV's thread pool in this process would not survive it (see clips.precompute).
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -303,6 +341,9 @@ def render_from_sheet(
     rendered = sorted((item for _, part in parts for item in part), key=lambda item: item[0])
     quirks = {f"{p.quirk}:{p.record.key}": f"{p.frames[0]}-{p.frames[1]}" for p in plans if p.quirk}
     quirks.update({f"skipped_row:{s.row}": s.reason for s in result.skipped})
+    if sheet.name not in CASME2_SHEETS.values():
+        # read_dataset(root=out) looks for the official names only
+        quirks["sheet_name"] = f"{sheet.name} is not an official name: give read_dataset sheet= too"
     faces = {subject: face for subject, (face, _) in zip(subjects, parts, strict=True)}
     first = faces[subjects[0]]
     manifest = SynthManifest(

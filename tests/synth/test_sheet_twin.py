@@ -140,3 +140,37 @@ def test_cli_renders_and_reports_bad_input(
     assert "not supported yet" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         synth_main([*args[:-1], "40", "--out", str(tmp_path / "z")])
+
+
+def test_another_databases_sheet_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # MMEW's sheet has CASME II's column names and reads without error: only its clip names tell
+    mmew = tmp_path / "MMEW_Micro_Exp.xlsx"
+    sheets.write_mmew(mmew, [[1, "S01-01-001", 1, 3, 6, 12, "happiness", None]])
+    args = ["--layout", "casme2", "--from-sheet", str(mmew), "--out", str(tmp_path / "o"), "--no-raw"]
+    assert synth_main(args) == 2
+    err = capsys.readouterr().err
+    assert "MMEW_Micro_Exp.xlsx" in err and "CASME2-coding" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_subjects_face_does_not_depend_on_the_other_rows(twin: Path, tmp_path: Path) -> None:
+    from mer_contrast.synth.manifest import SynthManifest
+
+    only_sub02 = tmp_path / "CASME2-coding-20140508.xlsx"
+    sheets.write_casme2(only_sub02, [row for row in ROWS if row[0] == "02"])
+    alone = render_from_sheet("casme2", only_sub02, tmp_path / "o", options=SMALL)
+    full = SynthManifest.load(twin / "manifest.json")
+    # face box (placement and crop size) and oval come from the subject's number, not its position
+    assert alone.face_boxes["02"] == full.face_boxes["02"]
+    assert alone.face_ellipses["02"] == full.face_ellipses["02"]
+
+
+def test_bad_limit_and_unofficial_sheet_name(sheet: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="limit"):
+        render_from_sheet("casme2", sheet, tmp_path / "a", options=SMALL, limit=0)
+    renamed = tmp_path / "my_codes.xlsx"
+    renamed.write_bytes(sheet.read_bytes())
+    manifest = render_from_sheet("casme2", renamed, tmp_path / "b", options=SMALL, limit=1)
+    assert "sheet_name" in manifest.quirks and (tmp_path / "b" / "my_codes.xlsx").is_file()
+    got = read_dataset("casme2", root=tmp_path / "b", sheet=tmp_path / "b" / "my_codes.xlsx", quiet=True)
+    assert [r.key for r in got.records] == ["sub01/EP02_01f"]
