@@ -9,6 +9,7 @@ from collections.abc import Sequence
 BENCHMARKS = {
     "flow": ("mer_contrast.clips.bench", "flow precompute scaling, cache-hit speed-up, loader clips/s"),
     "train": ("mer_contrast.trainers.bench", "training clips/s, memory, text-tower share, loop overhead"),
+    "loso": ("mer_contrast.loso.bench", "folds per minute and the per-fold overhead of a LOSO run"),
     "quality": ("mer_contrast.quality.bench", "honest LOSO UF1/UAR of mer-contrast against classical peers"),
 }
 

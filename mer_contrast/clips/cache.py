@@ -82,6 +82,18 @@ def check_entry(arrays: Mapping[str, np.ndarray]) -> str:
     return ""
 
 
+_MEMORY: dict[str, dict[str, np.ndarray]] = {}  # entry file -> arrays, for caches with memory=True
+
+
+def _shapes_match(arrays: Mapping[str, np.ndarray], shapes: Mapping[str, tuple[int, ...]] | None) -> bool:
+    return all(name in arrays and tuple(arrays[name].shape) == tuple(s) for name, s in (shapes or {}).items())
+
+
+def clear_memory() -> None:
+    """Forget the entries kept in memory (``FlowCache(memory=True)``)."""
+    _MEMORY.clear()
+
+
 class FlowCache:
     """A folder of prepared clips, ``<root>/<key>.npz``.
 
@@ -90,11 +102,15 @@ class FlowCache:
         validate: check each entry's arrays (names, dtypes, consistent shapes) and stored key on
             :meth:`get`; loading, with its CRC-32 check, and the ``shapes`` given to ``get`` are
             always checked.
+        memory: keep every entry read in this process's memory (shared by all ``FlowCache`` objects
+            of the same folder), so the folds of a LOSO run read each clip from disk once. Callers
+            must not modify the arrays ``get`` returns.
     """
 
-    def __init__(self, root: Path | str, validate: bool = True) -> None:
+    def __init__(self, root: Path | str, validate: bool = True, memory: bool = False) -> None:
         self.root = Path(root)
         self.validate = validate
+        self.memory = memory
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
@@ -114,6 +130,17 @@ class FlowCache:
             shapes: expected shapes (``ClipConfig.shapes()``), checked when given.
         """
         path = self.path(key)
+        remembered = _MEMORY.get(str(path)) if self.memory else None
+        if remembered is not None and _shapes_match(remembered, shapes):
+            return remembered
+        stored = self._read(path, key, shapes)
+        if stored is not None and self.memory:
+            _MEMORY[str(path)] = stored
+        return stored
+
+    def _read(
+        self, path: Path, key: str, shapes: Mapping[str, tuple[int, ...]] | None
+    ) -> dict[str, np.ndarray] | None:
         try:
             handle = open(path, "rb")  # closed below; its inode guards the delete
         except FileNotFoundError:
@@ -132,9 +159,8 @@ class FlowCache:
             problem = check_entry(stored)
             if not problem and (stored_key is None or str(stored_key) != key):
                 problem = "the key stored in the entry does not match its file name"
-        for name, shape in (shapes or {}).items():
-            if not problem and (name not in stored or tuple(stored[name].shape) != tuple(shape)):
-                problem = f"{name} is not of shape {tuple(shape)}"
+        if not problem and not _shapes_match(stored, shapes):
+            problem = f"arrays are not of shapes {dict(shapes or {})}"
         if problem:
             self._discard(path, inode, problem)
             return None
@@ -152,6 +178,7 @@ class FlowCache:
         payload = {name: np.ascontiguousarray(arrays[name]) for name in ENTRY_KEYS}
         payload[_KEY] = np.array(key)
         final = self.path(key)
+        _MEMORY.pop(str(final), None)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{key[:16]}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -7,6 +7,7 @@ Examples::
     mer-contrast loso --config configs/casme2.yaml --folds sub01,sub05 -- --trainer.max_epochs=3
     mer-contrast loso --config configs/casme2.yaml --fold-index $SLURM_ARRAY_TASK_ID   # one fold, exit
     mer-contrast loso --config configs/casme2.yaml --parallel-gpus 4     # 4 folds at a time, 1 GPU each
+    mer-contrast loso --config configs/casme2.yaml --parallel-gpus 1 --procs-per-gpu 6   # 6 folds on 1 GPU
     mer-contrast report runs/loso/casme2                                 # pool whatever folds are done
 
 Arguments after ``--`` (or any ``--trainer.*``, ``--model.*``, ``--data.*`` argument) go to every
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--fold-index", type=int, default=None, help="run only fold K (seed-major order) and exit"
     )
     parser.add_argument("--parallel-gpus", type=int, default=0, help="run folds as subprocesses on N GPUs")
+    parser.add_argument(
+        "--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once (with --parallel-gpus)"
+    )
     parser.add_argument("--no-report", action="store_true", help="do not write/print the report at the end")
     return parser
 
@@ -123,10 +127,10 @@ def _strip_scheduling(argv: Sequence[str]) -> list[str]:
         if skip:
             skip = False
             continue
-        if arg in ("--parallel-gpus", "--fold-index"):
+        if arg in ("--parallel-gpus", "--fold-index", "--procs-per-gpu"):
             skip = True
             continue
-        if arg.startswith(("--parallel-gpus=", "--fold-index=")):
+        if arg.startswith(("--parallel-gpus=", "--fold-index=", "--procs-per-gpu=")):
             continue
         out.append(arg)
     return out
@@ -184,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_folds(
             options, plan, fold_index=args.fold_index, gpus=args.parallel_gpus,
-            child_argv=_strip_scheduling(argv), report=not args.no_report,
+            procs_per_gpu=args.procs_per_gpu, child_argv=_strip_scheduling(argv), report=not args.no_report,
         )  # fmt: skip
     except KeyboardInterrupt:
         print("interrupted: finished folds are kept; rerun the same command to resume", file=sys.stderr)

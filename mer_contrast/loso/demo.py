@@ -92,7 +92,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary_path = args.out / "summary.json"
     if summary_path.is_file():
         print(headline(json.loads(summary_path.read_text())))
+        print(peer_line([str(config)], overrides, args.folds))
     return code
+
+
+def peer_line(configs: list[str], overrides: list[str], folds: int) -> str:
+    """Peer 1 of ``bench quality`` (onset->apex TV-L1 + logistic regression) on the same data and folds."""
+    from mer_contrast.quality.bench import run_peers
+    from mer_contrast.quality.data import data_init_args
+
+    init_args = data_init_args(configs, overrides)
+    row = run_peers(["peer_flow_logreg"], init_args, 1, 2, folds, None)["peer_flow_logreg"]
+    mean = row["mean"]
+    return (
+        f"peer 1 (onset->apex TV-L1 flow, 8x8 grid, logistic regression; same folds): accuracy "
+        f"{100 * mean['accuracy']:.1f}, UF1 {100 * mean['uf1']:.1f}, UAR {100 * mean['uar']:.1f}"
+    )
 
 
 def headline(summary: dict[str, Any]) -> str:

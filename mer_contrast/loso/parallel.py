@@ -1,4 +1,6 @@
-"""Folds as subprocesses, one per GPU: ``CUDA_VISIBLE_DEVICES=i mer-contrast loso ... --fold-index K``.
+"""Folds as subprocesses on GPUs: ``CUDA_VISIBLE_DEVICES=i mer-contrast loso ... --fold-index K``.
+
+``procs_per_gpu`` folds share each GPU at once: one compact fold cannot fill an H100-class device.
 
 Each child is an ordinary single-fold run (the same code path as a SLURM array task), so a crash in
 one fold leaves the others and the resumable state intact. A child's output goes to
@@ -29,14 +31,20 @@ def fold_log(plan: RunPlan, spec: FoldSpec) -> Path:
 
 
 def run_parallel(
-    plan: RunPlan, pending: Sequence[FoldSpec], base_argv: Sequence[str], gpus: int, progress: FoldProgress
+    plan: RunPlan,
+    pending: Sequence[FoldSpec],
+    base_argv: Sequence[str],
+    gpus: int,
+    progress: FoldProgress,
+    procs_per_gpu: int = 1,
 ) -> list[FoldSpec]:
-    """Run ``pending`` folds, at most ``gpus`` at a time, each pinned to one GPU; return the failed ones.
+    """Run ``pending`` folds, ``gpus x procs_per_gpu`` at a time, each pinned to one GPU; return the
+    failed ones.
 
     ``base_argv`` is the ``loso`` command line without ``--parallel-gpus`` / ``--fold-index``.
     """
     queue = list(pending)
-    free = list(range(gpus))
+    free = [gpu for _ in range(max(1, procs_per_gpu)) for gpu in range(gpus)]  # one slot per process
     running: dict[subprocess.Popen[bytes], tuple[FoldSpec, int, IO[bytes]]] = {}
     failed: list[FoldSpec] = []
     while queue or running:

@@ -277,7 +277,7 @@ def _checkpoint_epoch(path: Path) -> int:
 
 def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, Any]:
     """Train and test one fold; write its checkpoints, prediction CSVs and (last) ``done.json``."""
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
     from mer_contrast.loso.callbacks import EpochTestPredictions
 
@@ -303,7 +303,9 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
     recorder = EpochTestPredictions() if "oracle" in keys else None
     if recorder is not None:
         callbacks.append(recorder)
-    trainer.callbacks = callbacks
+    timer = Timer()  # time inside the fit/validate/test loops; the rest of a fold is overhead
+    trainer.callbacks = [*callbacks, timer]
+    built = time.time()
 
     trainer.fit(model, datamodule=datamodule)
     if trainer.interrupted:  # Lightning swallows Ctrl-C in fit; a half-trained fold must not look done
@@ -360,6 +362,12 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
             "checkpoints": sorted(p.name for p in folder.glob("*.ckpt")),
             "split": describe() if callable(describe) else None,
             "duration_s": round(time.time() - started, 1),
+            "finished": round(time.time(), 1),
+            "seconds": {
+                "build": round(built - started, 2),  # config parse, model, data and trainer
+                "train": round(timer.time_elapsed("train") + timer.time_elapsed("validate"), 2),
+                "test": round(timer.time_elapsed("test"), 2),
+            },
             "version": mer_contrast.__version__,
         }
         write_json(folder / DONE_FILE, done)  # last: its presence means the fold is complete

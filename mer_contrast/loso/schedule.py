@@ -43,6 +43,7 @@ def run_folds(
     *,
     fold_index: int | None = None,
     gpus: int = 0,
+    procs_per_gpu: int = 1,
     child_argv: Sequence[str] = (),
     report: bool = True,
 ) -> int:
@@ -71,7 +72,7 @@ def run_folds(
     if gpus > 0 and pending:
         from mer_contrast.loso.parallel import run_parallel
 
-        failed = run_parallel(plan, pending, child_argv, gpus, progress)
+        failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
         for spec in pending:
             name = f"seed{spec.seed}/{spec.subject}"

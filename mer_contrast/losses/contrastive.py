@@ -21,12 +21,14 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mer_contrast.losses.distributed import gather_no_grad, gather_with_grad, rank_and_world_size
 from mer_contrast.losses.functional import local_clip_loss, positives_mask
 
-Positives = Literal["pairs", "text", "label"]
+Positives = Literal["pairs", "text", "label", "similarity"]
+POSITIVES: tuple[str, ...] = ("pairs", "text", "label", "similarity")
 
 
 def stable_text_ids(texts: Sequence[str], device: torch.device | str | None = None) -> Tensor:
@@ -47,7 +49,13 @@ class ContrastiveLoss(nn.Module):
         learnable_temperature: if False, ``logit_scale`` is a frozen parameter.
         positives: ``"pairs"`` = standard InfoNCE (only the clip's own text is positive);
             ``"text"`` = clips with the same AU text are positives; ``"label"`` = clips with the same
-            class are positives. See :mod:`mer_contrast.losses.functional` for the soft-target form.
+            class are positives; ``"similarity"`` = soft targets from how alike the FACS sentences
+            are: row ``i`` targets ``softmax_j(cos(f_i, f_j) / similarity_temperature)`` over the text
+            tower's (unprojected) features ``f``, so "brow lowerer" is partly matched by "brow lowerer;
+            lid tightener" and not at all by "lip corner puller". See
+            :mod:`mer_contrast.losses.functional` for the soft-target form.
+        similarity_temperature: sharpness of the ``"similarity"`` targets (identical texts dominate
+            below about 0.02; at 1 every clip of the batch is an equal positive).
 
     Example:
         >>> loss_fn = ContrastiveLoss(positives="pairs")
@@ -62,15 +70,19 @@ class ContrastiveLoss(nn.Module):
         max_logit_scale: float = 100.0,
         learnable_temperature: bool = True,
         positives: Positives = "text",
+        similarity_temperature: float = 0.05,
     ) -> None:
         super().__init__()
         if init_temperature <= 0:
             raise ValueError(f"init_temperature must be > 0, got {init_temperature}")
         if max_logit_scale < 1:
             raise ValueError(f"max_logit_scale must be >= 1 (exp(0)), got {max_logit_scale}")
-        if positives not in ("pairs", "text", "label"):
-            raise ValueError(f"positives must be 'pairs', 'text' or 'label', got {positives!r}")
+        if positives not in POSITIVES:
+            raise ValueError(f"positives must be one of {', '.join(POSITIVES)}, got {positives!r}")
+        if similarity_temperature <= 0:
+            raise ValueError(f"similarity_temperature must be > 0, got {similarity_temperature}")
         self.positives: Positives = positives
+        self.similarity_temperature = similarity_temperature
         self.max_log_scale = math.log(max_logit_scale)
         init = min(math.log(1.0 / init_temperature), self.max_log_scale)
         self.logit_scale = nn.Parameter(torch.tensor(init), requires_grad=learnable_temperature)
@@ -91,6 +103,7 @@ class ContrastiveLoss(nn.Module):
         text_emb: Tensor,
         text_ids: Tensor | None = None,
         labels: Tensor | None = None,
+        text_features: Tensor | None = None,
     ) -> Tensor:
         """Loss of this rank's ``B`` pairs (scalar; see the module docstring for the DDP convention).
 
@@ -100,13 +113,17 @@ class ContrastiveLoss(nn.Module):
             text_ids: ``(B,)`` int ids, equal for equal texts (:func:`stable_text_ids`); needed when
                 ``positives="text"``.
             labels: ``(B,)`` class indices; needed when ``positives="label"``.
+            text_features: ``(B, F)`` the text tower's features before the projection; needed when
+                ``positives="similarity"`` (treated as constants).
         """
         if visual_emb.shape != text_emb.shape or visual_emb.ndim != 2:
             raise ValueError(
                 f"visual_emb {tuple(visual_emb.shape)} and text_emb {tuple(text_emb.shape)} "
                 "must both be (B, D)"
             )
-        ids = self._ids(text_ids, labels)
+        if self.positives == "similarity" and text_features is None:
+            raise ValueError("ContrastiveLoss(positives='similarity') needs `text_features` in forward()")
+        ids = None if self.positives == "similarity" else self._ids(text_ids, labels)
         rank, _ = rank_and_world_size()
         # The softmax over up to W*B columns at temperature ~0.01 is precision-sensitive: score in fp32
         # even under bf16/fp16 autocast (the matrices are tiny).
@@ -115,9 +132,13 @@ class ContrastiveLoss(nn.Module):
             text = text_emb.float()
             all_visual = gather_with_grad(visual)
             all_text = gather_with_grad(text)
-            targets = None
+            targets: Tensor | None = None
             if ids is not None:
                 targets = positives_mask(ids.to(visual.device), gather_no_grad(ids.to(visual.device)))
+            elif text_features is not None:
+                local = F.normalize(text_features.detach().float(), dim=-1)
+                similarity = local @ gather_no_grad(local).T
+                targets = torch.softmax(similarity / self.similarity_temperature, dim=-1)
             return local_clip_loss(
                 visual,
                 text,
@@ -139,4 +160,9 @@ class ContrastiveLoss(nn.Module):
 
     def extra_repr(self) -> str:
         """Shown by ``print(module)``."""
-        return f"positives={self.positives!r}, max_logit_scale={math.exp(self.max_log_scale):.1f}"
+        extra = (
+            f", similarity_temperature={self.similarity_temperature}"
+            if self.positives == "similarity"
+            else ""
+        )
+        return f"positives={self.positives!r}, max_logit_scale={math.exp(self.max_log_scale):.1f}{extra}"

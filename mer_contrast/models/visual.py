@@ -8,16 +8,24 @@
 
 Either stream may be left out for the single-stream ablations: ``flow_stream=None`` is RGB-only
 (flow is ignored) and ``rgb_stream=None`` is flow-only; the fusion is then unused.
+
+``rgb_input="onset_difference"`` feeds the RGB stream ``DIFFERENCE_GAIN * (frame_t - onset)``
+instead of the frames: appearance (identity, lighting) cancels and what is left is the change the
+expression made, a few grey levels that the gain brings to the flow's range.
 Every part is a plain constructor argument, so YAML selects each by ``class_path``.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 from torch import Tensor, nn
 
 from mer_contrast.models.fusion import ConcatFusion, Fusion
+
+RGBInput = Literal["frames", "onset_difference"]
+DIFFERENCE_GAIN = 8.0  # [0, 1] frames differ by a few hundredths where the face moves
 
 
 def _stream_dim(stream: nn.Module, role: str) -> int:
@@ -45,6 +53,7 @@ class TwoStreamVisual(nn.Module):
         fusion: a :class:`~mer_contrast.models.fusion.Fusion` (built here with the stream widths);
             None means :class:`~mer_contrast.models.fusion.ConcatFusion`.
         dropout: dropout on the fused vector.
+        rgb_input: ``frames`` or ``onset_difference`` (see the module docstring).
     """
 
     def __init__(
@@ -53,8 +62,14 @@ class TwoStreamVisual(nn.Module):
         flow_stream: nn.Module | None = None,
         fusion: Fusion | None = None,
         dropout: float = 0.0,
+        rgb_input: RGBInput = "frames",
     ) -> None:
         super().__init__()
+        if rgb_input not in ("frames", "onset_difference"):
+            raise ValueError(
+                f"TwoStreamVisual: rgb_input must be frames or onset_difference, not {rgb_input!r}"
+            )
+        self.rgb_input = rgb_input
         if rgb_stream is None and flow_stream is None:
             raise ValueError("TwoStreamVisual needs at least one of rgb_stream and flow_stream")
         self.rgb_stream = rgb_stream
@@ -91,6 +106,8 @@ class TwoStreamVisual(nn.Module):
         if self.rgb_stream is not None:
             if rgb is None:
                 raise ValueError("TwoStreamVisual: this tower has an rgb_stream, so rgb must be given")
+            if self.rgb_input == "onset_difference":
+                rgb = (rgb - rgb[:, :1]) * DIFFERENCE_GAIN
             rgb_feat = self.rgb_stream(_to_channels_first(rgb, "rgb"))
         if self.flow_stream is not None:
             if flow is None:

@@ -65,8 +65,10 @@ class MERContrastModule(LightningModule):
         contrastive_weight: lambda in ``CE + lambda * contrastive``; 0 is the visual-only ablation
             (no text tower, no projections are built or run).
         positives: ``"pairs"`` (standard InfoNCE), ``"text"`` (clips with the same AU text are
-            positives) or ``"label"`` (clips of the same class are positives).
+            positives), ``"label"`` (clips of the same class are positives) or ``"similarity"`` (soft
+            targets from the FACS sentences' similarity, see :class:`~mer_contrast.losses.ContrastiveLoss`).
         init_temperature: initial InfoNCE temperature (learnable, clamped to ``>= 0.01``).
+        similarity_temperature: sharpness of the ``"similarity"`` positives.
         classification_loss: ``"ce"`` or ``"focal"``.
         class_weights: ``"none"``, ``"balanced"`` (inverse training frequency, from the datamodule's
             ``train_label_counts()``) or one weight per class.
@@ -88,8 +90,9 @@ class MERContrastModule(LightningModule):
         class_names: list[str] | None = None,
         embed_dim: int = 256,
         contrastive_weight: float = 0.5,
-        positives: Literal["pairs", "text", "label"] = "text",
+        positives: Literal["pairs", "text", "label", "similarity"] = "text",
         init_temperature: float = 0.07,
+        similarity_temperature: float = 0.05,
         classification_loss: Literal["ce", "focal"] = "ce",
         class_weights: Literal["none", "balanced"] | list[float] = "none",
         focal_gamma: float = 2.0,
@@ -143,7 +146,9 @@ class MERContrastModule(LightningModule):
             self.text = text
             self.visual_proj = nn.Linear(feat_dim, embed_dim)
             self.text_proj = nn.Linear(_out_dim(text, "text"), embed_dim)
-            self.contrastive_loss = ContrastiveLoss(init_temperature, positives=positives)
+            self.contrastive_loss = ContrastiveLoss(
+                init_temperature, positives=positives, similarity_temperature=similarity_temperature
+            )
         elif text is not None:
             log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
 
@@ -205,9 +210,15 @@ class MERContrastModule(LightningModule):
         self._vocabulary = None
 
     def setup(self, stage: str) -> None:
-        if stage != "fit" or not self.classification_loss.balanced:
+        if stage != "fit":
             return
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        texts = getattr(datamodule, "train_texts", None)
+        precompute = getattr(self.text, "precompute", None)
+        if callable(texts) and callable(precompute):
+            precompute(texts())  # every sentence of the fold at once: BERT loads only if one is new
+        if not self.classification_loss.balanced:
+            return
         counts = getattr(datamodule, "train_label_counts", None)
         if callable(counts):
             self.classification_loss.set_class_counts(counts())
@@ -241,11 +252,13 @@ class MERContrastModule(LightningModule):
         if self.contrastive_loss is not None:
             assert self.text is not None and self.visual_proj is not None and self.text_proj is not None
             texts = list(batch["au_text"])
+            text_features = self.text(texts)
             contrastive = self.contrastive_loss(
                 self.visual_proj(feat),
-                self.text_proj(self.text(texts)),
+                self.text_proj(text_features),
                 text_ids=stable_text_ids(texts, device=feat.device),
                 labels=labels,
+                text_features=text_features,
             )
             loss = ce + self.contrastive_weight * contrastive
             terms["train_contrastive"] = contrastive

@@ -203,3 +203,21 @@ def test_damaged_entry_replaced_meanwhile_is_not_deleted(tmp_path: Path) -> None
     cache.put("f" * 64, entry(seed=2))  # a writer replaced it after a reader found it damaged
     cache._discard(path, old_inode, "simulated damage")
     assert cache.get("f" * 64) is not None
+
+
+def test_memory_cache_reads_each_entry_once_and_follows_rewrites(tmp_path: Path) -> None:
+    from mer_contrast.clips.cache import clear_memory
+
+    writer = FlowCache(tmp_path)
+    writer.put("k" * 64, entry(seed=1))
+    first = FlowCache(tmp_path, memory=True).get("k" * 64)
+    assert first is not None
+    (tmp_path / f"{'k' * 64}.npz").unlink()  # a second cache object of the folder still has it
+    again = FlowCache(tmp_path, memory=True).get("k" * 64)
+    assert again is first
+    assert FlowCache(tmp_path).get("k" * 64) is None  # without memory, the disk decides
+    writer.put("k" * 64, entry(seed=2))  # a new entry replaces the remembered one
+    fresh = FlowCache(tmp_path, memory=True).get("k" * 64)
+    assert fresh is not None and not np.array_equal(fresh["rgb"], first["rgb"])
+    assert FlowCache(tmp_path, memory=True).get("k" * 64, {"rgb": (9, 9, 9, 3)}) is None  # shapes still checked
+    clear_memory()

@@ -172,6 +172,7 @@ def test_demo_end_to_end_small(
     assert {"honest", "oracle", "chance"} <= set(summary) and len(summary["honest"]["per_fold"]) == 2
     printed = capsys.readouterr().out
     assert "generated 3 subjects x 3 clips" in printed and "chance: majority class" in printed
+    assert "peer 1 (onset->apex TV-L1 flow" in printed
     assert demo.main([*argv, "--epochs", "1"]) == 0  # rerun: data reused, folds skipped
     assert "reusing synthetic data" in capsys.readouterr().out
 

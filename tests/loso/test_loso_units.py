@@ -189,3 +189,17 @@ def test_real_config_instantiates_on_cpu(tmp_path: Path, monkeypatch: pytest.Mon
     assert isinstance(cli.trainer.logger, OfflineSafeWandbLogger)
     assert cli.model.num_classes == 5 and cli.model.class_names == cli.datamodule.class_names
     assert cli.datamodule.val_strategy == "none"
+
+
+def test_procs_per_gpu_shares_each_gpu_between_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel.subprocess, "Popen", FakeChild)
+    monkeypatch.setattr(parallel.time, "sleep", lambda s: None)
+    FakeChild.launched, FakeChild.running, FakeChild.peak = [], 0, 0
+    specs = [FoldSpec(i, 0, f"sub{i:02d}") for i in range(7)]
+    plan = type("Plan", (), {"out": tmp_path})()
+    parallel.run_parallel(plan, specs, ["-c", "x.yaml"], 1, FoldProgress(7), procs_per_gpu=3)  # type: ignore[arg-type]
+    assert FakeChild.peak == 3 and len(FakeChild.launched) == 7
+    assert {gpu for _, gpu in FakeChild.launched} == {"0"}
+    assert "--procs-per-gpu" not in _strip_scheduling(
+        ["-c", "x", "--procs-per-gpu", "3", "--parallel-gpus=1"]
+    )

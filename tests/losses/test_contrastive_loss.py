@@ -144,3 +144,21 @@ def test_bad_arguments(kwargs: dict, call: dict | None, match: str) -> None:
 def test_shape_mismatch() -> None:
     with pytest.raises(ValueError, match="must both be"):
         ContrastiveLoss(positives="pairs")(torch.randn(2, 3), torch.randn(3, 3))
+
+
+def test_similarity_positives_reduce_to_text_positives_when_sharp() -> None:
+    torch.manual_seed(0)
+    visual, text = torch.randn(6, 8), torch.randn(6, 8)
+    texts = ["a", "b", "a", "c", "b", "a"]
+    features = torch.stack([{"a": torch.tensor([1.0, 0, 0]), "b": torch.tensor([0, 1.0, 0]),
+                             "c": torch.tensor([0.6, 0.8, 0])}[t] for t in texts])  # fmt: skip
+    sharp = ContrastiveLoss(positives="similarity", similarity_temperature=1e-3)
+    by_text = ContrastiveLoss(positives="text")
+    expected = by_text(visual, text, text_ids=stable_text_ids(texts))
+    torch.testing.assert_close(sharp(visual, text, text_features=features), expected)
+    soft = ContrastiveLoss(positives="similarity", similarity_temperature=0.5)
+    assert not torch.allclose(soft(visual, text, text_features=features), expected)  # "c" is partly "a", "b"
+    with pytest.raises(ValueError, match="needs `text_features`"):
+        sharp(visual, text)
+    with pytest.raises(ValueError, match="similarity_temperature"):
+        ContrastiveLoss(positives="similarity", similarity_temperature=0.0)

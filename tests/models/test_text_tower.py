@@ -87,7 +87,7 @@ def test_trainable_top_layer_receives_gradients(tiny_bert: str) -> None:
 
 
 def test_frozen_cache_hits_and_returns_identical_embeddings(tiny_bert: str) -> None:
-    tower = TextTower(tiny_bert)
+    tower = TextTower(tiny_bert, store=None)
     first = tower([TEXTS[0], TEXTS[1], TEXTS[0]])
     assert tower.cache_info() == (1, 2, 2)  # the repeated text is embedded once
     second = tower([TEXTS[1], TEXTS[0]])
@@ -99,16 +99,48 @@ def test_frozen_cache_hits_and_returns_identical_embeddings(tiny_bert: str) -> N
     assert uncached.cache_info() == (0, 0, 0)
 
 
-def test_loading_weights_clears_the_cache(tiny_bert: str) -> None:
-    tower = TextTower(tiny_bert)
-    before = tower([TEXTS[0]])
+def test_frozen_weights_stay_out_of_the_state_dict(tiny_bert: str) -> None:
+    frozen = TextTower(tiny_bert, store=None)
+    before = frozen([TEXTS[0]])
+    assert not any(k.startswith("encoder.") for k in frozen.state_dict())
+    assert not list(frozen.parameters())  # nothing to train, nothing to save
+    trainable = TextTower(tiny_bert, trainable_layers=-1)
+    old_style = {f"encoder.{k}": torch.zeros_like(v) for k, v in trainable.encoder.state_dict().items()}
+    frozen.load_state_dict(old_style)  # a checkpoint from before frozen weights left it: ignored
+    assert torch.equal(frozen([TEXTS[0]]), before)
+    assert any(k.startswith("encoder.") for k in trainable.state_dict())
+
+
+def test_loading_weights_into_a_trainable_tower_changes_its_output(tiny_bert: str) -> None:
+    tower = TextTower(tiny_bert, trainable_layers=-1)
+    before = tower([TEXTS[0]]).detach()
     state = {
         k: torch.zeros_like(v) if k.endswith("word_embeddings.weight") else v
         for k, v in tower.state_dict().items()
     }
     tower.load_state_dict(state)
-    assert tower.cache_info().size == 0
     assert not torch.allclose(tower([TEXTS[0]]), before)
+
+
+def test_store_serves_later_towers_without_loading_the_encoder(tiny_bert: str, tmp_path: Path) -> None:
+    first = TextTower(tiny_bert, store=str(tmp_path))
+    expected = first(TEXTS)
+    assert first.loaded and len(list(tmp_path.glob("*.pt"))) == 1
+    from mer_contrast.models import text_tower
+
+    text_tower._STORES.clear()  # as in a new process
+    second = TextTower(tiny_bert, store=str(tmp_path))
+    assert torch.allclose(second(TEXTS), expected, atol=1e-6) and not second.loaded
+    assert second.cache_info().misses == 0
+    other = TextTower(tiny_bert, pooling="cls", store=str(tmp_path))  # another identity, another store
+    assert other.cache_info().size == 0
+    other([TEXTS[0]])
+    assert len(list(tmp_path.glob("*.pt"))) == 2
+    for path in tmp_path.glob("*.pt"):
+        path.write_bytes(b"damaged")
+    text_tower._STORES.clear()
+    third = TextTower(tiny_bert, store=str(tmp_path))  # a damaged store is recomputed, not an error
+    assert torch.allclose(third(TEXTS), expected, atol=1e-6) and third.loaded
 
 
 def test_unloadable_model_names_the_path(tmp_path: Path) -> None:
@@ -122,7 +154,7 @@ def test_default_minilm_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    tower = TextTower()
+    tower = TextTower(store=None)
     out = tower(["left lip corner puller: pulls the lip corners up and back", "brow lowerer"])
     assert out.shape == (2, 384) and tower.out_dim == 384
     assert torch.isfinite(out).all() and not torch.allclose(out[0], out[1])

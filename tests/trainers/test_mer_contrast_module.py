@@ -271,6 +271,8 @@ def test_checkpoint_loads_alone_and_predicts_the_same(fitted: dict[str, Any]) ->
     assert isinstance(model.hparams["visual"], dict)  # configs, not pickled modules
     batch = next(iter(data.predict_dataloader()))
     expected = eval_logits(model, batch)
+    state = torch.load(fitted["ckpt"], map_location="cpu", weights_only=False)["state_dict"]
+    assert not any(k.startswith("text.") for k in state)  # the frozen tower is rebuilt from its config
     loaded = MERContrastModule.load_from_checkpoint(fitted["ckpt"])  # as a notebook would
     torch.testing.assert_close(eval_logits(loaded, batch), expected)
     assert loaded.class_names == CLASS_NAMES
