@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,7 +33,7 @@ from mer_contrast.losses.distributed import gather_rows
 from mer_contrast.text.facs import au_vocabulary
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
 from mer_contrast.trainers.metrics import classification_metrics
-from mer_contrast.trainers.optim import decay_groups, warmup_cosine
+from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
 
 # A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -419,15 +418,4 @@ class MERContrastModule(LightningModule):
         groups = decay_groups(rest, self.lr, self.weight_decay, "model")
         if self.text is not None:
             groups += decay_groups(self.text.named_parameters(), self.text_lr, self.weight_decay, "text")
-        optimizer = torch.optim.AdamW(groups)
-        if self.scheduler_name == "none" or self._trainer is None:
-            return optimizer
-        total = float(self.trainer.estimated_stepping_batches)
-        if not math.isfinite(total):
-            rank_zero_warn("scheduler='cosine' needs max_epochs or max_steps; training without a schedule")
-            return optimizer
-        batches = float(self.trainer.num_training_batches)
-        per_epoch = batches / self.trainer.accumulate_grad_batches if math.isfinite(batches) else total
-        factor = warmup_cosine(int(total), self.warmup_epochs * max(1, math.ceil(per_epoch)))
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return adamw_with_schedule(groups, self._trainer, self.scheduler_name, self.warmup_epochs)

@@ -6,6 +6,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 
 
@@ -42,3 +44,25 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
     return factor
+
+
+def adamw_with_schedule(
+    groups: list[dict[str, Any]], trainer: Any, scheduler: str, warmup_epochs: int
+) -> Any:
+    """AdamW over ``groups``; with ``scheduler="cosine"`` and a trainer, warmup + cosine per step.
+
+    The schedule length comes from the trainer (``estimated_stepping_batches``), so it follows
+    ``max_epochs``, gradient accumulation and the number of devices.
+    """
+    optimizer = torch.optim.AdamW(groups)
+    if scheduler == "none" or trainer is None:
+        return optimizer
+    total = float(trainer.estimated_stepping_batches)
+    if not math.isfinite(total):
+        rank_zero_warn("scheduler='cosine' needs max_epochs or max_steps; training without a schedule")
+        return optimizer
+    batches = float(trainer.num_training_batches)
+    per_epoch = batches / trainer.accumulate_grad_batches if math.isfinite(batches) else total
+    factor = warmup_cosine(int(total), warmup_epochs * max(1, math.ceil(per_epoch)))
+    lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": lr_scheduler, "interval": "step"}}

@@ -219,5 +219,6 @@ def test_memory_cache_reads_each_entry_once_and_follows_rewrites(tmp_path: Path)
     writer.put("k" * 64, entry(seed=2))  # a new entry replaces the remembered one
     fresh = FlowCache(tmp_path, memory=True).get("k" * 64)
     assert fresh is not None and not np.array_equal(fresh["rgb"], first["rgb"])
-    assert FlowCache(tmp_path, memory=True).get("k" * 64, {"rgb": (9, 9, 9, 3)}) is None  # shapes still checked
+    # shapes are still checked on a remembered entry
+    assert FlowCache(tmp_path, memory=True).get("k" * 64, {"rgb": (9, 9, 9, 3)}) is None
     clear_memory()
