@@ -41,10 +41,16 @@ def main(args: Sequence[str] | None = None) -> int:
         print(_tools_help() + "\n")
         if not argv:
             return 0
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
     from mer_contrast.cli import build_cli
 
-    # LightningCLI reads sys.argv itself; passing it again as args only earns a warning.
-    build_cli(None if args is None else argv)
+    try:
+        # LightningCLI reads sys.argv itself; passing it again as args only earns a warning.
+        build_cli(None if args is None else argv)
+    except SIGTERMException:  # a SystemExit with status 0: a scheduler would record success
+        print(f"terminated (SIGTERM) during `{argv[0]}`; the run did not finish", file=sys.stderr)
+        return 143
     return 0
 
 

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once (with --parallel-gpus)"
     )
     parser.add_argument("--no-report", action="store_true", help="do not write/print the report at the end")
+    parser.add_argument(
+        "--force", action="store_true",
+        help="reuse an --out made with another config: its folds are redone, never pooled with these",
+    )  # fmt: skip
     return parser
 
 
@@ -146,6 +150,20 @@ def _log_to_stderr() -> None:
         package.setLevel(logging.INFO)
 
 
+def other_config_folds(out: Path, config_hash: str) -> int:
+    """How many finished folds under ``out`` were made with a config other than ``config_hash``."""
+    from mer_contrast.loso.store import DONE_FILE, read_json
+
+    count = 0
+    for done_path in out.glob(f"seed*/*/{DONE_FILE}"):
+        try:
+            other = read_json(done_path).get("config_hash")
+        except ValueError:
+            continue  # a damaged done.json is redone by the runner anyway
+        count += other is not None and other != config_hash
+    return count
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast loso``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -182,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "val_strategy=test validates on the test subject: results are stored as "
             "test_selected (optimistic)"
         )
+    conflict = other_config_folds(plan.out, plan.config_hash)
+    if conflict and not args.force:
+        print(
+            f"error: {plan.out} holds {conflict} finished fold(s) of another config (other overrides or "
+            "config files); use a new --out, or --force to redo them under this config",
+            file=sys.stderr,
+        )
+        return 2
     write_metadata(plan, options)
     from mer_contrast.loso.schedule import run_folds
 
@@ -193,3 +219,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished folds are kept; rerun the same command to resume", file=sys.stderr)
         return 130
+    except SystemExit as stop:
+        # Lightning turns SIGTERM (SLURM, Kubernetes) into SystemExit() at the next step: status 0,
+        # which a scheduler would record as success with the fold unfinished.
+        from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+        if not isinstance(stop, SIGTERMException):
+            raise
+        print(
+            "terminated (SIGTERM): finished folds are kept, the current one is redone; rerun to resume",
+            file=sys.stderr,
+        )
+        return 143

@@ -37,6 +37,7 @@ from mer_contrast.loso.store import (
     OPTIMISTIC,
     RUN_FILE,
     SELECTION_ORDER,
+    fold_problem,
     read_json,
     read_predictions,
     write_json,
@@ -50,24 +51,44 @@ OPTIMISTIC_NOTE = (
 )
 
 
-def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Run metadata (``loso.json``, may be empty) and the ``done.json`` of every finished fold.
+def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """Run metadata (``loso.json``, may be empty), the finished folds that belong to it, and the rest.
 
     Each fold dict gains ``"dir"`` (its folder) and ``"rows"``: ``{selection: [per-clip rows]}``.
+    A fold is left out, with the reason in the third list, when its config hash is not the run's (a
+    rerun with other settings on the same ``--out``), when it is outside the run's seeds and
+    subjects, or when its prediction files disagree with its ``done.json``: folds of two configs
+    are never pooled, and no subject is pooled short.
     """
     out = Path(out)
     if not out.is_dir():
         raise FileNotFoundError(f"{out}: no such LOSO output folder; pass the --out of `mer-contrast loso`")
     meta = read_json(out / RUN_FILE) if (out / RUN_FILE).is_file() else {}
-    folds = []
+    run_hash = meta.get("config_hash")
+    seeds = {int(seed) for seed in meta.get("seeds") or ()}
+    subjects = set(meta.get("folds") or ())
+    folds, excluded = [], []
     for done_path in sorted(out.glob(f"seed*/*/{DONE_FILE}")):
         done = read_json(done_path)
+        name = f"{done_path.parent.parent.name}/{done_path.parent.name}"
+        if run_hash and done.get("config_hash") != run_hash:
+            excluded.append(
+                f"{name}: made with another config (hash {done.get('config_hash')}, run {run_hash})"
+            )
+            continue
+        if (seeds and int(done["seed"]) not in seeds) or (subjects and done["subject"] not in subjects):
+            excluded.append(f"{name}: not one of this run's seeds and subjects")
+            continue
+        problem = fold_problem(done_path.parent, done)
+        if problem is not None:
+            excluded.append(f"{name}: {problem}")
+            continue
         done["dir"] = done_path.parent
         done["rows"] = {
             key: read_predictions(done_path.parent / info["file"]) for key, info in done["selections"].items()
         }
         folds.append(done)
-    return meta, folds
+    return meta, folds, excluded
 
 
 def chance_levels(labels: Sequence[int], num_classes: int) -> dict[str, dict[str, float]]:
@@ -123,10 +144,11 @@ def _selection_summary(key: str, folds: list[dict[str, Any]], num_classes: int) 
 
 def summarize(out: str | Path) -> dict[str, Any]:
     """The summary dict of a LOSO output folder (see the module docstring); nothing is written."""
-    meta, folds = collect(out)
+    meta, folds, excluded = collect(out)
     if not folds:
+        why = f" ({'; '.join(excluded[:3])})" if excluded else ""
         raise FileNotFoundError(
-            f"{out}: no finished fold (no seed*/*/{DONE_FILE}); run `mer-contrast loso` first"
+            f"{out}: no finished fold of this run (seed*/*/{DONE_FILE}){why}; run `mer-contrast loso` first"
         )
     classes = list(meta.get("classes") or folds[0]["classes"])
     for fold in folds:
@@ -147,6 +169,7 @@ def summarize(out: str | Path) -> dict[str, Any]:
         "folds_expected": len(seeds) * len(subjects),
         "complete": not missing,
         "missing": missing,
+        "excluded": excluded,
         "version": mer_contrast.__version__,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -182,6 +205,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
     if not summary["complete"]:
         shown = ", ".join(summary["missing"][:10]) + (" ..." if len(summary["missing"]) > 10 else "")
         lines += ["", f"**Partial run**: {len(summary['missing'])} fold(s) not finished ({shown})."]
+    if summary.get("excluded"):
+        lines += ["", f"**Not pooled**: {len(summary['excluded'])} fold folder(s):"]
+        lines += [f"- {reason}" for reason in summary["excluded"][:10]]
     chance = summary["chance"]
     lines += ["", "Metrics in %. UF1 and UAR are pooled over all test clips (MEGC style).", ""]
     lines += ["| | accuracy | UF1 | UAR | n |", "|---|---:|---:|---:|---:|"]

@@ -39,6 +39,7 @@ from mer_contrast.loso.store import (
     RUN_FILE,
     SELECTION_LABELS,
     fold_dir,
+    fold_problem,
     prediction_file,
     read_done,
     write_json,
@@ -217,11 +218,21 @@ def wanted_selections(options: LosoOptions, val_strategy: str) -> list[str]:
 
 
 def is_done(plan: RunPlan, options: LosoOptions, spec: FoldSpec) -> bool:
-    """True when the fold finished under the same config hash with every requested selection."""
-    done = read_done(fold_dir(plan.out, spec.seed, spec.subject))
+    """True when the fold finished under the same config hash with every requested selection.
+
+    A fold whose prediction files disagree with its ``done.json`` is redone, with a warning.
+    """
+    folder = fold_dir(plan.out, spec.seed, spec.subject)
+    done = read_done(folder)
     if done is None or done.get("config_hash") != plan.config_hash:
         return False
-    return set(wanted_selections(options, plan.val_strategy)) <= set(done.get("selections", {}))
+    if not set(wanted_selections(options, plan.val_strategy)) <= set(done.get("selections", {})):
+        return False
+    problem = fold_problem(folder, done)
+    if problem is not None:
+        log.warning("redoing seed%s/%s: %s", spec.seed, spec.subject, problem)
+        return False
+    return True
 
 
 def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:

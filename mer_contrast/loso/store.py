@@ -32,6 +32,7 @@ __all__ = [
     "SELECTION_LABELS",
     "SELECTION_ORDER",
     "fold_dir",
+    "fold_problem",
     "prediction_file",
     "read_done",
     "read_json",
@@ -157,3 +158,24 @@ def read_done(folder: str | Path) -> dict[str, Any] | None:
     """The fold's ``done.json`` or None when the fold has not finished."""
     path = Path(folder) / DONE_FILE
     return read_json(path) if path.is_file() else None
+
+
+def fold_problem(folder: str | Path, done: Mapping[str, Any]) -> str | None:
+    """Why a fold with a ``done.json`` cannot be pooled, or None when its predictions are whole.
+
+    Every selection's CSV must exist, parse, and hold ``n_test`` rows: a file cut short (a full disk,
+    a hand edit, a copy interrupted) would otherwise be pooled as if that subject had fewer clips.
+    """
+    folder = Path(folder)
+    expected = done.get("n_test")
+    for key, info in dict(done.get("selections", {})).items():
+        path = folder / str(info.get("file", prediction_file(key)))
+        if not path.is_file():
+            return f"{path}: missing"
+        try:
+            rows = read_predictions(path)
+        except (ValueError, OSError, csv.Error) as err:
+            return f"{path}: unreadable ({err})"
+        if expected is not None and len(rows) != int(expected):
+            return f"{path}: {len(rows)} rows, but {folder / DONE_FILE} says n_test {expected}"
+    return None

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -127,6 +133,48 @@ def test_loso_rerun_skips_finished_folds(
     assert report.main([str(loso_run), "--quiet", "--no-plots"]) == 0
 
 
+def test_rerun_with_other_settings_never_pools_two_configs(
+    loso_run: Path, base_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(loso_run, out)
+    argv = ["--config", str(CONF / "casme2.yaml"), "--out", str(out), "--selection", "both"]
+    other = [*overrides(base_args), "--trainer.max_epochs=1"]
+    before = {p: p.read_bytes() for p in out.glob("seed0/*/*.csv")}
+    assert loso_cli.main([*argv, "--folds", "sub01", "--", *other]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2 finished fold(s) of another config" in err and "--force" in err
+    assert {p: p.read_bytes() for p in out.glob("seed0/*/*.csv")} == before  # nothing touched
+
+    # --force redoes sub01 under the new config; sub02 (old config) is reported, never pooled.
+    assert loso_cli.main([*argv, "--folds", "sub01", "--force", "--", *other]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["folds"] == ["sub01"] and summary["folds_done"] == 1 and summary["complete"]
+    assert [e.split(":")[0] for e in summary["excluded"]] == ["seed0/sub02"]
+    assert "another config" in summary["excluded"][0]
+    assert (
+        summary["honest"]["pooled"]["n"] == json.loads((out / "seed0/sub01/done.json").read_text())["n_test"]
+    )
+
+
+def test_fold_with_short_predictions_is_redone(
+    loso_run: Path, base_args: list[str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(loso_run, out)
+    honest = out / "seed0" / "sub02" / "predictions_honest.csv"
+    lines = honest.read_text().splitlines(keepends=True)
+    honest.write_text("".join(lines[:-1]))  # one clip lost
+    summary = report.summarize(out)
+    assert "seed0/sub02" in summary["missing"] and "says n_test" in summary["excluded"][0]
+    argv = ["--config", str(CONF / "casme2.yaml"), "--out", str(out), "--folds", "sub01,sub02"]
+    argv += ["--selection", "both", "--", *overrides(base_args), "--trainer.max_epochs=2"]
+    assert loso_cli.main(argv) == 0
+    assert "redoing seed0/sub02" in caplog.text and "says n_test" in caplog.text
+    assert len(honest.read_text().splitlines()) == len(lines)
+    assert report.summarize(out)["complete"]
+
+
 def test_fold_index_with_holdout_validation_then_test_selection(
     base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,3 +242,36 @@ def test_parallel_gpus_runs_folds_as_subprocesses(base_args: list[str], tmp_path
     summary = json.loads((out / "summary.json").read_text())
     assert summary["complete"] and [f["subject"] for f in summary["honest"]["per_fold"]] == ["sub01", "sub02"]
     assert (out / "seed0" / "sub01.log").is_file()
+
+
+def test_sigterm_during_loso_exits_non_zero_and_a_rerun_resumes(base_args: list[str], tmp_path: Path) -> None:
+    # A real process and a real signal: what SLURM and Kubernetes send before they kill a job.
+    out = tmp_path / "term"
+    argv = [sys.executable, "-m", "mer_contrast.main", "loso", "--config", str(CONF / "casme2.yaml")]
+    argv += [
+        "--out",
+        str(out),
+        "--max-folds",
+        "1",
+        "--",
+        *overrides(base_args),
+        "--trainer.max_epochs=100000",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "offline"}
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "seed0" / "sub01").is_dir() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(3)  # into the training loop
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated (SIGTERM)" in err
+    assert not (out / "seed0" / "sub01" / "done.json").exists()  # the fold is not passed off as done

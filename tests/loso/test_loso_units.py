@@ -14,7 +14,7 @@ from mer_contrast.loso import parallel
 from mer_contrast.loso.cli import _strip_scheduling, parse_args
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
-from mer_contrast.loso.store import fold_dir, subject_folder, write_json
+from mer_contrast.loso.store import fold_dir, subject_folder, write_json, write_predictions
 
 from .helpers import CONF, overrides
 
@@ -89,6 +89,14 @@ def test_csv_logger_fallback_lands_in_the_fold_folder(
     folder = fold_dir(plan.out, spec.seed, spec.subject)
     folder.mkdir(parents=True)
     write_json(folder / "done.json", {"config_hash": plan.config_hash, "selections": {"honest": {}}})
+    assert not is_done(plan, options, spec)  # its predictions file is missing
+    row = {"subject": "sub01", "clip_id": "sub01/a", "label": 0, "pred": 0, "probs": [1.0, 0.0]}
+    write_predictions(
+        folder / "predictions_honest.csv", [row], ["a", "b"], epoch=0, seed=0, selection="honest"
+    )
+    write_json(
+        folder / "done.json", {"config_hash": plan.config_hash, "selections": {"honest": {}}, "n_test": 1}
+    )
     assert is_done(plan, options, spec)
     options.selection = "both"
     assert not is_done(plan, options, spec)

@@ -116,3 +116,28 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     (fold_dir(tmp_path, 0, "s1") / "done.json").write_text("{broken")
     assert report.main([str(tmp_path)]) == 1
     assert "delete it to redo that fold" in capsys.readouterr().out
+
+
+def test_report_pools_only_the_folds_of_its_run(run_dir: Path) -> None:
+    meta = json.loads((run_dir / "loso.json").read_text())
+    write_json(run_dir / "loso.json", {**meta, "config_hash": "x", "seeds": [0], "folds": ["s1", "s2"]})
+    other = fold_dir(run_dir, 0, "s2") / "done.json"
+    other.write_text(json.dumps({**json.loads(other.read_text()), "config_hash": "y"}))
+    summary = report.summarize(run_dir)
+    # seed 1 is not one of the run's seeds; seed0/s2 was made with another config
+    assert (
+        summary["folds_done"] == 1 and summary["folds_expected"] == 2 and summary["missing"] == ["seed0/s2"]
+    )
+    reasons = dict(e.split(": ", 1) for e in summary["excluded"])
+    assert "another config" in reasons["seed0/s2"] and "not one of this run" in reasons["seed1/s1"]
+    assert summary["honest"]["pooled"]["n"] == 3
+    assert "**Not pooled**" in report.render_markdown(summary)
+
+
+def test_fold_whose_predictions_disagree_with_done_json_is_not_pooled(run_dir: Path) -> None:
+    done_path = fold_dir(run_dir, 1, "s2") / "done.json"
+    done_path.write_text(json.dumps({**json.loads(done_path.read_text()), "n_test": 4}))
+    summary = report.summarize(run_dir)
+    assert summary["missing"] == ["seed1/s2"] and not summary["complete"]
+    assert "3 rows, but" in summary["excluded"][0] and "n_test 4" in summary["excluded"][0]
+    assert summary["honest"]["pooled"]["n"] == 9
