@@ -244,7 +244,9 @@ def test_parallel_gpus_runs_folds_as_subprocesses(base_args: list[str], tmp_path
     assert (out / "seed0" / "sub01.log").is_file()
 
 
-def test_sigterm_during_loso_exits_non_zero_and_leaves_the_fold_unfinished(base_args: list[str], tmp_path: Path) -> None:
+def test_sigterm_during_loso_exits_non_zero_and_leaves_the_fold_unfinished(
+    base_args: list[str], tmp_path: Path
+) -> None:
     # A real process and a real signal: what SLURM and Kubernetes send before they kill a job.
     out = tmp_path / "term"
     argv = [sys.executable, "-m", "mer_contrast.main", "loso", "--config", str(CONF / "casme2.yaml")]
