@@ -16,7 +16,6 @@ Figures depend on the machine and on its load: on a shared machine the scaling i
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -29,7 +28,7 @@ import numpy as np
 
 from mer_contrast.clips.cache import FlowCache, cache_key
 from mer_contrast.clips.flow import FlowConfig
-from mer_contrast.clips.precompute import PrecomputeReport, precompute
+from mer_contrast.clips.precompute import PrecomputeReport, precompute, worker_context
 from mer_contrast.clips.prepare import ClipConfig
 from mer_contrast.datasets.records import SampleRecord
 
@@ -128,9 +127,7 @@ def _burn(loops: int) -> int:
 
 def cpu_scaling_ceiling(units: int = 8, loops: int = 1_500_000) -> float:
     """Speed-up of pure-CPU work on 2 processes over 1 right now: the best scaling the machine allows."""
-    ctx = multiprocessing.get_context(
-        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    )
+    ctx = worker_context()
     seconds = {}
     for workers in (1, 2):
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:

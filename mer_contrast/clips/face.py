@@ -131,8 +131,3 @@ def resize_square(frame: np.ndarray, size: int) -> np.ndarray:
         return np.ascontiguousarray(frame)
     shrinking = size < min(frame.shape[:2])
     return cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-
-
-def crop_resize(frame: np.ndarray, box: Box | None, image_size: int) -> np.ndarray:
-    """Cut ``box`` (or keep the whole frame) and resize to ``image_size`` squared."""
-    return resize_square(crop_box(frame, box), image_size)

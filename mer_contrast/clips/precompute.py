@@ -19,7 +19,7 @@ import multiprocessing
 import signal
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -106,15 +106,20 @@ def _compute_entry(
     return key, error, notes
 
 
-def _context(start_method: StartMethod | None) -> multiprocessing.context.BaseContext:
-    # Not fork: a parent that already ran OpenCV or torch holds thread pools whose locks a forked
-    # child inherits in a locked state (seen here as a hung pool). forkserver children start from a
-    # clean server that has imported only this module.
+def worker_context(
+    start_method: StartMethod | None = None, preload: Sequence[str] = ()
+) -> multiprocessing.context.BaseContext:
+    """The start method of the package's process pools: forkserver (spawn where it does not exist).
+
+    Not fork: a parent that already ran OpenCV or torch holds thread pools whose locks a forked child
+    inherits in a locked state (seen here as a hung pool). forkserver children start from a clean
+    server that has imported only the ``preload`` modules.
+    """
     available = multiprocessing.get_all_start_methods()
     method = start_method or ("forkserver" if "forkserver" in available else "spawn")
     ctx = multiprocessing.get_context(method)
-    if method == "forkserver":
-        ctx.set_forkserver_preload(["mer_contrast.clips.precompute"])  # type: ignore[attr-defined]
+    if method == "forkserver" and preload:
+        ctx.set_forkserver_preload(list(preload))  # type: ignore[attr-defined]
     return ctx
 
 
@@ -193,7 +198,7 @@ def precompute(
         elif todo:
             with ProcessPoolExecutor(
                 max_workers=min(workers, len(todo)),
-                mp_context=_context(start_method),
+                mp_context=worker_context(start_method, ["mer_contrast.clips.precompute"]),
                 initializer=_init_worker,
             ) as pool:
                 futures: dict[Future[tuple[str, str, list[str]]], str] = {

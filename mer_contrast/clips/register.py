@@ -54,9 +54,7 @@ def estimate_warp(reference: np.ndarray, frame: np.ndarray, mode: RegisterMode) 
     warp = np.array([[1.0, 0.0, dx], [0.0, 1.0, dy]], np.float32)
     ref, cur = _gray32(reference), _gray32(frame)
     mask = np.zeros(ref.shape, np.uint8)
-    h, w = ref.shape
-    by, bx = round(h * BORDER_FRACTION), round(w * BORDER_FRACTION)
-    mask[by : h - by, bx : w - bx] = 1
+    _inner(mask)[:] = 1  # the same inner region the phase correlation used
     motion = cv2.MOTION_TRANSLATION if mode == "translation" else cv2.MOTION_EUCLIDEAN
     try:
         _, found = cv2.findTransformECC(ref, cur, warp.copy(), motion, _ECC_CRITERIA, mask, 5)
@@ -76,10 +74,10 @@ def register_to_onset(frames: Sequence[np.ndarray], mode: RegisterMode) -> list[
     """Every frame aligned to ``frames[0]`` (returned as is); same shapes and dtypes."""
     if mode not in REGISTER_MODES:
         raise ValueError(f"unknown register mode {mode!r}; expected one of {', '.join(REGISTER_MODES)}")
-    out = [frames[0]]
     if mode == "none":
-        return [*out, *frames[1:]]
+        return list(frames)
     reference = frames[0]
+    out = [reference]
     h, w = reference.shape[:2]
     for frame in frames[1:]:
         warp = estimate_warp(reference, frame, mode)

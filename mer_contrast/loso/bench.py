@@ -24,12 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.loso.store import DONE_FILE, read_json
+from mer_contrast.loso.store import done_paths, read_json
 
 
 def fold_timings(out: Path) -> list[dict[str, Any]]:
     """Per finished fold, in the order they finished: subject, seed and its seconds."""
-    folds = [read_json(path) for path in out.glob(f"seed*/*/{DONE_FILE}")]
+    folds = [read_json(path) for path in done_paths(out)]
     rows = []
     for done in folds:
         seconds = done.get("seconds", {})

@@ -152,10 +152,10 @@ def _log_to_stderr() -> None:
 
 def other_config_folds(out: Path, config_hash: str) -> int:
     """How many finished folds under ``out`` were made with a config other than ``config_hash``."""
-    from mer_contrast.loso.store import DONE_FILE, read_json
+    from mer_contrast.loso.store import done_paths, read_json
 
     count = 0
-    for done_path in out.glob(f"seed*/*/{DONE_FILE}"):
+    for done_path in done_paths(out):
         try:
             other = read_json(done_path).get("config_hash")
         except ValueError:

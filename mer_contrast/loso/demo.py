@@ -102,7 +102,9 @@ def peer_line(configs: list[str], overrides: list[str], folds: int) -> str:
     from mer_contrast.quality.data import data_init_args
 
     init_args = data_init_args(configs, overrides)
-    row = run_peers(["peer_flow_logreg"], init_args, 1, 2, folds, None)["peer_flow_logreg"]
+    row = run_peers(
+        ["peer_flow_logreg"], init_args, seeds=1, workers=2, max_folds=folds, ststnet_epochs=None
+    )["peer_flow_logreg"]
     mean = row["mean"]
     return (
         f"peer 1 (onset->apex TV-L1 flow, 8x8 grid, logistic regression; same folds): accuracy "

@@ -37,9 +37,9 @@ from mer_contrast.loso.store import (
     OPTIMISTIC,
     RUN_FILE,
     SELECTION_ORDER,
-    fold_problem,
+    done_paths,
+    read_fold_rows,
     read_json,
-    read_predictions,
     write_json,
 )
 
@@ -68,7 +68,7 @@ def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list
     seeds = {int(seed) for seed in meta.get("seeds") or ()}
     subjects = set(meta.get("folds") or ())
     folds, excluded = [], []
-    for done_path in sorted(out.glob(f"seed*/*/{DONE_FILE}")):
+    for done_path in done_paths(out):
         done = read_json(done_path)
         name = f"{done_path.parent.parent.name}/{done_path.parent.name}"
         if run_hash and done.get("config_hash") != run_hash:
@@ -79,14 +79,12 @@ def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list
         if (seeds and int(done["seed"]) not in seeds) or (subjects and done["subject"] not in subjects):
             excluded.append(f"{name}: not one of this run's seeds and subjects")
             continue
-        problem = fold_problem(done_path.parent, done)
+        rows, problem = read_fold_rows(done_path.parent, done)
         if problem is not None:
             excluded.append(f"{name}: {problem}")
             continue
         done["dir"] = done_path.parent
-        done["rows"] = {
-            key: read_predictions(done_path.parent / info["file"]) for key, info in done["selections"].items()
-        }
+        done["rows"] = rows
         folds.append(done)
     return meta, folds, excluded
 

@@ -31,10 +31,12 @@ __all__ = [
     "RUN_FILE",
     "SELECTION_LABELS",
     "SELECTION_ORDER",
+    "done_paths",
     "fold_dir",
     "fold_problem",
     "prediction_file",
     "read_done",
+    "read_fold_rows",
     "read_json",
     "read_predictions",
     "subject_folder",
@@ -154,28 +156,42 @@ def read_json(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def done_paths(out: str | Path) -> list[Path]:
+    """Every fold's ``done.json`` under a run folder (``DIR/seed{S}/{subject}/done.json``), sorted."""
+    return sorted(Path(out).glob(f"seed*/*/{DONE_FILE}"))
+
+
 def read_done(folder: str | Path) -> dict[str, Any] | None:
     """The fold's ``done.json`` or None when the fold has not finished."""
     path = Path(folder) / DONE_FILE
     return read_json(path) if path.is_file() else None
 
 
-def fold_problem(folder: str | Path, done: Mapping[str, Any]) -> str | None:
-    """Why a fold with a ``done.json`` cannot be pooled, or None when its predictions are whole.
+def read_fold_rows(
+    folder: str | Path, done: Mapping[str, Any]
+) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
+    """Every selection's prediction rows of a fold with a ``done.json``, and why it cannot be pooled.
 
     Every selection's CSV must exist, parse, and hold ``n_test`` rows: a file cut short (a full disk,
     a hand edit, a copy interrupted) would otherwise be pooled as if that subject had fewer clips.
+    Returns ``(rows, None)`` when the fold is whole, else ``({}, problem)``.
     """
     folder = Path(folder)
     expected = done.get("n_test")
+    rows: dict[str, list[dict[str, Any]]] = {}
     for key, info in dict(done.get("selections", {})).items():
         path = folder / str(info.get("file", prediction_file(key)))
         if not path.is_file():
-            return f"{path}: missing"
+            return {}, f"{path}: missing"
         try:
-            rows = read_predictions(path)
+            rows[key] = read_predictions(path)
         except (ValueError, OSError, csv.Error) as err:
-            return f"{path}: unreadable ({err})"
-        if expected is not None and len(rows) != int(expected):
-            return f"{path}: {len(rows)} rows, but {folder / DONE_FILE} says n_test {expected}"
-    return None
+            return {}, f"{path}: unreadable ({err})"
+        if expected is not None and len(rows[key]) != int(expected):
+            return {}, f"{path}: {len(rows[key])} rows, but {folder / DONE_FILE} says n_test {expected}"
+    return rows, None
+
+
+def fold_problem(folder: str | Path, done: Mapping[str, Any]) -> str | None:
+    """Why a fold with a ``done.json`` cannot be pooled, or None (see :func:`read_fold_rows`)."""
+    return read_fold_rows(folder, done)[1]

@@ -205,18 +205,12 @@ class TextTower(nn.Module):
         return self._hidden if self._hidden is not None else self.encoder
 
     @property
-    def encoder_module(self) -> nn.Module:
-        """The Hugging Face encoder (loaded on first use when frozen)."""
-        return self._load()
-
-    @property
     def tokenizer(self) -> Any:
         self._load()
         return self._tokenizer
 
     def __getattr__(self, name: str) -> Any:
-        if name == "encoder" and self.__dict__.get("_hidden") is not None:
-            return self.__dict__["_hidden"]
+        # A frozen encoder is not a registered submodule: `tower.encoder` loads it (once) and returns it.
         if name == "encoder" and "_tokenizer" in self.__dict__ and self.trainable_layers == 0:
             return self._load()
         return super().__getattr__(name)

@@ -25,7 +25,6 @@ Same seed, same bytes, whatever ``workers``.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import shutil
 from collections.abc import Iterator
@@ -332,9 +331,9 @@ def render_from_sheet(
         jobs[plan.record.subject].append((index, plan))
     args = [(out, s, indices[s], sizes[s], jobs[s], options) for s in subjects]
     if workers > 1:
-        # Not fork: OpenCV's thread pool in this process would not survive it (see clips.precompute).
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        from mer_contrast.clips.precompute import worker_context  # not fork: see there
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
             parts = list(pool.map(_render_subject, *zip(*args, strict=True)))
     else:
         parts = [_render_subject(*a) for a in args]

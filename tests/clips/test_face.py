@@ -13,9 +13,10 @@ from mer_contrast.clips import face
 from mer_contrast.clips.face import (
     NoFaceFoundWarning,
     center_square_box,
-    crop_resize,
+    crop_box,
     face_box,
     largest_face,
+    resize_square,
     resolve_crop,
     square_box,
 )
@@ -47,12 +48,12 @@ def test_square_box_larger_than_image_shrinks_to_short_side() -> None:
     assert center_square_box(60, 80) == (10, 0, 70, 60)
 
 
-def test_crop_resize_uses_inter_area_on_the_box() -> None:
+def test_crop_then_resize_uses_inter_area_on_the_box() -> None:
     frame = np.zeros((20, 30, 3), np.uint8)
     frame[5:15, 10:20] = 255
-    out = crop_resize(frame, (10, 5, 20, 15), 5)
+    out = resize_square(crop_box(frame, (10, 5, 20, 15)), 5)
     assert out.shape == (5, 5, 3) and out.min() == 255
-    assert crop_resize(frame, None, 10).shape == (10, 10, 3)
+    assert resize_square(crop_box(frame, None), 10).shape == (10, 10, 3)
 
 
 def test_detect_applies_one_onset_box_to_every_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,7 +72,7 @@ def test_detect_applies_one_onset_box_to_every_frame(tmp_path: Path, monkeypatch
     box = square_box((20, 10, 16, 24), 0.25, 64, 64)  # side 36 -> (10, 4, 46, 40)
     assert box == (10, 4, 46, 40)
     for k, index in enumerate([0, 2, 4]):
-        np.testing.assert_array_equal(out["rgb"][k], crop_resize(frames[index], box, 16))
+        np.testing.assert_array_equal(out["rgb"][k], resize_square(crop_box(frames[index], box), 16))
 
 
 def test_no_face_falls_back_to_centre_and_warns_once(monkeypatch: pytest.MonkeyPatch) -> None:
