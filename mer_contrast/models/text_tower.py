@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from torch import Tensor, nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 DEFAULT_MODEL = "minilm"
+log = logging.getLogger(__name__)
 
 
 class CacheInfo(NamedTuple):
@@ -97,12 +99,12 @@ _STORES: dict[Path, dict[str, Tensor]] = {}  # store file -> embeddings, shared 
 def _read_store(path: Path) -> dict[str, Tensor]:
     if path not in _STORES:
         table: dict[str, Tensor] = {}
-        with contextlib.suppress(FileNotFoundError):
+        if path.is_file():
             try:
                 data = torch.load(path, map_location="cpu", weights_only=True)
                 table = dict(zip(data["texts"], data["embeddings"], strict=True))
-            except Exception:  # a damaged store is only a cache: recompute it
-                table = {}
+            except Exception as error:  # a damaged store is only a cache: recompute it
+                log.warning("%s: unreadable sentence-embedding store (%s); recomputing it", path, error)
         _STORES[path] = table
     return _STORES[path]
 
@@ -111,14 +113,18 @@ def _write_store(path: Path, table: dict[str, Tensor]) -> None:
     """Atomic write (temporary file + rename); a read-only cache folder only costs the reuse."""
     texts = sorted(table)
     payload = {"texts": texts, "embeddings": torch.stack([table[t] for t in texts])}
+    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             torch.save(payload, handle)
         os.replace(tmp, path)
-    except OSError:
-        return
+    except OSError as error:
+        log.warning("%s: cannot write the sentence-embedding store (%s); kept in memory only", path, error)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 class TextTower(nn.Module):

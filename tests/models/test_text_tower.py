@@ -122,7 +122,9 @@ def test_loading_weights_into_a_trainable_tower_changes_its_output(tiny_bert: st
     assert not torch.allclose(tower([TEXTS[0]]), before)
 
 
-def test_store_serves_later_towers_without_loading_the_encoder(tiny_bert: str, tmp_path: Path) -> None:
+def test_store_serves_later_towers_without_loading_the_encoder(
+    tiny_bert: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     first = TextTower(tiny_bert, store=str(tmp_path))
     expected = first(TEXTS)
     assert first.loaded and len(list(tmp_path.glob("*.pt"))) == 1
@@ -141,6 +143,12 @@ def test_store_serves_later_towers_without_loading_the_encoder(tiny_bert: str, t
     text_tower._STORES.clear()
     third = TextTower(tiny_bert, store=str(tmp_path))  # a damaged store is recomputed, not an error
     assert torch.allclose(third(TEXTS), expected, atol=1e-6) and third.loaded
+    assert "unreadable sentence-embedding store" in caplog.text  # said, not silent
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("a file where the store folder should be")
+    fourth = TextTower(tiny_bert, store=str(blocked))  # an unwritable store only costs the reuse
+    assert torch.allclose(fourth(TEXTS), expected, atol=1e-6)
+    assert "cannot write the sentence-embedding store" in caplog.text
 
 
 def test_unloadable_model_names_the_path(tmp_path: Path) -> None:
