@@ -8,7 +8,8 @@ run and pushed to W&B when that is the logger.
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
@@ -20,6 +21,7 @@ import mer_contrast.models
 import mer_contrast.trainers
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.trainers import MERContrastModule
+from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
 
 
 class ConfigToLoggersCallback(SaveConfigCallback):
@@ -42,6 +44,51 @@ class MERLightningCLI(LightningCLI):
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
 
+    # ---- --ckpt_path checks: one line naming the file and the fix, no traceback (exit status 2) ----
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads the hyperparameters of --ckpt_path here, before any hook: check it first.
+        subcommand = self.config.get("subcommand")
+        try:
+            self._checkpoint = cli_checkpoint(
+                self.config[subcommand].get("ckpt_path") if subcommand else None
+            )
+        except CheckpointError as error:
+            _exit(error)
+        super()._parse_ckpt_path()
+
+    def _weights_only(self, subcommand: str) -> Any:
+        config = self.config_init[subcommand]
+        if config.get("weights_only") is None:  # None leaves it to torch's default (False before 2.6)
+            config["weights_only"] = True
+        return config
+
+    def _check_settings(self, subcommand: str) -> None:
+        ckpt_path = self._weights_only(subcommand).get("ckpt_path")
+        try:
+            # Popped: the memory-mapped file is let go before Lightning loads it again.
+            checkpoint = self.__dict__.pop("_checkpoint", None) or cli_checkpoint(ckpt_path)
+            check_cli_settings(ckpt_path, checkpoint, self.model, self.datamodule)
+        except CheckpointError as error:
+            _exit(error)
+
+    def before_fit(self) -> None:
+        self._weights_only("fit")  # resuming from --ckpt_path
+
+    def before_validate(self) -> None:
+        self._check_settings("validate")
+
+    def before_test(self) -> None:
+        self._check_settings("test")
+
+    def before_predict(self) -> None:
+        self._check_settings("predict")
+
+
+def _exit(error: CheckpointError) -> NoReturn:
+    """An unusable checkpoint is a bad argument: its one-line message and status 2, as for the parser."""
+    print(f"error: {error}", file=sys.stderr)  # the format of mer_contrast.main's one-line errors
+    raise SystemExit(2) from None
+
 
 def build_cli(args: ArgsType = None, run: bool = True, **kwargs: Any) -> MERLightningCLI:
     """Build (and by default run) the CLI; ``run=False`` returns it with model, data and trainer built."""
@@ -53,7 +100,8 @@ def build_cli(args: ArgsType = None, run: bool = True, **kwargs: Any) -> MERLigh
         seed_everything_default=0,
         save_config_callback=ConfigToLoggersCallback,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"version": mer_contrast.__version__} if run else {},
+        # Raise instead of printing a usage dump: the callers print one line (config_check.describe).
+        parser_kwargs={"exit_on_error": False, **({"version": mer_contrast.__version__} if run else {})},
         args=args,
         run=run,
         **kwargs,

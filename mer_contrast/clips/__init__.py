@@ -7,7 +7,7 @@ flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (par
 """
 
 from mer_contrast.clips.cache import CACHE_FORMAT_VERSION, FlowCache, cache_key
-from mer_contrast.clips.errors import ClipError
+from mer_contrast.clips.errors import ClipError, EnvironmentFault
 from mer_contrast.clips.face import CropMode, NoFaceFoundWarning
 from mer_contrast.clips.flow import FlowConfig, compute_flow
 from mer_contrast.clips.precompute import PrecomputeError, PrecomputeReport, precompute
@@ -19,6 +19,7 @@ __all__ = [
     "ClipConfig",
     "ClipError",
     "CropMode",
+    "EnvironmentFault",
     "FlowCache",
     "FlowConfig",
     "NoFaceFoundWarning",

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mer_contrast.clips.errors import EnvironmentFault
 from mer_contrast.clips.face import resolve_crop
 from mer_contrast.clips.frames import ClipSource
 from mer_contrast.clips.prepare import ClipConfig, apex_index, clip_indices
@@ -38,6 +40,17 @@ CACHE_FORMAT_VERSION = 2  # bump when prepare_clip's output changes for the same
 ENTRY_KEYS = ("rgb", "flow")
 _KEY = "__key__"  # the entry's own key, stored inside it: catches renamed or mixed-up files
 _log = logging.getLogger(__name__)
+CACHE_FIX = "set data.init_args.cache_dir (or MER_CONTRAST_CACHE) to a writable folder with free space"
+
+
+def write_fault(root: Path | str, err: OSError) -> EnvironmentFault:
+    """The one-line error for a cache folder that cannot be written (``err`` from the write)."""
+    reason = err.strerror or str(err)
+    if err.errno == errno.ENOSPC:
+        fix = f"free space on that disk, or {CACHE_FIX}"
+    else:
+        fix = CACHE_FIX
+    return EnvironmentFault(f"{root}: cannot write to the flow cache ({reason}); {fix}")
 
 
 def cache_key(record: SampleRecord, cfg: ClipConfig) -> str:
@@ -111,7 +124,29 @@ class FlowCache:
         self.root = Path(root)
         self.validate = validate
         self.memory = memory
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise EnvironmentFault(
+                f"{self.root}: cannot create the flow cache folder ({err.strerror or err}); {CACHE_FIX}"
+            ) from err
+
+    def check_writable(self) -> None:
+        """Write and remove a small file, so a read-only or full folder stops a run before any work.
+
+        Raises:
+            EnvironmentFault: the folder cannot be written (read-only, no permission, no space).
+        """
+        try:
+            fd, probe = tempfile.mkstemp(dir=self.root, prefix=".write-check-", suffix=".tmp")
+            try:
+                os.write(fd, b"\0" * 4096)  # a full disk often lets an empty file through
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as err:
+            raise write_fault(self.root, err) from err
 
     def path(self, key: str) -> Path:
         """File of an entry (it may not exist)."""
@@ -171,6 +206,7 @@ class FlowCache:
 
         Raises:
             ValueError: ``arrays`` are not ``{"rgb": uint8 (T,H,W,3), "flow": float16 (T-1,C,H,W)}``.
+            EnvironmentFault: the entry cannot be written (read-only folder, disk full, ...).
         """
         problem = check_entry(arrays)
         if problem:
@@ -179,14 +215,19 @@ class FlowCache:
         payload[_KEY] = np.array(key)
         final = self.path(key)
         _MEMORY.pop(str(final), None)
-        fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{key[:16]}-", suffix=".tmp")
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{key[:16]}-", suffix=".tmp")
+        except OSError as err:
+            raise write_fault(self.root, err) from err
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **payload)  # type: ignore[arg-type]
             os.replace(tmp_name, final)
-        except BaseException:
+        except BaseException as err:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+            if isinstance(err, OSError):  # disk full, folder gone read-only: no later clip can be stored
+                raise write_fault(self.root, err) from err
             raise
         return final
 

@@ -26,3 +26,15 @@ class ClipError(Exception):
     def __reduce__(self) -> tuple[type[ClipError], tuple[str, str]]:
         # Keep (path, reason) when the error crosses a process boundary (ProcessPoolExecutor).
         return (type(self), (self.path, self.reason))
+
+
+class EnvironmentFault(RuntimeError):
+    """The machine, not the data, stops the run: one line naming the place and the fix.
+
+    A cache folder that cannot be created or written, a full disk, worker processes that died. Unlike
+    a :class:`ClipError` it is never collected per clip: every later clip would fail the same way, and
+    training on what is left would hide the fault behind a message about missing subjects.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))

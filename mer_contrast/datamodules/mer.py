@@ -250,6 +250,7 @@ class MERDataModule(LightningDataModule):
                 len(missing),
                 ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else ""),
             )
+        self._print_kept(len(missing))
         if not usable:
             raise RuntimeError(
                 f"no usable clip under {self.root} with protocol {self.protocol_name}; "
@@ -266,6 +267,20 @@ class MERDataModule(LightningDataModule):
         self.train_set = make(self.split.train, self.augmentation)
         self.val_set = make(self.split.val, None)
         self.test_set = make(self.split.test, None)
+
+    def _print_kept(self, not_prepared: int) -> None:
+        """Print (rank zero only) how many clips the reader and protocol kept and dropped, and why."""
+        from lightning.pytorch.utilities import rank_zero_only
+
+        from mer_contrast.datasets.inspect import kept_line, print_once, summarize
+
+        if getattr(rank_zero_only, "rank", 0) != 0:
+            return
+        # labelled_records keeps no reader report, so the sheet is read again, quietly (the first read
+        # logged its warnings); reading never decodes frames, so this takes a second at most.
+        options = {**self.reader_options, "quiet": True}
+        summary = summarize(self.dataset, self.root, protocol=self.protocol_name, **options)
+        print_once(kept_line(summary, not_prepared, self.root))
 
     def _choose_flow_norm(self, train: list[int]) -> FlowNorm:
         """Fixed bounds where given, else chosen from the training clips' flow (never the test subject)."""

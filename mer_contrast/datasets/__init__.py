@@ -17,7 +17,9 @@ from mer_contrast.datasets.errors import (
     AUParseError,
     DatasetNotFoundError,
     DatasetStrictError,
+    DuplicateClipError,
     SheetFormatError,
+    WrongSheetError,
 )
 from mer_contrast.datasets.protocols import (
     DEFAULT_PROTOCOL,
@@ -77,10 +79,12 @@ __all__ = [
     "ClassProtocol",
     "DatasetNotFoundError",
     "DatasetStrictError",
+    "DuplicateClipError",
     "ReadResult",
     "SampleRecord",
     "SheetFormatError",
     "SkippedRow",
+    "WrongSheetError",
     "apply_protocol",
     "au_numbers",
     "custom_protocol",

@@ -1,9 +1,11 @@
 """Bookkeeping shared by the readers: skipped rows, warnings, and turning one row into a record.
 
-A bad row never crashes a read: :meth:`Report.skip` logs ONE warning line on the
-``mer_contrast.datasets`` logger and records a :class:`SkippedRow` (or raises
+A bad row never crashes a read (two rows giving one clip two labels do): :meth:`Report.skip` logs
+ONE warning line on the ``mer_contrast.datasets`` logger and records a :class:`SkippedRow` (or raises
 :class:`DatasetStrictError` with ``strict=True``). Softer problems (apex outside the clip, frames that
-disagree with the sheet) go through :meth:`Report.warn` and keep the row.
+disagree with the sheet, an empty or malformed AU cell) go through :meth:`Report.warn` and keep the
+row. :class:`FirstRows` reads each clip once: a repeated row is skipped, a repeat with another label is
+a :class:`DuplicateClipError`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from mer_contrast.datasets._table import cell_int, cell_text, is_blank
-from mer_contrast.datasets.aus import parse_aus
-from mer_contrast.datasets.errors import AUParseError, DatasetNotFoundError, DatasetStrictError
+from mer_contrast.datasets.aus import au_cell_problem, parse_aus
+from mer_contrast.datasets.errors import (
+    AUParseError,
+    DatasetNotFoundError,
+    DatasetStrictError,
+    DuplicateClipError,
+)
 from mer_contrast.datasets.records import ReadResult, SampleRecord, SkippedRow
 
 logger = logging.getLogger("mer_contrast.datasets")
@@ -51,6 +58,10 @@ class Report:
         self.warnings_by_clip.setdefault(clip, []).append(text)
         if not self.quiet:
             logger.warning("%s: %s", self.dataset, text)
+
+    def warn_row(self, row: int, message: str, clip: str = "") -> None:
+        """:meth:`warn` naming the sheet and row (``CASME2-coding-20140508.xlsx row 7: ...``)."""
+        self.warn(f"{self.sheet.name} row {row}: {message}", clip)
 
     def result(self, records: list[SampleRecord]) -> ReadResult:
         return ReadResult(
@@ -106,6 +117,9 @@ def build_record(
     except AUParseError as error:
         report.skip(row, str(error), clip)
         return None
+    problem = au_cell_problem(au_cell)
+    if problem:
+        report.warn_row(row, problem, clip)
     # A blank apex is simply not annotated (CAS(ME)^3 Part C has no apex column); "/" or an apex
     # outside the clip is a data problem worth a warning.
     peak = cell_int(apex)
@@ -131,6 +145,46 @@ def build_record(
         row=row,
         extra=dict(extra or {}),
     )
+
+
+class FirstRows:
+    """Remembers the first row of each clip of a sheet, so a clip is read once.
+
+    A repeat with the same label is skipped (reported with both row numbers); a repeat with another
+    label raises :class:`DuplicateClipError`, since which row is right cannot be guessed.
+    """
+
+    def __init__(self, report: Report, label: str = "emotion", ignore: tuple[str, ...] = ()) -> None:
+        self.report = report
+        self.label = label
+        self.ignore = frozenset(ignore)
+        self._first: dict[str, tuple[int, dict[str, str]]] = {}
+
+    def first(self, row: int, clip: str, cells: Mapping[str, object], key: str = "") -> bool:
+        """True for the first row of ``clip`` (identified by ``key``, default ``clip``), else False."""
+        key = key or clip
+        values = {name: cell_text(cell) for name, cell in cells.items() if name not in self.ignore}
+        seen = self._first.setdefault(key, (row, values))
+        if seen[0] == row:
+            return True
+        first_row, first_values = seen
+        labels = (first_values.get(self.label, ""), values.get(self.label, ""))
+        if labels[0].lower() != labels[1].lower():
+            raise DuplicateClipError(self.report.sheet, (first_row, row), clip, labels)
+        differ = [
+            f"{name} {first_values.get(name, '')!r} vs {value!r}"
+            for name, value in values.items()
+            if value != first_values.get(name, "")
+        ]
+        if differ:
+            reason = (
+                f"clip already annotated in row {first_row}, with a different {'; '.join(differ[:3])}: "
+                f"kept row {first_row}; delete or fix row {row}"
+            )
+        else:
+            reason = f"duplicate of row {first_row} (same clip, same cells): delete row {row}"
+        self.report.skip(row, reason, clip)
+        return False
 
 
 def with_extra(record: SampleRecord, **values: str) -> SampleRecord:

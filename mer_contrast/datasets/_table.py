@@ -74,8 +74,19 @@ def load_table(path: Path, first_header_cells: Sequence[str] = ("Subject",)) -> 
 
     For a workbook every worksheet is tried in order (CAS(ME)^3 keeps its labels in sheet ``label``).
     """
+    return split_table(path, read_sheets(path), first_header_cells)
+
+
+def read_sheets(path: Path) -> list[list[tuple[object, ...]]]:
+    """Rows of every worksheet of a workbook (one list for a CSV), cells as stored."""
+    return [_read_csv(path)] if path.suffix.lower() == ".csv" else _read_sheets(path)
+
+
+def split_table(
+    path: Path, sheets: list[list[tuple[object, ...]]], first_header_cells: Sequence[str] = ("Subject",)
+) -> Table:
+    """:func:`load_table` on sheets already read by :func:`read_sheets`."""
     wanted = {normalise_name(cell) for cell in first_header_cells}
-    sheets = [_read_csv(path)] if path.suffix.lower() == ".csv" else _read_sheets(path)
     for rows in sheets:
         for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
             if row and not is_blank(row[0]) and normalise_name(row[0]) in wanted:

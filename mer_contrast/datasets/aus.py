@@ -13,8 +13,9 @@ Every database writes AUs a little differently (see ``notes/datasets.md`` §1.3,
 * ``ref(10)`` (SAMM): a referenced/reflex AU, kept as ``uncertain``; ``soft focus`` is a note about the
   recording, not an AU, and is ignored.
 
-:func:`format_aus` writes the parsed AUs back as a normalised code (``4+L10``, ``R14A?+17A?``) that
-:func:`parse_aus` reads back to the same tuple.
+:func:`au_cell_problem` names cells that parse but look wrong (empty, or an empty term as in ``4++``)
+so the readers can report them. :func:`format_aus` writes the parsed AUs back as a normalised code
+(``4+L10``, ``R14A?+17A?``) that :func:`parse_aus` reads back to the same tuple.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import replace
 from mer_contrast.datasets.errors import AUParseError
 from mer_contrast.datasets.records import ActionUnit
 
-__all__ = ["AUParseError", "au_numbers", "format_aus", "parse_aus"]
+__all__ = ["AUParseError", "au_cell_problem", "au_numbers", "format_aus", "parse_aus"]
 
 #: Free-text notes found in AU cells that carry no AU (compared lower-case).
 IGNORED_TERMS = frozenset({"soft focus"})
@@ -66,6 +67,32 @@ def parse_aus(raw: object) -> tuple[ActionUnit, ...]:
             continue
         units.extend(_parse_term(term, raw, uncertain=False))
     return tuple(units)
+
+
+def au_cell_problem(raw: object) -> str | None:
+    """Why an AU cell that parses is still suspect, as a message ending in the fix; None when fine.
+
+    An empty cell (write ``?`` for "AUs unknown") and an empty term between separators (``4++``, ``+4``)
+    are reported; one trailing comma is CAS(ME)^3 Part C's habit (``14,L24,``) and is not.
+    """
+    if (
+        raw is None
+        or (isinstance(raw, float) and math.isnan(raw))
+        or (isinstance(raw, str) and not raw.strip())
+    ):
+        return "AU cell is empty, the clip is kept with no action units: fill in its AUs ('?' if unknown)"
+    if not isinstance(raw, str):
+        return None
+    text = raw.replace("，", ",").strip()
+    text = text[:-1] if text.endswith(",") else text
+    try:
+        terms = _split_top_level(text, raw)
+    except AUParseError:
+        return None  # parse_aus reports it
+    if all(term.strip() for term in terms):
+        return None
+    read = format_aus(parse_aus(raw)) or "no AU"
+    return f"AU cell {raw!r} has an empty term, read as {read!r}: fix the cell (AUs are joined by one '+')"
 
 
 def format_aus(aus: tuple[ActionUnit, ...] | list[ActionUnit]) -> str:

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Literal
 
 from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._kinds import load_table
 from mer_contrast.datasets._report import (
+    FirstRows,
     Report,
     check_root,
     check_sheet,
@@ -26,7 +28,7 @@ from mer_contrast.datasets._report import (
     record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, load_table
+from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -38,6 +40,8 @@ SHEETS: dict[str, str] = {
 RAW_FOLDER = "CASME2_RAW_selected"
 CROPPED_FOLDER = "Cropped"
 EMOTIONS = frozenset({"happiness", "disgust", "repression", "surprise", "sadness", "fear", "others"})
+#: Sheet kinds this reader reads (see :data:`._kinds.SHEET_KINDS`).
+ACCEPTS = ("casme2", "casme2-bob")
 
 FrameSource = Literal["auto", "cropped", "raw"]
 SheetVersion = Literal["20140508", "20190701"]
@@ -85,7 +89,7 @@ def read(
 
     frames_dir, cropped = (None, False) if root is None else _frames_dir(root, frames)
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
-    table = load_table(sheet_path)
+    table = load_table(sheet_path, ACCEPTS)
     columns = {
         "subject": table.column("Subject"),
         "filename": table.column("Filename"),
@@ -98,10 +102,13 @@ def read(
         "objective": table.column("Objective Classes", required=False),
     }
     attacher = FrameAttacher(report)
+    first_rows = FirstRows(report, ignore=("subject", "filename"))
     records: list[SampleRecord] = []
     for row, cells in table.records(columns):
         subject = subject_id(cells["subject"])
         clip_id = text_or_blank(cells["filename"])
+        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
+            continue
         extra = {"cropped": "1"} if cropped else {}
         record = record_from_cells(
             report, row, cells, subject=subject, clip_id=clip_id, emotions=EMOTIONS, extra=extra

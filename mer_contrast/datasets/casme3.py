@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Literal
 
 from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._kinds import load_table
 from mer_contrast.datasets._report import (
+    FirstRows,
     Report,
     build_record,
     check_root,
@@ -31,7 +33,7 @@ from mer_contrast.datasets._report import (
     record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, load_table
+from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -84,7 +86,7 @@ def read(
     if root is not None:
         nested = undouble(root / FRAMES_FOLDER)
         frames_dir = nested if nested.is_dir() else root
-    table = load_table(sheet_path)
+    table = load_table(sheet_path, ("casme3-A",))
     columns = {
         "subject": table.column("Subject"),
         "filename": table.column("Filename"),
@@ -97,10 +99,16 @@ def read(
     }
     attacher = FrameAttacher(report, whole_video=True)
     seen: dict[tuple[str, str], int] = {}
+    # A video holds several MEs, so one ME is the video plus its frame range.
+    first_rows = FirstRows(report, ignore=("subject", "filename"))
     records: list[SampleRecord] = []
     for row, cells in table.records(columns):
         subject = text_or_blank(cells["subject"])
         video = text_or_blank(cells["filename"])
+        span = f"{cell_int(cells['onset'])}-{cell_int(cells['offset'])}"
+        me = f"{subject}/{video} (frames {span})"
+        if video and not first_rows.first(row, me, cells, key=f"{subject}/{video.lower()}/{span}"):
+            continue  # checked before unique_clip_id so a repeat does not shift the ids a_2, a_3
         clip_id = unique_clip_id(seen, subject, video)
         extra = {"video_letter": video}
         record = record_from_cells(
@@ -127,7 +135,7 @@ def unique_clip_id(seen: dict[tuple[str, str], int], subject: str, video: str) -
 
 
 def _read_part_c(sheet_path: Path, report: Report) -> ReadResult:
-    table = load_table(sheet_path, first_header_cells=("sub", "Subject"))
+    table = load_table(sheet_path, ("casme3-C",), first_header_cells=("sub", "Subject"))
     columns = {
         "subject": table.column("sub", "Subject"),
         "count": table.column("count"),
@@ -136,15 +144,19 @@ def _read_part_c(sheet_path: Path, report: Report) -> ReadResult:
         "aus": table.column("au"),
         "emotion": table.column("emotion"),
     }
+    first_rows = FirstRows(report, ignore=("subject", "count"))
     records: list[SampleRecord] = []
     for row, cells in table.records(columns):
         number = cell_int(cells["subject"])
         subject = f"sub{number:02d}" if number is not None else text_or_blank(cells["subject"])
+        clip_id = text_or_blank(cells["count"])
+        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
+            continue
         record = build_record(
             report,
             row=row,
             subject=subject,
-            clip_id=text_or_blank(cells["count"]),
+            clip_id=clip_id,
             onset=cells["onset"],
             apex=None,
             offset=cells["offset"],

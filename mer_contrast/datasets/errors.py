@@ -73,3 +73,28 @@ class AUParseError(ValueError):
         super().__init__(f"cannot parse action units {raw!r}: {detail}")
         self.raw = raw
         self.detail = detail
+
+
+class WrongSheetError(SheetFormatError):
+    """The sheet is another database's (e.g. SAMM's sheet given to the CASME II reader)."""
+
+    def __init__(self, sheet: Path | str, message: str, looks_like: str) -> None:
+        ValueError.__init__(self, f"{sheet}: {message}")
+        self.sheet = Path(sheet)
+        self.column = ""
+        self.looks_like = looks_like
+
+
+class DuplicateClipError(ValueError):
+    """Two rows of one sheet annotate the same clip with different labels."""
+
+    def __init__(self, sheet: Path | str, rows: tuple[int, int], clip: str, labels: tuple[str, str]) -> None:
+        super().__init__(
+            f"{sheet}: rows {rows[0]} and {rows[1]} both annotate clip {clip} but label it "
+            f"{labels[0]!r} and {labels[1]!r}: delete the wrong row (or, if they are two clips, fix the "
+            f"clip name of one)"
+        )
+        self.sheet = Path(sheet)
+        self.rows = rows
+        self.clip = clip
+        self.labels = labels

@@ -76,6 +76,50 @@ def summarize(
     }
 
 
+def kept_line(
+    summary: dict[str, Any], not_prepared: int = 0, root: Path | str | None = None, shown: int = 3
+) -> str:
+    """``casme2: 245 clips kept, 10 dropped (9 emotion not in protocol casme2-5class, 1 ...)``, one line.
+
+    ``summary`` is a :func:`summarize` result; ``not_prepared`` clips passed the protocol but have no
+    prepared clip (their frames failed in ``prepare_data``), so they are dropped too; ``root`` goes
+    into the ``inspect`` command the line ends with. The ``shown`` commonest reasons are listed,
+    without their variable parts (names, numbers, paths).
+    """
+    kinds = Counter(_short_reason(item["reason"]) for item in summary["skipped"])
+    if not_prepared:
+        kinds["failed to prepare as warned above"] += not_prepared
+    line = f"{summary['dataset']}: {summary['total'] - not_prepared} clips kept, {kinds.total()} dropped"
+    if not kinds:
+        return line
+    parts = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common(shown))
+    line += f" ({parts}{', ...' if len(kinds) > shown else ''})"
+    if not summary["skipped"]:  # inspect reads no frames: it cannot list prepare failures
+        return line
+    command = f"mer-contrast inspect --dataset {summary['dataset']}" + (f" --root {root}" if root else "")
+    return f"{line}; `{command}` lists them"
+
+
+_printed: set[str] = set()
+
+
+def print_once(line: str) -> None:
+    """Print ``line`` on stderr unless this process already did (LOSO folds repeat it verbatim)."""
+    if line not in _printed:
+        _printed.add(line)
+        print(line, file=sys.stderr, flush=True)
+
+
+def _short_reason(reason: str) -> str:
+    """The kind of a skip reason: ``unknown emotion 'Bewilderment'`` -> ``unknown emotion``."""
+    source, sep, rest = reason.partition(": ")
+    if sep and source in ("CASME II", "SAMM"):  # MEGC2019 rows joined to a source database's reader
+        return f"{source} {_short_reason(rest)}"
+    text = re.split(r": |, | \(", _reason_kind(reason), maxsplit=1)[0]
+    text = re.sub(r"'[^']*'(/'[^']*')*|(?<!\S)[/~]\S*|\b\d+\b", " ", text)  # values, paths, numbers
+    return re.sub(r"\s+in$", "", " ".join(text.split())) or reason
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mer-contrast inspect",

@@ -19,7 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from mer_contrast.datasets import casme2, samm
-from mer_contrast.datasets._report import Report, check_root, check_sheet, find_sheet, logger
+from mer_contrast.datasets._kinds import refuse_other_kinds
+from mer_contrast.datasets._report import FirstRows, Report, check_root, check_sheet, find_sheet, logger
 from mer_contrast.datasets._table import cell_int, cell_text, read_rows
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
@@ -67,8 +68,11 @@ def read(
         raise DatasetNotFoundError(DATASET, "a root folder or the ground-truth CSV (neither was given)")
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
 
+    rows = read_rows(sheet_path)
+    refuse_other_kinds(sheet_path, [rows], ("megc2019",))
+    first_rows = FirstRows(report, label="class")
     entries: list[tuple[int, str, str, str, str]] = []  # row, database, subject, video, class name
-    for row, cells in enumerate(read_rows(sheet_path), start=1):
+    for row, cells in enumerate(rows, start=1):
         values = [cell_text(cell) for cell in cells]
         if not any(values):
             continue
@@ -83,7 +87,9 @@ def read(
         elif label is None or not 0 <= label < len(CLASSES):
             report.skip(row, f"unknown class {values[3]!r} (expected 0, 1 or 2)", clip)
         else:
-            entries.append((row, database, subject_id(database, values[1]), video, CLASSES[label]))
+            subject = subject_id(database, values[1])
+            if first_rows.first(row, clip, {"class": CLASSES[label]}, key=f"{subject}/{video}"):
+                entries.append((row, database, subject, video, CLASSES[label]))
 
     if root is None:
         records = [

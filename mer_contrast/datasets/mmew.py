@@ -18,7 +18,9 @@ import re
 from pathlib import Path
 
 from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._kinds import load_table
 from mer_contrast.datasets._report import (
+    FirstRows,
     Report,
     check_root,
     check_sheet,
@@ -26,7 +28,7 @@ from mer_contrast.datasets._report import (
     record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, load_table
+from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -36,6 +38,8 @@ FRAMES_FOLDER = "Micro_Expression"
 EMOTIONS = frozenset({"happiness", "surprise", "disgust", "others", "fear", "sadness", "anger"})
 #: Folder names that may hold an emotion's clips (the release names the "others" folder "repression").
 FOLDER_ALIASES: dict[str, tuple[str, ...]] = {"others": ("others", "repression")}
+#: Sheet kinds this reader reads (see :data:`._kinds.SHEET_KINDS`).
+ACCEPTS = ("mmew",)
 _CLIP_SUBJECT = re.compile(r"^(S\d+)-", re.IGNORECASE)
 
 
@@ -77,7 +81,7 @@ def read(
             raise DatasetNotFoundError(DATASET, f"the frame folder {FRAMES_FOLDER}/", root)
 
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
-    table = load_table(sheet_path)
+    table = load_table(sheet_path, ACCEPTS)
     columns = {
         "subject": table.column("Subject"),
         "filename": table.column("Filename"),
@@ -88,14 +92,18 @@ def read(
         "emotion": table.column("Estimated Emotion"),
     }
     attacher = FrameAttacher(report)
+    first_rows = FirstRows(report, ignore=("subject", "filename"))
     records: list[SampleRecord] = []
     for row, cells in table.records(columns):
         clip_id = text_or_blank(cells["filename"])
+        subject = subject_id(cells["subject"], clip_id)
+        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
+            continue
         record = record_from_cells(
             report,
             row,
             cells,
-            subject=subject_id(cells["subject"], clip_id),
+            subject=subject,
             clip_id=clip_id,
             emotions=EMOTIONS,
             extra={"cropped": "1"},

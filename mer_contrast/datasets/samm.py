@@ -17,7 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._kinds import load_table
 from mer_contrast.datasets._report import (
+    FirstRows,
     Report,
     check_root,
     check_sheet,
@@ -25,7 +27,7 @@ from mer_contrast.datasets._report import (
     record_from_cells,
     text_or_blank,
 )
-from mer_contrast.datasets._table import cell_int, load_table
+from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
@@ -33,6 +35,8 @@ DATASET = "samm"
 SHEETS = ("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_20181215_Micro_FACS_Codes_v2.xlsx")
 FRAMES_FOLDER = "SAMM"
 EMOTIONS = frozenset({"anger", "contempt", "disgust", "fear", "happiness", "sadness", "surprise", "other"})
+#: Sheet kinds this reader reads (see :data:`._kinds.SHEET_KINDS`).
+ACCEPTS = ("samm",)
 
 
 def subject_id(cell: object) -> str:
@@ -70,7 +74,7 @@ def read(
         frames_dir = nested if nested.is_dir() else root
 
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
-    table = load_table(sheet_path)
+    table = load_table(sheet_path, ACCEPTS)
     columns = {
         "subject": table.column("Subject"),
         "filename": table.column("Filename"),
@@ -82,16 +86,20 @@ def read(
         "objective": table.column("Objective Classes", required=False),
     }
     attacher = FrameAttacher(report)
+    first_rows = FirstRows(report, ignore=("subject", "filename"))
     records: list[SampleRecord] = []
     for row, cells in table.records(columns):
         subject = subject_id(cells["subject"])
+        clip_id = text_or_blank(cells["filename"])
+        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
+            continue
         extra = {"grayscale": "1"}  # SAMM is released in grayscale only
         record = record_from_cells(
             report,
             row,
             cells,
             subject=subject,
-            clip_id=text_or_blank(cells["filename"]),
+            clip_id=clip_id,
             emotions=EMOTIONS,
             extra=extra,
         )

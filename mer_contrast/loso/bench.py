@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mer_contrast.cliutil import OneLineParser
 from mer_contrast.loso.store import done_paths, read_json
 
 
@@ -67,7 +68,7 @@ def summarize(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mer-contrast bench loso",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

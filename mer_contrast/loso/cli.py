@@ -23,6 +23,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mer_contrast.cliutil import OneLineParser
+
 __all__ = ["main", "parse_args"]
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def _seeds(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of ``mer-contrast loso``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mer-contrast loso",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -168,8 +170,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast loso``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args, overrides = parse_args(argv)
-    _log_to_stderr()
+    from mer_contrast.config_check import check
 
+    cli_args = [*(arg for config in args.config for arg in ("--config", config)), *overrides]
+    problem = check("fit", cli_args)  # before Lightning loads: a typo costs well under a second
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    _log_to_stderr()
+    from mer_contrast.quiet import quiet_run
+
+    with quiet_run():
+        return _run(args, overrides, argv, cli_args)
+
+
+def _run(args: argparse.Namespace, overrides: list[str], argv: list[str], cli_args: list[str]) -> int:
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
 
     options = LosoOptions(
@@ -188,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = make_plan(options)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except argparse.ArgumentError as err:  # jsonargparse's (exit_on_error=False): one line, not a dump
+        from mer_contrast.config_check import describe
+
+        print(f"error: {describe(str(err), cli_args)}", file=sys.stderr)
         return 2
     if options.early_stopping and plan.val_strategy == "none":
         print(
@@ -209,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     write_metadata(plan, options)
+    from mer_contrast.clips.errors import EnvironmentFault
     from mer_contrast.loso.schedule import run_folds
 
     try:
@@ -219,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished folds are kept; rerun the same command to resume", file=sys.stderr)
         return 130
+    except EnvironmentFault as fault:  # the machine, not a fold: every later fold would fail the same way
+        print(f"error: {fault}; finished folds are kept, rerun to resume", file=sys.stderr)
+        return 1
     except SystemExit as stop:
         # Lightning turns SIGTERM (SLURM, Kubernetes) into SystemExit() at the next step: status 0,
         # which a scheduler would record as success with the fold unfinished.

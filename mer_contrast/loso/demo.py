@@ -8,13 +8,17 @@ cache and finished folds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
+from argparse import ArgumentError, Namespace
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from mer_contrast.cliutil import OneLineParser
+from mer_contrast.config_check import check, describe
+from mer_contrast.quiet import quiet_run
 
 __all__ = ["DEMO_DATA", "find_config", "find_demo_config", "main"]
 
@@ -50,7 +54,7 @@ def ensure_data(root: Path, subjects: int, clips_per_subject: int, size: int, se
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast demo``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="mer-contrast demo", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="mer-contrast demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="LOSO output folder")
     parser.add_argument("--data", type=Path, default=Path("data/demo"), help="synthetic dataset folder")
     parser.add_argument(
@@ -63,8 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
 
     started = time.time()
+    overrides = [f"--data.init_args.root={args.data}", f"--data.init_args.cache_dir={args.out / 'cache'}"]
+    if args.epochs is not None:
+        overrides.append(f"--trainer.max_epochs={args.epochs}")
+    overrides += [a for a in extra if a != "--"]
     try:
         config = args.config or find_demo_config()
+        problem = check("fit", ["--config", str(config), *overrides])  # before data or Lightning
+        if problem is not None:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         print(
             ensure_data(
                 args.data, args.subjects, args.clips_per_subject, DEMO_DATA["size"], DEMO_DATA["seed"]
@@ -73,18 +85,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, FileExistsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    overrides = [f"--data.init_args.root={args.data}", f"--data.init_args.cache_dir={args.out / 'cache'}"]
-    if args.epochs is not None:
-        overrides.append(f"--trainer.max_epochs={args.epochs}")
-    overrides += [a for a in extra if a != "--"]
+    with quiet_run():
+        return _run(args, str(config), overrides, started)
 
+
+def _run(args: Namespace, config: str, overrides: list[str], started: float) -> int:
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
     from mer_contrast.loso.schedule import run_folds
 
     options = LosoOptions(
-        configs=[str(config)], overrides=overrides, out=args.out, max_folds=args.folds, selection="both"
+        configs=[config], overrides=overrides, out=args.out, max_folds=args.folds, selection="both"
     )
-    plan = make_plan(options)
+    try:
+        plan = make_plan(options)
+    except ArgumentError as err:  # jsonargparse's (exit_on_error=False): one line, not a dump
+        print(f"error: {describe(str(err), ['--config', config, *overrides])}", file=sys.stderr)
+        return 2
     write_metadata(plan, options)
     code = run_folds(options, plan)
     minutes, seconds = divmod(int(time.time() - started), 60)
@@ -92,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary_path = args.out / "summary.json"
     if summary_path.is_file():
         print(headline(json.loads(summary_path.read_text())))
-        print(peer_line([str(config)], overrides, args.folds))
+        print(peer_line([config], overrides, args.folds))
     return code
 
 

@@ -162,7 +162,9 @@ def _logger_kind(logger_config: Any) -> LoggerKind:
 def build_fold_cli(args: list[str]) -> Any:
     """``build_cli(args, run=False)`` with the process's own argv hidden (it holds the runner's flags)."""
     from mer_contrast.cli import build_cli
+    from mer_contrast.quiet import attach
 
+    attach()  # Lightning's log handlers exist once it is imported
     saved, sys.argv = sys.argv, sys.argv[:1]
     try:
         return build_cli(args, run=False)
@@ -281,9 +283,9 @@ def _clean_fold(folder: Path) -> None:
 
 
 def _checkpoint_epoch(path: Path) -> int:
-    import torch
+    from mer_contrast.trainers.checkpoint import read_checkpoint  # weights_only, one-line errors
 
-    return int(torch.load(path, map_location="cpu", weights_only=False, mmap=True)["epoch"])
+    return int(read_checkpoint(path)["epoch"])
 
 
 def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, Any]:
@@ -321,7 +323,7 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
     trainer.fit(model, datamodule=datamodule)
     if trainer.interrupted:  # Lightning swallows Ctrl-C in fit; a half-trained fold must not look done
         raise KeyboardInterrupt(f"fold seed{spec.seed}/{spec.subject} interrupted; rerun to redo it")
-    trainer.save_checkpoint(folder / "last.ckpt")
+    trainer.save_checkpoint(folder / "last.ckpt", weights_only=False)  # explicit: no notice per fold
     last_epoch = trainer.current_epoch - 1  # epochs are counted from 0; current_epoch = epochs run
 
     selections: dict[str, dict[str, Any]] = {}

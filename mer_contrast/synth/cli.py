@@ -16,12 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mer_contrast.cliutil import OneLineParser
 from mer_contrast.synth.generator import generate
 from mer_contrast.synth.patterns import LAYOUTS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mer-contrast synth",
         description="Write a synthetic micro-expression dataset in the layout of CASME II, MMEW or SAMM.",
     )
@@ -45,7 +46,32 @@ def build_parser() -> argparse.ArgumentParser:
     twin.add_argument("--drift-px", type=float, default=1.0, help="largest head drift over a clip (1.0)")
     twin.add_argument("--blink-prob", type=float, default=0.3, help="share of clips with a blink (0.3)")
     twin.add_argument("--workers", type=int, default=1, help="processes, one subject each (default 1)")
+    long = parser.add_argument_group("long recording (--long-video; --size and --seed apply)")
+    long.add_argument("--long-video", action="store_true", help="one neutral recording with embedded MEs")
+    long.add_argument("--seconds", type=float, default=10.0, help="length in seconds (default 10)")
+    long.add_argument("--micro-expressions", type=int, default=4, help="embedded MEs (default 4)")
+    long.add_argument("--blinks", type=int, default=3, help="blinks as distractors (default 3)")
+    long.add_argument("--head-moves", type=int, default=2, help="head movements as distractors (default 2)")
+    long.add_argument("--fps", type=float, default=None, help="frame rate (default: the database's)")
     return parser
+
+
+def _long_video(args: argparse.Namespace) -> int:
+    from mer_contrast.synth.long_video import LongVideoOptions, render_long_video
+
+    try:
+        options = LongVideoOptions(
+            layout=args.layout, seconds=args.seconds, micro_expressions=args.micro_expressions,
+            blinks=args.blinks, head_moves=args.head_moves, size=args.size, fps=args.fps, seed=args.seed,
+        )  # fmt: skip
+        events = render_long_video(args.out, options, overwrite=args.overwrite)
+    except (ValueError, FileExistsError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    kinds = ", ".join(f"{k} {sum(e.kind == k for e in events)}" for k in ("me", "blink", "head"))
+    print(f"wrote {args.out}: {options.seconds:g} s at {options.rate:g} fps (video.avi, frames/); {kinds}")
+    print(f"ground truth: {args.out / 'ground_truth.csv'}")
+    return 0
 
 
 def _pair(kind: type) -> Callable[[str], tuple[Any, Any]]:
@@ -100,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad arguments or output folder)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.long_video:
+        return _long_video(args)
     if args.from_sheet is not None:
         return _from_sheet(args)
     start = time.perf_counter()

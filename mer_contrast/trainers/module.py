@@ -31,6 +31,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
 from mer_contrast.losses.distributed import gather_rows
 from mer_contrast.text.facs import au_vocabulary
+from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
 from mer_contrast.trainers.metrics import classification_metrics
 from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
@@ -179,19 +180,11 @@ class MERContrastModule(LightningModule):
     def load_from_checkpoint(  # type: ignore[override]
         cls, checkpoint_path: str | Path, *args: Any, **kwargs: Any
     ) -> MERContrastModule:
-        """``LightningModule.load_from_checkpoint`` with a clear error for object-built checkpoints."""
-        try:
-            return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)  # type: ignore[return-value]
-        except TypeError as error:
-            if "visual" not in str(error) or "visual" in kwargs:
-                raise
-            raise TypeError(
-                f"{checkpoint_path}: this checkpoint stores no tower configs (the module was built from "
-                "tower objects in Python); pass them: load_from_checkpoint(path, visual=..., text=...), "
-                "or build future modules with MERContrastModule.from_config(...) or the CLI"
-            ) from error
+        """``LightningModule.load_from_checkpoint`` with ``weights_only=True`` and one-line errors."""
+        return load_module(cls, super().load_from_checkpoint, checkpoint_path, *args, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        record_clip_settings(self, checkpoint)  # testing with other clip settings is then an error
         if not self.self_describing and not self._warned_not_self_describing:
             self._warned_not_self_describing = True
             rank_zero_warn(
@@ -200,6 +193,7 @@ class MERContrastModule(LightningModule):
             )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        check_loaded_settings(self, checkpoint)
         # Rebuilt by jsonargparse from the stored configs: keep them so a re-saved checkpoint loads too.
         saved = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY, {})
         if not self.self_describing and isinstance(saved.get("visual"), Mapping):

@@ -11,7 +11,7 @@ import pytest
 
 from mer_contrast.clips import cache as cache_module
 from mer_contrast.clips.cache import FlowCache, cache_key
-from mer_contrast.clips.errors import ClipError
+from mer_contrast.clips.errors import ClipError, EnvironmentFault
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
 
@@ -139,7 +139,7 @@ def test_failed_write_leaves_neither_entry_nor_temp(tmp_path: Path, monkeypatch:
         raise OSError("disk full")
 
     monkeypatch.setattr(cache_module.np, "savez", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(EnvironmentFault, match=r"cannot write to the flow cache \(disk full\)"):
         cache.put("a" * 64, entry(seed=2))
     assert cache.path("a" * 64).read_bytes() == good  # old entry untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a" * 64 + ".npz"]

@@ -83,6 +83,28 @@ def test_truncated_jpeg_is_detected(tmp_path: Path) -> None:
         read_image(path)
 
 
+@pytest.mark.parametrize("gray", [False, True])
+def test_jpeg_cut_mid_stream_is_a_bad_clip_not_a_grey_frame(tmp_path: Path, gray: bool) -> None:
+    # Truncated, then closed with an end-of-image marker (as a broken copy or recovery tool leaves it):
+    # libjpeg prints "premature end of data segment" and OpenCV returns the image with grey blocks.
+    path = tmp_path / "img1.jpg"
+    face = cv2.cvtColor(drawn_face(128), cv2.COLOR_RGB2GRAY if gray else cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(path), face)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] + b"\xff\xd9")
+    assert cv2.imread(str(path)) is not None  # what a plain reader would train on
+    with pytest.raises(ClipError, match="JPEG data ends early") as info:
+        read_image(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+
+
+def test_jpeg_with_mid_grey_elsewhere_is_fine(tmp_path: Path) -> None:
+    image = drawn_face(64)
+    image[:8, :8] = 128  # flat grey away from the last block is ordinary content
+    (path,) = write_frames(tmp_path, [image], ext=".jpg")
+    assert read_image(path).shape == (64, 64, 3)
+
+
 def test_jpeg_with_trailing_bytes_after_end_marker_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "img1.jpg"
     cv2.imwrite(str(path), cv2.cvtColor(drawn_face(32), cv2.COLOR_RGB2BGR))

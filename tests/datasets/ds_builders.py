@@ -7,7 +7,7 @@ Nothing here reads the real sheets: every value is invented, only the formats ar
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -38,6 +38,19 @@ def write_xlsx(
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path
+
+
+def edit_sheet(path: Path, edit: Callable[[list[list[object]], int], None]) -> None:
+    """Rewrite the first worksheet after ``edit(rows, header_index)`` (the header: first cell ``Subject``)."""
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook.worksheets[0]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    header = next(i for i, row in enumerate(rows) if row and row[0] == "Subject")
+    edit(rows, header)
+    sheet.delete_rows(1, sheet.max_row)
+    for row in rows:
+        sheet.append(row)
+    workbook.save(path)
 
 
 def write_csv(path: Path, rows: Sequence[Sequence[object]], *, crlf: bool = False) -> Path:

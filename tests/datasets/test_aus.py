@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from mer_contrast.datasets.aus import AUParseError, au_numbers, format_aus, parse_aus
+from mer_contrast.datasets.aus import AUParseError, au_cell_problem, au_numbers, format_aus, parse_aus
 from mer_contrast.datasets.records import ActionUnit as AU
 
 
@@ -97,3 +97,28 @@ def test_unparseable_cells_raise(raw: object) -> None:
 
 def test_auparseerror_is_a_valueerror() -> None:
     assert issubclass(AUParseError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        (None, "AU cell is empty"),
+        ("", "AU cell is empty"),
+        ("  ", "AU cell is empty"),
+        (math.nan, "AU cell is empty"),
+        ("4++", "AU cell '4++' has an empty term, read as '4'"),
+        ("+12", "AU cell '+12' has an empty term, read as '12'"),
+        ("4+,L10", "AU cell '4+,L10' has an empty term, read as '4+L10'"),
+        ("4+", "AU cell '4+' has an empty term, read as '4'"),
+    ],
+)
+def test_empty_and_malformed_cells_are_named(raw: object, problem: str) -> None:
+    message = au_cell_problem(raw)
+    assert message is not None and message.startswith(problem) and message.count(": ") == 1
+
+
+@pytest.mark.parametrize(
+    "raw", [12, 12.0, "4+L10", "?", "14,L24,", "4，11", "(R6 or R12)+R15", "ref(10)", "12X"]
+)
+def test_documented_forms_are_not_problems(raw: object) -> None:
+    assert au_cell_problem(raw) is None  # '12X' is parse_aus's error, not a note

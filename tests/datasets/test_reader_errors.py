@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
 import pytest
+from ds_builders import edit_sheet
 
 from mer_contrast.datasets import READERS, read_dataset
 from mer_contrast.datasets.errors import DatasetNotFoundError, DatasetStrictError, SheetFormatError
@@ -25,19 +24,6 @@ COLUMNS = {
     "samm": ("Action Units", "Estimated Emotion"),
     "casme3": ("Offset", "emotion"),
 }
-
-
-def edit_sheet(path: Path, edit: Callable[[list[list[object]], int], None]) -> None:
-    """Rewrite the first worksheet after ``edit(rows, header_index)``."""
-    workbook = openpyxl.load_workbook(path)
-    sheet = workbook.worksheets[0]
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    header = next(i for i, row in enumerate(rows) if row and row[0] == "Subject")
-    edit(rows, header)
-    sheet.delete_rows(1, sheet.max_row)
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
 
 
 def set_cell(rows: list[list[object]], header: int, column: str, value: object) -> None:

@@ -1,0 +1,96 @@
+"""Less noise in the package's own runs: each log line once per run, and none of the third-party chatter
+that says nothing about the run (Lightning's product tips, a torch deprecation inside Lightning, the
+transformers weight-loading bar).
+
+Only the entry points (``mer-contrast fit|validate|test|predict|loso|demo``) turn this on, for the
+length of :func:`quiet_run`; a library user's logging and warnings are left as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import warnings
+from collections.abc import Iterator
+
+__all__ = ["attach", "quiet_run"]
+
+# Lightning's advertisements for its cloud products (rank_zero_info, once per Trainer).
+TIP_PREFIX = "💡 Tip:"
+# torch >= 2.10 deprecates LeafSpec, which Lightning 2.6's _tree_flatten still builds (not ours to fix).
+LEAFSPEC_MESSAGE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+# Loggers whose handlers print: Lightning adds its own two when root has none; ours; root.
+HANDLER_OWNERS = ("lightning.pytorch", "lightning.fabric", "mer_contrast", "")
+
+
+class RunFilter(logging.Filter):
+    """Drops Lightning's tips and any record already shown in this run (folds repeat them verbatim)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # One record meets this filter on every handler it reaches (ours, then root's): judge it once.
+        verdict = record.__dict__.get("_mer_contrast_shown")
+        if verdict is None:
+            message = record.getMessage()
+            key = (record.name, record.levelno, message)
+            verdict = not message.startswith(TIP_PREFIX) and key not in self.seen
+            self.seen.add(key)
+            record.__dict__["_mer_contrast_shown"] = verdict
+        return bool(verdict)
+
+
+_active: RunFilter | None = None
+_filtered: list[logging.Handler] = []
+_bar_was_on: bool | None = None
+
+
+def attach() -> None:
+    """Filter the log handlers that exist now; call again after importing Lightning (it adds its own)."""
+    global _bar_was_on
+    if _active is None:
+        return
+    # lastResort prints mer_contrast's warnings when nothing configured logging (fit, demo).
+    last_resort = [logging.lastResort] if logging.lastResort is not None else []
+    for handler in [h for name in HANDLER_OWNERS for h in logging.getLogger(name).handlers] + last_resort:
+        if _active not in handler.filters:
+            handler.addFilter(_active)
+            _filtered.append(handler)
+    # Before Lightning is imported, importing transformers here would only slow an early error down.
+    if _bar_was_on is None and ("lightning" in sys.modules or "transformers" in sys.modules):
+        try:  # "Loading weights" per text tower; hub downloads keep their own bar
+            from transformers.utils import logging as hf_logging
+        except ImportError:
+            return
+        _bar_was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def quiet_run() -> Iterator[None]:
+    """The span of one run (``demo`` wraps ``loso``: the outer span holds)."""
+    global _active, _bar_was_on
+    if _active is not None:
+        yield
+        return
+    _active = RunFilter()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=LEAFSPEC_MESSAGE, category=FutureWarning, module=r"lightning\."
+            )
+            attach()
+            yield
+    finally:
+        for handler in _filtered:
+            handler.removeFilter(_active)
+        _filtered.clear()
+        _active = None
+        if _bar_was_on:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.enable_progress_bar()
+        _bar_was_on = None

@@ -1,0 +1,94 @@
+"""The table of ``predict-video`` (CSV, JSON) and its timeline picture (PNG, matplotlib Agg)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mer_contrast.spot.spotting import SpotResult
+
+COLUMNS = (
+    "index", "start_frame", "apex_frame", "end_frame", "start_s", "apex_s", "end_s",
+    "score", "class", "probability", "explanation",
+)  # fmt: skip
+
+
+def table(result: SpotResult, classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per spotted interval (:data:`COLUMNS`, plus ``probs`` when classified)."""
+    rows = []
+    for index, interval in enumerate(result.intervals):
+        label = classes[index] if index < len(classes) else {}
+        row: dict[str, Any] = {
+            "index": index,
+            "start_frame": interval.onset,
+            "apex_frame": interval.apex,
+            "end_frame": interval.offset,
+            "start_s": round(interval.onset / result.fps, 4),
+            "apex_s": round(interval.apex / result.fps, 4),
+            "end_s": round(interval.offset / result.fps, 4),
+            "score": round(interval.score, 4),
+            "class": label.get("class_name", ""),
+            "probability": round(label["probability"], 4) if label else None,
+            "explanation": label.get("explanation", []),
+        }
+        if label:
+            row["probs"] = label["probs"]
+        rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """The table as CSV; the explanation's descriptions are joined by ``" | "``."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "explanation": " | ".join(row["explanation"])})
+
+
+def to_json(rows: list[dict[str, Any]], video: Path, result: SpotResult) -> str:
+    """The table and the spotting's threshold as one JSON document."""
+    info = {
+        "video": str(video),
+        "fps": result.fps,
+        "num_frames": len(result.curve),
+        "threshold": round(result.threshold, 4),
+        "baseline": round(result.baseline, 4),
+        "intervals": rows,
+    }
+    return json.dumps(info, indent=1)
+
+
+def write_timeline(path: Path, result: SpotResult, rows: list[dict[str, Any]], title: str) -> None:
+    """PNG: the motion curve over time, the threshold, and each interval shaded with its class."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    seconds = np.arange(len(result.curve)) / result.fps
+    fig, ax = plt.subplots(figsize=(12, 3.2), dpi=100)
+    ax.plot(seconds, result.curve, color="#333333", lw=0.9, label="motion (FD of flow, px)")
+    if np.isfinite(result.threshold):
+        ax.axhline(result.threshold, color="#cc3333", ls="--", lw=0.9, label="threshold")
+    top = float(np.nanmax(result.curve)) if np.isfinite(result.curve).any() else 1.0
+    for row in rows:
+        ax.axvspan(row["start_s"], row["end_s"], color="#3a7bd5", alpha=0.25)
+        ax.axvline(row["apex_s"], color="#3a7bd5", lw=0.8)
+        text = row["class"] or f"#{row['index']}"
+        if row["probability"] is not None:
+            text += f" {row['probability']:.2f}"
+        ax.text(row["apex_s"], top * 1.02, text, ha="center", va="bottom", fontsize=8, color="#1b4f9c")
+    ax.set_ylim(0, top * 1.18 if top > 0 else 1.0)
+    ax.set_xlim(0, max(seconds[-1], 1e-3) if len(seconds) else 1.0)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("motion (px)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,268 @@
+"""Spotting micro-expressions in a long recording: a flow feature-difference curve and a robust threshold.
+
+The method (documented with its parameters in ``docs/spotting.md``) follows the feature-difference
+(FD) analysis of the MEGC spotting baselines (Moilanen et al., ICPR 2014; Li et al., MEGC 2019),
+with optical flow in place of LBP histograms:
+
+1. **Face**: one box from the Haar cascade of :mod:`mer_contrast.clips.face` on the first frame that
+   shows a face, enlarged by ``margin`` and squared; every frame's box region is resized to ``size``
+   pixels (grey) and registered to the first crop by :func:`~mer_contrast.clips.register.register_to_onset`
+   (``translation``), so head movements do not read as expressions.
+2. **Motion**: flow from frame ``t - k`` to ``t`` (``k`` = ``window_s`` seconds; DIS through
+   :func:`~mer_contrast.clips.flow.flow_pair`), averaged in each cell of a ``grid`` x ``grid`` grid
+   over the face, without the crop's border (registration's replicated edge) nor the eye band
+   (blinks; ``eye_band`` of the face box height). The FD contrast of frame ``t`` is
+   ``|b(t + k) - b(t)| / 2`` per cell, ``b(t)`` being the cell's mean flow ``t - k -> t``: the
+   face at ``t`` against both neighbours ``k`` away. Steady motion cancels; a rise and return
+   (onset -> apex -> offset) peaks at the apex. The curve is the mean of the ``top_fraction``
+   strongest cells (a micro-expression moves a few regions), smoothed over ``smooth_s``.
+3. **Threshold** relative to the video's own baseline: ``median + z * 1.4826 * MAD`` of the curve,
+   and at least ``min_motion`` pixels. Each run above it gives one apex (its maximum); apexes closer
+   than ``min_gap_s`` are merged (the stronger is kept).
+4. **Extent**: around each apex the frames are read again and flow is taken from the apex to every
+   frame within ``max_s``; on the apex's strongest cells the displacement ``D(t)`` grows from 0 (the
+   apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
+   projected on that level it gives the expression's strength, 1 at the apex and 0 when neutral.
+   Onset and offset are the last frames either side whose strength is still ``level`` or more.
+
+Memory is bounded by one chunk of frames plus ``k + 1`` crops and cell vectors, whatever the length.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
+from mer_contrast.clips.flow import FlowConfig, flow_pair
+from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
+from mer_contrast.spot.source import FootageSource, SpotError
+
+Progress = Callable[[int], None]  # called with the number of frames just processed
+
+
+@dataclass(frozen=True)
+class SpotConfig:
+    """Parameters of the spotter (see the module docstring); the defaults are the documented ones."""
+
+    size: int = 96
+    margin: float = 0.1
+    window_s: float = 0.15
+    blur: float = 1.0
+    average_s: float = 0.025
+    grid: int = 6
+    eye_band: tuple[float, float] = (0.31, 0.52)
+    top_fraction: float = 0.25
+    smooth_s: float = 0.05
+    z: float = 5.0
+    min_motion: float = 0.12
+    min_gap_s: float = 0.25
+    max_s: float = 0.5
+    level: float = 0.2
+    chunk: int = 256
+    face_tries: int = 10
+    flow: FlowConfig = field(default_factory=lambda: FlowConfig(method="farneback"))
+
+    def frames(self, seconds: float, fps: float, least: int = 1) -> int:
+        """A duration in frames at ``fps`` (at least ``least``)."""
+        return max(least, round(seconds * fps))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One spotted candidate, in 0-based frame indices (offset included)."""
+
+    onset: int
+    apex: int
+    offset: int
+    score: float  # the curve at the apex, pixels
+
+
+@dataclass
+class SpotResult:
+    """What the spotter found: the curve (NaN where undefined), its threshold and the intervals."""
+
+    curve: np.ndarray
+    threshold: float
+    baseline: float
+    intervals: list[Interval]
+    fps: float
+    box: tuple[int, int, int, int]
+
+
+class FaceTrack:
+    """The face crop of every frame, registered to the first one (the clip pipeline's steps)."""
+
+    def __init__(self, source: FootageSource, cfg: SpotConfig) -> None:
+        self.cfg = cfg
+        self.box = self._find_box(source)
+        self.reference: np.ndarray | None = None
+        side = cfg.size
+        mask = np.zeros((side, side), bool)
+        border = round(side * BORDER_FRACTION)
+        mask[border : side - border, border : side - border] = True
+        face_top, face_side = cfg.margin / (1 + 2 * cfg.margin), 1 / (1 + 2 * cfg.margin)
+        top, bottom = (round(side * (face_top + face_side * f)) for f in cfg.eye_band)
+        mask[top:bottom] = False
+        edges = np.linspace(0, side, cfg.grid + 1).round().astype(int)
+        self.cells = [
+            (slice(edges[i], edges[i + 1]), slice(edges[j], edges[j + 1]))
+            for i in range(cfg.grid)
+            for j in range(cfg.grid)
+            if mask[edges[i] : edges[i + 1], edges[j] : edges[j + 1]].mean() > 0.5
+        ]
+        self.masks = [mask[cell] for cell in self.cells]
+
+    def _find_box(self, source: FootageSource) -> tuple[int, int, int, int]:
+        step = max(1, source.num_frames // self.cfg.face_tries)
+        for index in range(0, source.num_frames, step)[: self.cfg.face_tries]:
+            frame = source.read(index, index + 1)[0]
+            face = largest_face(frame)
+            if face is not None:
+                return square_box(face, self.cfg.margin, *frame.shape[:2])
+        raise SpotError(
+            source.path,
+            f"no face found on {min(self.cfg.face_tries, source.num_frames)} frames spread over the "
+            "recording (OpenCV's frontal-face detector): film the face frontally and well lit",
+        )
+
+    def crops(self, frames: np.ndarray) -> list[np.ndarray]:
+        """Grey registered ``size`` x ``size`` crops of RGB frames."""
+        grey = [
+            cv2.cvtColor(resize_square(crop_box(f, self.box), self.cfg.size), cv2.COLOR_RGB2GRAY)
+            for f in frames
+        ]
+        if self.cfg.blur > 0:  # sensor noise otherwise reads as sub-pixel flow everywhere
+            grey = [cv2.GaussianBlur(g, (0, 0), self.cfg.blur) for g in grey]
+        if self.reference is None:
+            self.reference = grey[0]
+        return register_to_onset([self.reference, *grey], "translation")[1:]
+
+    def cell_means(self, flow: np.ndarray) -> np.ndarray:
+        """Mean flow ``(cells, 2)`` of each grid cell, over its unmasked pixels."""
+        return np.array([flow[cell][m].mean(axis=0) for cell, m in zip(self.cells, self.masks, strict=True)])
+
+
+def motion_curve(
+    source: FootageSource, cfg: SpotConfig, track: FaceTrack, progress: Progress | None = None
+) -> np.ndarray:
+    """The FD curve (``num_frames``,) in pixels, NaN within ``k`` frames of either end."""
+    k = cfg.frames(cfg.window_s, source.fps)
+    curve = np.full(source.num_frames, np.nan, np.float32)
+    m = cfg.frames(cfg.average_s, source.fps)
+    recent: deque[np.ndarray] = deque(maxlen=m)
+    crops: deque[np.ndarray] = deque(maxlen=k + 1)
+    cells: deque[np.ndarray] = deque(maxlen=k + 1)
+    top = max(1, round(cfg.top_fraction * len(track.cells)))
+    for first, frames in source.chunks(cfg.chunk):
+        for offset, crop in enumerate(track.crops(frames)):
+            recent.append(crop.astype(np.float32))
+            crops.append(_mean_frame(recent))  # centred on t - (m - 1) / 2
+            t = first + offset - (m - 1) // 2
+            if len(crops) == k + 1:
+                cells.append(track.cell_means(flow_pair(crops[0], crops[-1], cfg.flow)))  # b(t)
+                if len(cells) == k + 1:  # cells[0] = b(t - k), cells[-1] = b(t)
+                    contrast = np.linalg.norm(cells[-1] - cells[0], axis=1) / 2
+                    curve[t - k] = np.sort(contrast)[-top:].mean()
+        if progress is not None:
+            progress(len(frames))
+    return curve
+
+
+def _mean_frame(recent: deque[np.ndarray]) -> np.ndarray:
+    """The mean of the last few crops as uint8: sensor noise is independent from frame to frame,
+    a micro-expression is not, so averaging ``average_s`` of frames lowers the flow's noise floor."""
+    return np.clip(np.mean(recent, axis=0) + 0.5, 0, 255).astype(np.uint8)
+
+
+def _smooth(curve: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1:
+        return curve
+    kernel = np.ones(width) / width
+    valid = ~np.isnan(curve)
+    filled = np.where(valid, curve, 0.0)
+    norm = np.convolve(valid.astype(float), kernel, mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.convolve(filled, kernel, mode="same") / norm
+    return np.where(valid, out, np.nan).astype(np.float32)
+
+
+def find_apexes(curve: np.ndarray, cfg: SpotConfig, fps: float) -> tuple[list[int], float, float]:
+    """Apex frames, the threshold and the baseline (median) of a curve."""
+    values = curve[~np.isnan(curve)]
+    if values.size == 0:
+        return [], float("nan"), float("nan")
+    baseline = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - baseline)))
+    threshold = max(baseline + cfg.z * spread, cfg.min_motion)
+    above = np.nan_to_num(curve, nan=0.0) > threshold
+    peaks: list[int] = []
+    t = 0
+    while t < len(curve):
+        if above[t]:
+            end = t
+            while end + 1 < len(curve) and above[end + 1]:
+                end += 1
+            peaks.append(t + int(np.nanargmax(curve[t : end + 1])))
+            t = end + 1
+        else:
+            t += 1
+    gap = cfg.frames(cfg.min_gap_s, fps)
+    merged: list[int] = []
+    for peak in peaks:
+        if merged and peak - merged[-1] < gap:
+            if curve[peak] > curve[merged[-1]]:
+                merged[-1] = peak
+        else:
+            merged.append(peak)
+    return merged, threshold, baseline
+
+
+def interval_extent(source: FootageSource, cfg: SpotConfig, track: FaceTrack, apex: int) -> tuple[int, int]:
+    """Onset and offset around ``apex`` from the apex-referenced displacement (module docstring, 4)."""
+    k = cfg.frames(cfg.window_s, source.fps)
+    reach = cfg.frames(cfg.max_s, source.fps, least=k + 1)
+    start, stop = max(0, apex - reach), min(source.num_frames, apex + reach + 1)
+    crops = [c for _, frames in source.chunks(cfg.chunk, start, stop) for c in track.crops(frames)]
+    at = apex - start
+    before = crops[max(0, at - k)]
+    after = crops[min(len(crops) - 1, at + k)]
+    contrast = np.linalg.norm(
+        track.cell_means(flow_pair(crops[at], before, cfg.flow))
+        + track.cell_means(flow_pair(crops[at], after, cfg.flow)),
+        axis=1,
+    )
+    strongest = np.argsort(contrast)[-max(1, round(cfg.top_fraction * len(track.cells))) :]
+    shift = np.array(
+        [track.cell_means(flow_pair(crops[at], c, cfg.flow))[strongest] for c in crops]
+    )  # (frames, cells, 2)
+    far = np.abs(np.arange(len(crops)) - at) >= reach // 2
+    neutral = np.median(shift[far] if far.any() else shift, axis=0)  # the face away from the apex
+    norm = max(float((neutral**2).sum()), 1e-6)
+    strength = 1.0 - (shift * neutral).sum(axis=(1, 2)) / norm  # 1 at the apex, 0 when neutral
+    onset = at
+    while onset > 0 and strength[onset - 1] >= cfg.level:
+        onset -= 1
+    offset = at
+    while offset < len(crops) - 1 and strength[offset + 1] >= cfg.level:
+        offset += 1
+    return start + onset, start + offset
+
+
+def spot(
+    source: FootageSource, cfg: SpotConfig | None = None, progress: Progress | None = None
+) -> SpotResult:
+    """Spot micro-expression intervals in ``source`` (see the module docstring)."""
+    cfg = cfg or SpotConfig()
+    track = FaceTrack(source, cfg)
+    curve = _smooth(motion_curve(source, cfg, track, progress), cfg.frames(cfg.smooth_s, source.fps))
+    apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
+    intervals = []
+    for apex in apexes:
+        onset, offset = interval_extent(source, cfg, track, apex)
+        intervals.append(Interval(onset, apex, offset, float(curve[apex])))
+    return SpotResult(curve, threshold, baseline, intervals, source.fps, track.box)

@@ -1,0 +1,266 @@
+"""A synthetic long recording: a neutral face for N seconds with K micro-expressions at known frames.
+
+``render_long_video(out, LongVideoOptions(...))`` writes, into ``out``:
+
+* ``video.avi`` (Motion-JPEG at quality 95: sub-pixel motion survives, decord reads it),
+* ``frames/img00000.jpg`` ... (the same frames as JPEG files, for the frame-folder input),
+* ``ground_truth.csv``: one row per event, ``kind`` ``me`` (micro-expression), ``blink`` or ``head``
+  (head movement), with its onset, apex and offset (0-based frame indices, also in seconds), emotion
+  and AU code,
+* ``long_video.json``: the options, the frame rate and the face box, for the record.
+
+The micro-expressions are planned and drawn as the training clips of ``mer-contrast synth`` are:
+classes and AU patterns from :func:`~mer_contrast.synth.patterns.plan_clips` (the layout's shares),
+the displacement field of :func:`~mer_contrast.synth.motion.au_field` at ``BASE_AMPLITUDE`` scaled to
+the face size times the clip's gain, and the raised-cosine :func:`~mer_contrast.synth.motion.envelope`.
+Durations follow real micro-expressions (``ME_SECONDS``: 0.2-0.5 s, onset to offset). Distractors:
+blinks (both upper lids close and reopen, 100-200 ms, as in ``sheet_twin``) and head movements (a
+smooth translation of a few pixels over 0.3-0.8 s; the head stays where it moved to), plus a slow
+jitter and sensor noise on every frame. Events never overlap, so the ground truth is unambiguous.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from mer_contrast.synth.motion import (
+    BASE_AMPLITUDE,
+    JITTER_PX,
+    NOISE_STD,
+    AUToken,
+    au_field,
+    envelope,
+    jitter,
+)
+from mer_contrast.synth.patterns import Layout, format_aus, plan_clips
+from mer_contrast.synth.render import JPEG_QUALITY, stream, subject_face, write_jpeg
+from mer_contrast.synth.sheet_twin import BLINK_DEPTH
+
+FRAME_RATES: dict[str, float] = {"casme2": 200.0, "samm": 200.0, "mmew": 90.0}  # the databases' cameras
+ME_SECONDS = (0.2, 0.5)  # onset to offset of a micro-expression
+BLINK_SECONDS = (0.1, 0.2)
+HEAD_SECONDS = (0.3, 0.8)
+HEAD_PX = (2.0, 6.0)  # size of one head movement for a 128-pixel face box
+GAP_SECONDS = 0.3  # still time between two events
+LONG = 11  # random-stream purpose of this module (render.py uses 0..3, sheet_twin 7)
+VIDEO_NAME, FRAMES_DIR, TRUTH_NAME, INFO_NAME = "video.avi", "frames", "ground_truth.csv", "long_video.json"
+TRUTH_COLUMNS = (
+    "kind", "onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "emotion", "aus",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LongVideoOptions:
+    """What :func:`render_long_video` draws.
+
+    Args:
+        layout: whose classes and frame rate: ``casme2``, ``samm`` (200 fps) or ``mmew`` (90 fps).
+        seconds: length of the recording.
+        micro_expressions: K micro-expressions embedded at random, non-overlapping times.
+        blinks: number of blinks (distractors).
+        head_moves: number of head movements (distractors).
+        size: face box side in pixels (the canvas is 4/3 taller, 4:3 wide).
+        fps: frame rate; None = the layout's database.
+        seed: same seed, same frames.
+        frames: also write every frame as a JPEG file (``frames/``).
+    """
+
+    layout: Layout = "casme2"
+    seconds: float = 10.0
+    micro_expressions: int = 4
+    blinks: int = 3
+    head_moves: int = 2
+    size: int = 96
+    fps: float | None = None
+    seed: int = 0
+    frames: bool = True
+
+    @property
+    def rate(self) -> float:
+        """Frames per second of the recording."""
+        return float(self.fps) if self.fps else FRAME_RATES[self.layout]
+
+    def __post_init__(self) -> None:
+        if self.layout not in FRAME_RATES:
+            raise ValueError(
+                f"synth --long-video: unknown layout {self.layout!r}; expected casme2, samm or mmew"
+            )
+        if not 32 <= self.size <= 512:
+            raise ValueError(f"synth --long-video: size must be 32..512 pixels, got {self.size}")
+        if (
+            self.rate < 10
+            or self.seconds <= 0
+            or min(self.micro_expressions, self.blinks, self.head_moves) < 0
+        ):
+            raise ValueError("synth --long-video: needs fps >= 10, seconds > 0 and counts >= 0")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One embedded event in frame indices (0-based, offset included)."""
+
+    kind: str  # "me", "blink" or "head"
+    onset: int
+    apex: int
+    offset: int
+    emotion: str = ""
+    aus: str = ""
+
+
+def _place(lengths: list[int], total: int, gap: int, rng: np.random.Generator) -> list[int]:
+    """Start frames of non-overlapping events of ``lengths`` in ``[gap, total - gap)``, in random order."""
+    free = total - 2 * gap - sum(lengths) - gap * max(len(lengths) - 1, 0)
+    if free < 0:
+        need = (sum(lengths) + gap * (len(lengths) + 1)) / total
+        raise ValueError(
+            f"synth --long-video: {len(lengths)} events do not fit without overlap; give about "
+            f"{need:.1f}x more --seconds or fewer events"
+        )
+    order = rng.permutation(len(lengths))
+    cuts = np.sort(rng.integers(0, free + 1, len(lengths)))  # spare frames spread before each event
+    starts, cursor = [0] * len(lengths), gap
+    for slot, index in enumerate(order):
+        spare = int(cuts[slot] - (cuts[slot - 1] if slot else 0))
+        starts[int(index)] = cursor + spare
+        cursor += spare + lengths[int(index)] + gap
+    return starts
+
+
+def plan_events(options: LongVideoOptions) -> tuple[int, list[Event], list]:
+    """Frame count, every event in time order, and the micro-expressions' clip plans (same order)."""
+    rate, total = options.rate, round(options.seconds * options.rate)
+    rng = stream(options.seed, options.layout, LONG, 0)
+    me_frames = (max(4, round(ME_SECONDS[0] * rate)), max(5, round(ME_SECONDS[1] * rate)))
+    plans = [
+        p
+        for per in plan_clips(options.layout, 1, max(options.micro_expressions, 1), me_frames, rng)
+        for p in per
+    ]
+    plans = plans[: options.micro_expressions]
+    blink = [
+        int(rng.integers(round(BLINK_SECONDS[0] * rate), round(BLINK_SECONDS[1] * rate) + 1))
+        for _ in range(options.blinks)
+    ]
+    head = [
+        int(rng.integers(round(HEAD_SECONDS[0] * rate), round(HEAD_SECONDS[1] * rate) + 1))
+        for _ in range(options.head_moves)
+    ]
+    lengths = [p.length for p in plans] + [max(b, 3) for b in blink] + [max(h, 3) for h in head]
+    starts = _place(lengths, total, round(GAP_SECONDS * rate), rng)
+    events: list[tuple[Event, object]] = []
+    for i, start in enumerate(starts):
+        length = lengths[i]
+        if i < len(plans):
+            plan = plans[i]
+            text = format_aus(plan.tokens, options.layout)
+            events.append(
+                (Event("me", start, start + plan.apex_index, start + length - 1, plan.emotion, text), plan)
+            )
+        else:
+            kind = "blink" if i < len(plans) + len(blink) else "head"
+            events.append((Event(kind, start, start + length // 2, start + length - 1), None))
+    events.sort(key=lambda item: item[0].onset)
+    return total, [e for e, _ in events], [p for _, p in events]
+
+
+def _head_path(total: int, events: list[Event], scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Per-frame head translation (total, 2): eased steps at the head events, plus slow jitter."""
+    path = np.zeros((total, 2), np.float32)
+    for event in (e for e in events if e.kind == "head"):
+        angle, size = rng.uniform(0, 2 * np.pi), rng.uniform(*HEAD_PX) * scale
+        step = size * np.array([np.cos(angle), np.sin(angle)], np.float32)
+        t = np.arange(total, dtype=np.float32)
+        progress = np.clip((t - event.onset) / max(event.offset - event.onset, 1), 0.0, 1.0)
+        path += np.outer(0.5 - 0.5 * np.cos(np.pi * progress), step)
+    return path + jitter(total, JITTER_PX * scale, rng)
+
+
+def render_long_video(out: Path, options: LongVideoOptions, *, overwrite: bool = False) -> list[Event]:
+    """Write the recording, its frames and ground truth into ``out`` (see the module docstring)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        if not (overwrite and (out / TRUTH_NAME).is_file()):
+            raise FileExistsError(
+                f"synth --long-video: {out} is not empty; pass a new or empty folder "
+                "(or --overwrite over an earlier long video)"
+            )
+        shutil.rmtree(out)
+    total, events, plans = plan_events(options)
+    face = subject_face(options.seed, options.layout, 0, options.size, raw=True)
+    scale = options.size / 128
+    shape = face.neutral.shape[:2]
+    weights = np.zeros((len(events), total), np.float32)
+    fields = []
+    for k, (event, plan) in enumerate(zip(events, plans, strict=True)):
+        length = event.offset - event.onset + 1
+        if event.kind == "me":
+            field = au_field(plan.tokens, face.geometry, shape, BASE_AMPLITUDE * scale * plan.gain)
+            weights[k, event.onset : event.offset + 1] = envelope(length, event.apex - event.onset)
+        elif event.kind == "blink":
+            field = au_field((AUToken(43),), face.geometry, shape, BLINK_DEPTH * options.size)
+            steps = np.arange(length)
+            weights[k, event.onset : event.offset + 1] = np.sin(np.pi * (steps + 0.5) / length) ** 2
+        else:
+            field = np.zeros((*shape, 2), np.float32)  # the head path carries it
+        fields.append(field)
+    rng = stream(options.seed, options.layout, LONG, 1)
+    shifts = _head_path(total, events, scale, rng)
+    (out / FRAMES_DIR).mkdir(parents=True, exist_ok=True) if options.frames else out.mkdir(
+        parents=True, exist_ok=True
+    )
+    width, height = face.frame_size
+    writer = cv2.VideoWriter(
+        str(out / VIDEO_NAME), cv2.VideoWriter.fourcc(*"MJPG"), options.rate, (width, height)
+    )
+    if not writer.isOpened():
+        raise OSError(f"{out / VIDEO_NAME}: OpenCV cannot write Motion-JPEG video; reinstall opencv")
+    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, JPEG_QUALITY)
+    grid_y, grid_x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    try:
+        for t in range(total):
+            dx = np.full(shape, shifts[t, 0], np.float32)
+            dy = np.full(shape, shifts[t, 1], np.float32)
+            for active in np.flatnonzero(weights[:, t]).tolist():
+                dx += weights[active, t] * fields[active][..., 0]
+                dy += weights[active, t] * fields[active][..., 1]
+            frame = cv2.remap(
+                face.neutral, grid_x - dx, grid_y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            )
+            frame = frame + NOISE_STD * rng.standard_normal(frame.shape, dtype=np.float32)
+            image = np.clip(frame + 0.5, 0, 255).astype(np.uint8)
+            writer.write(image)
+            if options.frames:
+                write_jpeg(out / FRAMES_DIR / f"img{t:05d}.jpg", image)
+    finally:
+        writer.release()
+    write_truth(out / TRUTH_NAME, events, options.rate)
+    info = {**asdict(options), "fps": options.rate, "num_frames": total, "face_box": list(face.box)}
+    (out / INFO_NAME).write_text(json.dumps(info, indent=1) + "\n")
+    return events
+
+
+def write_truth(path: Path, events: list[Event], fps: float) -> None:
+    """The ground-truth CSV (:data:`TRUTH_COLUMNS`)."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(TRUTH_COLUMNS)
+        for e in events:
+            times = [round(v / fps, 4) for v in (e.onset, e.apex, e.offset)]
+            writer.writerow([e.kind, e.onset, e.apex, e.offset, *times, e.emotion, e.aus])
+
+
+def read_truth(path: Path) -> list[Event]:
+    """Events of a ground-truth CSV written by :func:`write_truth`."""
+    with Path(path).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Event(r["kind"], int(r["onset"]), int(r["apex"]), int(r["offset"]), r["emotion"], r["aus"])
+        for r in rows
+    ]
