@@ -131,8 +131,6 @@ def _compute_entry(
             arrays = prepare_clip(record, cfg)
         except ClipError as err:
             error = str(err)
-        except EnvironmentFault as err:
-            fault = str(err)
         except Exception as err:  # any other failure is reported, not raised, like a ClipError
             error = str(ClipError(record.key, f"{type(err).__name__}: {err}"))
         else:

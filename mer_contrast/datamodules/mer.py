@@ -201,6 +201,7 @@ class MERDataModule(LightningDataModule):
     def labelled_records(self) -> list[tuple[SampleRecord, int]]:
         """Every clip usable under the protocol, with its label (reader + protocol, no frames decoded)."""
         result = read_dataset(self.dataset, root=self.root, strict=self.strict, **self.reader_options)
+        self._read_result = result  # for the kept/dropped line of setup
         labelled, dropped = apply_protocol(result, self.protocol)
         if dropped:
             log.info("%d clips are outside protocol %s", len(dropped), self.protocol_name)
@@ -272,14 +273,12 @@ class MERDataModule(LightningDataModule):
         """Print (rank zero only) how many clips the reader and protocol kept and dropped, and why."""
         from lightning.pytorch.utilities import rank_zero_only
 
-        from mer_contrast.datasets.inspect import kept_line, print_once, summarize
+        from mer_contrast.datasets.inspect import kept_line, print_once, summary_of
 
         if getattr(rank_zero_only, "rank", 0) != 0:
             return
-        # labelled_records keeps no reader report, so the sheet is read again, quietly (the first read
-        # logged its warnings); reading never decodes frames, so this takes a second at most.
-        options = {**self.reader_options, "quiet": True}
-        summary = summarize(self.dataset, self.root, protocol=self.protocol_name, **options)
+        self.labelled_records  # noqa: B018 -- reads the sheet once, keeping its report in _read_result
+        summary = summary_of(self.dataset, self._read_result, self.protocol_name)
         print_once(kept_line(summary, not_prepared, self.root))
 
     def _choose_flow_norm(self, train: list[int]) -> FlowNorm:

@@ -23,6 +23,7 @@ from mer_contrast.datasets.errors import (
     SheetFormatError,
 )
 from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, apply_protocol, get_protocol, list_protocols
+from mer_contrast.datasets.records import ReadResult
 
 #: Errors reported as one line with exit code 2 (no traceback).
 USER_ERRORS = (DatasetNotFoundError, SheetFormatError, DatasetStrictError, AUParseError, ValueError, OSError)
@@ -50,6 +51,13 @@ def summarize(
     """
     options.setdefault("quiet", True)  # warnings are returned in the summary instead of logged
     result = read_dataset(dataset, root, sheet, strict=strict, **options)
+    return summary_of(dataset, result, protocol, frames_read=root is not None)
+
+
+def summary_of(
+    dataset: str, result: ReadResult, protocol: str | None = None, frames_read: bool = True
+) -> dict[str, Any]:
+    """The :func:`summarize` dict of a sheet already read (``result`` of :func:`read_dataset`)."""
     chosen = get_protocol(protocol or DEFAULT_PROTOCOL[dataset])
     labelled, dropped = apply_protocol(result, chosen)
     per_class = Counter(chosen.classes[label] for _, label in labelled)
@@ -69,7 +77,7 @@ def summarize(
         "subjects": len(per_subject),
         "rows": len(result.records) + len(result.skipped),
         "skipped": skipped,
-        "frames_read": root is not None,
+        "frames_read": frames_read,
         "frames_found": result.frames_found,
         "frames_expected": result.frames_expected,
         "warnings": list(result.warnings),
