@@ -30,6 +30,10 @@ TOOLS: dict[str, tuple[str, str]] = {
         "mer_contrast.spot.cli",
         "spot micro-expressions in a video or frame folder, classify and explain each (CSV/JSON/PNG)",
     ),
+    "predict-clips": (
+        "mer_contrast.spot.clips",
+        "classify a folder of clip folders without a sheet (apex from motion); also `predict FOLDER`",
+    ),
     "bench": ("mer_contrast.bench", "benchmarks that print measured figures (flow cache, training)"),
 }
 
@@ -72,6 +76,10 @@ def _drop_stdout() -> None:
 
 
 def _dispatch(argv: list[str], from_sys_argv: bool) -> int:
+    if _clip_folders_given(argv):  # `predict FOLDER ...`: no sheet, no config (spot/clips.py)
+        from mer_contrast.spot import clips
+
+        return clips.main(argv[1:])
     if argv and argv[0] in TOOLS:
         module = importlib.import_module(TOOLS[argv[0]][0])
         return int(module.main(argv[1:]) or 0)
@@ -129,6 +137,11 @@ def _lightning(argv: list[str], from_sys_argv: bool) -> int:
         finally:
             sys.argv = saved
     return 0
+
+
+def _clip_folders_given(argv: list[str]) -> bool:
+    """``predict`` followed by an existing folder: LightningCLI's ``predict`` takes no positional."""
+    return len(argv) > 1 and argv[0] == "predict" and not argv[1].startswith("-") and os.path.isdir(argv[1])
 
 
 def _one_line(message: str, argv: list[str]) -> str:

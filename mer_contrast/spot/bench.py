@@ -93,6 +93,38 @@ def bench(
     return figures
 
 
+def apex_error(dataset: str, root: Path, crop: Literal["detect", "none"] = "none") -> dict[str, object]:
+    """How far ``predict FOLDER``'s motion apex falls from the sheet's, over a database's clips."""
+    import numpy as np
+
+    from mer_contrast.datasets import read_dataset
+    from mer_contrast.spot.clips import estimate_apex
+
+    errors, fractions = [], []
+    start = time.perf_counter()
+    for record in read_dataset(dataset, root).records:
+        numbers = tuple(record.frame_numbers)
+        if not record.frames or record.apex is None or record.apex not in numbers[1:]:
+            continue  # a video-backed record, or no usable apex on the sheet
+        source = FootageSource.open(Path(record.frames[0]).parent)
+        where = {path.name: index for index, path in enumerate(source.files)}
+        true = where[Path(record.frames[numbers.index(record.apex)]).name]
+        found, _ = estimate_apex(source, SpotConfig(), crop)
+        errors.append(abs(found - true))
+        fractions.append(abs(found - true) / max(1, source.num_frames - 1))
+    if not errors:
+        raise ValueError(f"{root}: no {dataset} clip with frames and a sheet apex")
+    e = np.array(errors)
+    return {
+        "clips": len(errors),
+        "median_frames": float(np.median(e)),
+        "mean_frames": round(float(e.mean()), 2),
+        "within_10_frames": round(float(np.mean(e <= 10)), 3),
+        "mean_fraction_of_clip": round(float(np.mean(fractions)), 4),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bench spot``; exit 0, or 2 for an unusable checkpoint or folder."""
     parser = OneLineParser(prog="mer-contrast bench spot", description=HELP)
@@ -105,7 +137,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint for STRS (optional)")
     parser.add_argument("--work", type=Path, default=None, help="keep the videos here (default: temp)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--apex-of", nargs=2, metavar=("DATASET", "ROOT"), default=None,
+        help="instead: distance of `predict FOLDER`'s motion apex to the sheet's, on a database's clips",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.apex_of is not None:
+        try:
+            result = apex_error(args.apex_of[0], Path(args.apex_of[1]))
+        except (SpotError, ValueError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(json.dumps(result) if args.json else (
+            f"apex from motion vs sheet: {result['clips']} clips, |error| median {result['median_frames']:g} "
+            f"frames, mean {result['mean_frames']}, within 10 frames {result['within_10_frames']:.0%}, "
+            f"{result['seconds']} s"
+        ))  # fmt: skip
+        return 0
     tuned = sorted(set(args.seeds) & set(TUNING_SEEDS))
     if tuned:
         print(

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mer_contrast import quiet
 from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
@@ -41,13 +42,15 @@ class Classifier:
     @classmethod
     def load(cls, path: Path) -> Classifier:
         """Load ``path`` (one-line :class:`SpotError` for anything unusable)."""
-        from mer_contrast.trainers import MERContrastModule
+        with quiet.quiet_run():  # no "Loading weights" bar nor Lightning chatter for a checkpoint load
+            from mer_contrast.trainers import MERContrastModule
 
-        try:
-            checkpoint = read_checkpoint(path)
-            module = MERContrastModule.load_from_checkpoint(path, map_location="cpu")
-        except (CheckpointError, TypeError) as err:
-            raise SpotError(path, str(err).removeprefix(f"{path}: ")) from None
+            quiet.attach()
+            try:
+                checkpoint = read_checkpoint(path)
+                module = MERContrastModule.load_from_checkpoint(path, map_location="cpu")
+            except (CheckpointError, TypeError) as err:
+                raise SpotError(path, str(err).removeprefix(f"{path}: ")) from None
         module.eval()
         settings = (checkpoint.get(KEY) or {}).get("clip_settings") or {}
         data = dict(checkpoint.get("datamodule_hyper_parameters") or {})
@@ -93,32 +96,39 @@ class Classifier:
             strain = chosen[1] if strain is None else strain
         return FlowNorm(channels, float(bound), float(strain or 1.0))
 
-    @torch.no_grad()
     def classify(self, source: FootageSource, intervals: list[Interval]) -> list[dict[str, Any]]:
         """Per interval: ``class_name``, ``probability``, ``probs`` (by class) and ``explanation``."""
         if not intervals:
             return []
         clips = self.prepare(source, intervals)
+        return self.classify_arrays(clips, [source.path.stem] * len(clips))
+
+    @torch.no_grad()
+    def classify_arrays(
+        self, clips: list[dict[str, np.ndarray]], subjects: list[str]
+    ) -> list[dict[str, Any]]:
+        """Prepared clips (of :meth:`prepare` or ``prepare_clip``) to class rows, one flow norm for all."""
+        if not clips:
+            return []
         norm = self.norm(clips)
-        num_frames = self.clip.num_frames
-        rows = []
-        for index, arrays in enumerate(clips):
-            rgb = torch.from_numpy(arrays["rgb"][:num_frames]).permute(0, 3, 1, 2).float().div(255.0)
-            flow = norm(torch.from_numpy(arrays["flow"].astype(np.float32)))
-            batch = {
-                "rgb": rgb[None],
-                "flow": flow[None],
-                "subject": [source.path.stem],
-                "clip_id": [f"me{index:03d}"],
-            }
-            row = self.module.predict_step(batch, index)[0]
-            names = self.module.class_names
-            rows.append(
-                {
-                    "class_name": row["class_name"],
-                    "probability": float(row["probs"][row["pred"]]),
-                    "probs": {name: round(float(p), 4) for name, p in zip(names, row["probs"], strict=True)},
-                    "explanation": list(row["explanation"]),
-                }
-            )
-        return rows
+        with quiet.quiet_run():  # the explanation may build the text tower: no "Loading weights" bar
+            quiet.attach()
+            return [
+                self._classify_one(arrays, subject, index, norm)
+                for index, (arrays, subject) in enumerate(zip(clips, subjects, strict=True))
+            ]
+
+    def _classify_one(
+        self, arrays: dict[str, np.ndarray], subject: str, index: int, norm: FlowNorm
+    ) -> dict[str, Any]:
+        rgb = torch.from_numpy(arrays["rgb"][: self.clip.num_frames]).permute(0, 3, 1, 2).float().div(255.0)
+        flow = norm(torch.from_numpy(arrays["flow"].astype(np.float32)))
+        batch = {"rgb": rgb[None], "flow": flow[None], "subject": [subject], "clip_id": [f"me{index:03d}"]}
+        row = self.module.predict_step(batch, index)[0]
+        names = self.module.class_names
+        return {
+            "class_name": row["class_name"],
+            "probability": float(row["probs"][row["pred"]]),
+            "probs": {name: round(float(p), 4) for name, p in zip(names, row["probs"], strict=True)},
+            "explanation": list(row["explanation"]),
+        }

@@ -97,9 +97,11 @@ class SpotResult:
 class FaceTrack:
     """The face crop of every frame, registered to the first one (the clip pipeline's steps)."""
 
-    def __init__(self, source: FootageSource, cfg: SpotConfig) -> None:
+    def __init__(
+        self, source: FootageSource, cfg: SpotConfig, box: tuple[int, int, int, int] | None = None
+    ) -> None:
         self.cfg = cfg
-        self.box = self._find_box(source)
+        self.box = box if box is not None else self._find_box(source)  # given: a clip's own box
         self.reference: np.ndarray | None = None
         side = cfg.size
         mask = np.zeros((side, side), bool)
@@ -179,7 +181,9 @@ def _mean_frame(recent: deque[np.ndarray]) -> np.ndarray:
     return np.clip(np.mean(recent, axis=0) + 0.5, 0, 255).astype(np.uint8)
 
 
-def _smooth(curve: np.ndarray, width: int) -> np.ndarray:
+def smooth(curve: np.ndarray, width: int) -> np.ndarray:
+    """Moving mean over ``width`` frames that ignores NaN (undefined ends stay NaN)."""
+    width = min(width, len(curve))  # np.convolve's "same" would return the kernel's length
     if width <= 1:
         return curve
     kernel = np.ones(width) / width
@@ -259,7 +263,7 @@ def spot(
     """Spot micro-expression intervals in ``source`` (see the module docstring)."""
     cfg = cfg or SpotConfig()
     track = FaceTrack(source, cfg)
-    curve = _smooth(motion_curve(source, cfg, track, progress), cfg.frames(cfg.smooth_s, source.fps))
+    curve = smooth(motion_curve(source, cfg, track, progress), cfg.frames(cfg.smooth_s, source.fps))
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
     intervals = []
     for apex in apexes:

@@ -1,0 +1,205 @@
+"""``mer-contrast predict FOLDER`` (also ``predict-clips``): classify clip folders that have no sheet.
+
+A folder of clip folders (``FOLDER/<clip>/*.jpg``, or deeper as ``FOLDER/<subject>/<clip>/``; a folder
+of frames alone is one clip) is read without annotations: each clip's onset is its first frame, its
+offset its last, and its apex is estimated from motion, as the frame whose registered face moved
+most from the onset (flow from the first frame, averaged in the spotter's face cells outside the eye
+band and the border, mean of the strongest quarter, smoothed over ``smooth_s``). The clip then goes
+through the checkpoint's clip pipeline and model (video only) as in ``predict-video``, and the same
+table is written: start, apex and end frame and time, class, probability and explanation, plus the
+clip's name and apex file.
+
+Example::
+
+    mer-contrast predict my_clips/ --ckpt_path runs/fold/last.ckpt --out runs/my_clips
+    mer-contrast predict my_clips/ --ckpt_path last.ckpt --crop none --json   # frames are face crops
+
+A clip folder that cannot be read (no frames, one frame, a corrupt image) is reported on one line and
+left out of the table; the others are still classified. Exit 0, or 2 when no clip was usable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from mer_contrast.cliutil import OneLineParser
+from mer_contrast.spot.source import FootageSource, SpotError
+from mer_contrast.spot.spotting import FaceTrack, Interval, SpotConfig, smooth
+
+HELP = "classify a folder of clip folders without a sheet (apex estimated from motion): CSV/JSON table"
+CLIP_COLUMNS = (
+    "clip", "frames", "start_frame", "apex_frame", "end_frame", "start_s", "apex_s", "end_s",
+    "score", "apex_file", "class", "probability", "explanation",
+)  # fmt: skip
+
+
+def clip_folders(root: Path) -> list[Path]:
+    """Every folder under ``root`` (``root`` included) that directly holds image frames, sorted."""
+    from mer_contrast.clips.frames import IMAGE_EXTENSIONS
+
+    def has_frames(folder: Path) -> bool:
+        return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir() if p.is_file())
+
+    folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+    return [f for f in folders if has_frames(f)]
+
+
+def estimate_apex(
+    source: FootageSource, cfg: SpotConfig, crop: Literal["detect", "none"], margin: float = 0.15
+) -> tuple[int, float]:
+    """The frame index that moved most from the first one, and that motion in pixels (module docstring).
+
+    The face box is the clip pipeline's (:func:`~mer_contrast.clips.face.face_box` on the first frame,
+    ``margin`` as the checkpoint's ``face_margin``; a centred square when no face is found).
+    """
+    from mer_contrast.clips.face import face_box
+    from mer_contrast.clips.flow import flow_pair
+
+    first = source.read(0, 1)[0]
+    height, width = first.shape[:2]
+    box = face_box(first, "detect", margin, source.path.name) if crop == "detect" else None
+    track = FaceTrack(source, cfg, box or (0, 0, width, height))
+    crops = [c for _, frames in source.chunks(cfg.chunk) for c in track.crops(frames)]
+    top = max(1, round(cfg.top_fraction * len(track.cells)))
+    motion = np.zeros(len(crops), np.float32)
+    for t in range(1, len(crops)):
+        magnitude = np.linalg.norm(track.cell_means(flow_pair(crops[0], crops[t], cfg.flow)), axis=1)
+        motion[t] = np.sort(magnitude)[-top:].mean()
+    motion = smooth(motion, cfg.frames(cfg.smooth_s, source.fps))
+    apex = int(np.argmax(motion[1:]) + 1) if len(motion) > 1 else 0
+    return apex, float(motion[apex])
+
+
+def predict_clips(
+    root: Path, ckpt: Path | None, *, fps: float | None, crop: Literal["detect", "none"], cfg: SpotConfig
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows of the table (one per usable clip) and one line per clip left out."""
+    from mer_contrast.clips.errors import ClipError
+    from mer_contrast.clips.prepare import prepare_clip
+    from mer_contrast.spot.classify import Classifier
+
+    classifier = Classifier.load(ckpt) if ckpt is not None else None  # fail fast, before reading clips
+    folders = clip_folders(root)
+    if not folders:
+        raise SpotError(root, "no clip folder with image frames found under it: pass FOLDER/<clip>/*.jpg")
+    rows, skipped, prepared = [], [], []
+    for folder in folders:
+        name = folder.relative_to(root).as_posix() if folder != root else folder.name
+        try:
+            source = FootageSource.open(folder, fps)
+            if source.num_frames < 2:
+                raise SpotError(folder, f"{source.num_frames} frame: a clip needs at least 2")
+            margin = classifier.clip.face_margin if classifier is not None else 0.15
+            apex, score = estimate_apex(source, cfg, crop, margin)
+            interval = Interval(0, apex, source.num_frames - 1, score)
+            if classifier is not None:
+                clip_cfg = replace(classifier.clip, crop=crop)
+                record = source.record(name, interval.onset, interval.apex, interval.offset)
+                try:
+                    prepared.append(prepare_clip(record, clip_cfg))
+                except ClipError as err:
+                    raise SpotError(err.path, err.reason) from None
+        except SpotError as err:
+            skipped.append(f"skipped clip {name}: {err}")
+            continue
+        rows.append(_row(name, source, interval))
+    if classifier is not None:
+        subjects = [row["clip"].split("/")[0] for row in rows]
+        for row, label in zip(rows, classifier.classify_arrays(prepared, subjects), strict=True):
+            row.update(
+                {"class": label["class_name"], "probability": round(label["probability"], 4)},
+                explanation=label["explanation"],
+                probs=label["probs"],
+            )
+    return rows, skipped
+
+
+def _row(name: str, source: FootageSource, interval: Interval) -> dict[str, Any]:
+    fps = source.fps
+    return {
+        "clip": name,
+        "frames": source.num_frames,
+        "start_frame": interval.onset,
+        "apex_frame": interval.apex,
+        "end_frame": interval.offset,
+        "start_s": round(interval.onset / fps, 4),
+        "apex_s": round(interval.apex / fps, 4),
+        "end_s": round(interval.offset / fps, 4),
+        "score": round(interval.score, 4),
+        "apex_file": source.files[interval.apex].name,
+        "class": "",
+        "probability": None,
+        "explanation": [],
+    }
+
+
+def write_table(out: Path, stem: str, rows: list[dict[str, Any]], document: str) -> tuple[Path, Path]:
+    """``<stem>_clips.csv`` (explanations joined by ``" | "``) and ``<stem>_clips.json`` in ``out``."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = out / f"{stem}_clips.csv", out / f"{stem}_clips.json"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CLIP_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "explanation": " | ".join(row["explanation"])})
+    json_path.write_text(document + "\n")
+    return csv_path, json_path
+
+
+def build_parser(prog: str = "mer-contrast predict") -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=prog, description=HELP)
+    parser.add_argument("folder", type=Path, help="folder of clip folders (each a folder of frames)")
+    parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint of `mer-contrast fit`")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside FOLDER)")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON to stdout")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate for times (default 200)")
+    parser.add_argument(
+        "--crop", choices=("detect", "none"), default="detect",
+        help="detect the face (default) or use whole frames (clips that are face crops already)",
+    )  # fmt: skip
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "mer-contrast predict") -> int:
+    """Entry point; exit 0 (also with clips left out), 2 when nothing was usable."""
+    args = build_parser(prog).parse_args(argv)
+    if not args.folder.is_dir():
+        print(f"error: {args.folder}: not a folder; pass a folder of clip folders", file=sys.stderr)
+        return 2
+    try:
+        rows, skipped = predict_clips(
+            args.folder, args.ckpt_path, fps=args.fps, crop=args.crop, cfg=SpotConfig()
+        )
+    except SpotError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for line in skipped:
+        print(line, file=sys.stderr)
+    if not rows:
+        print(f"error: {args.folder}: none of {len(skipped)} clip folder(s) could be read", file=sys.stderr)
+        return 2
+    folder = args.folder.resolve()
+    document = json.dumps({"folder": str(args.folder), "clips": rows, "skipped": skipped}, indent=1)
+    csv_path, _ = write_table(args.out or folder.parent, folder.name, rows, document)
+    if args.json:
+        print(document)
+        return 0
+    for row in rows:
+        label = f"{row['class']} {row['probability']:.2f}" if row["class"] else "(no checkpoint)"
+        why = "; ".join(row["explanation"][:2])
+        print(f"{row['clip']}: apex {row['apex_frame']} ({row['apex_file']}) {label} {why}".rstrip())
+    print(f"wrote {csv_path} and .json ({len(rows)} clip(s), {len(skipped)} left out)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
