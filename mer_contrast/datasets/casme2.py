@@ -17,20 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._frames import undouble
 from mer_contrast.datasets._kinds import load_table
-from mer_contrast.datasets._report import (
-    FirstRows,
-    Report,
-    check_root,
-    check_sheet,
-    find_sheet,
-    record_from_cells,
-    text_or_blank,
-)
+from mer_contrast.datasets._reader import clip_rows, open_sheet
+from mer_contrast.datasets._report import Report, text_or_blank
 from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
-from mer_contrast.datasets.records import ReadResult, SampleRecord
+from mer_contrast.datasets.records import ReadResult
 
 DATASET = "casme2"
 SHEETS: dict[str, str] = {
@@ -78,14 +71,8 @@ def read(
     """
     if sheet_version is not None and sheet_version not in SHEETS:
         raise ValueError(f"casme2: sheet_version must be one of {sorted(SHEETS)}, not {sheet_version!r}")
-    root = check_root(DATASET, root)
-    if sheet is not None:
-        sheet_path = check_sheet(DATASET, Path(sheet))
-    elif root is not None:
-        names = (SHEETS[sheet_version],) if sheet_version else tuple(SHEETS.values())
-        sheet_path = find_sheet(DATASET, root, names)
-    else:
-        raise DatasetNotFoundError(DATASET, "a root folder or an annotation sheet (neither was given)")
+    names = (SHEETS[sheet_version],) if sheet_version else tuple(SHEETS.values())
+    root, sheet_path = open_sheet(DATASET, root, sheet, names)
 
     frames_dir, cropped = (None, False) if root is None else _frames_dir(root, frames)
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
@@ -101,22 +88,12 @@ def read(
         "emotion": table.column("Estimated Emotion", "emotion"),
         "objective": table.column("Objective Classes", required=False),
     }
-    attacher = FrameAttacher(report)
-    first_rows = FirstRows(report, ignore=("subject", "filename"))
-    records: list[SampleRecord] = []
-    for row, cells in table.records(columns):
-        subject = subject_id(cells["subject"])
-        clip_id = text_or_blank(cells["filename"])
-        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
-            continue
-        extra = {"cropped": "1"} if cropped else {}
-        record = record_from_cells(
-            report, row, cells, subject=subject, clip_id=clip_id, emotions=EMOTIONS, extra=extra
-        )
-        if record is not None and frames_dir is not None:
-            record = attacher.attach(record, frames_dir / subject / clip_id)
-        if record is not None:
-            records.append(record)
+    folder = frames_dir
+    records = clip_rows(
+        report, table, columns, emotions=EMOTIONS, subject_of=lambda cell, _: subject_id(cell),
+        folders_of=None if folder is None else lambda r: [folder / r.subject / r.clip_id],
+        extra={"cropped": "1"} if cropped else {},
+    )  # fmt: skip
     return report.result(records)
 
 

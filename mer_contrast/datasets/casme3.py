@@ -23,18 +23,15 @@ from typing import Literal
 
 from mer_contrast.datasets._frames import FrameAttacher, undouble
 from mer_contrast.datasets._kinds import load_table
+from mer_contrast.datasets._reader import open_sheet
 from mer_contrast.datasets._report import (
     FirstRows,
     Report,
     build_record,
-    check_root,
-    check_sheet,
-    find_sheet,
     record_from_cells,
     text_or_blank,
 )
 from mer_contrast.datasets._table import cell_int
-from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
 DATASET = "casme3"
@@ -68,14 +65,8 @@ def read(
     """
     if part not in ("A", "C"):
         raise ValueError(f"casme3: part must be 'A' or 'C', not {part!r}")
-    root = check_root(DATASET, root)
     names = SHEETS_A if part == "A" else SHEETS_C
-    if sheet is not None:
-        sheet_path = check_sheet(DATASET, Path(sheet))
-    elif root is not None:
-        sheet_path = find_sheet(DATASET, root, names)
-    else:
-        raise DatasetNotFoundError(DATASET, "a root folder or an annotation sheet (neither was given)")
+    root, sheet_path = open_sheet(DATASET, root, sheet, names)
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
     if part == "C":
         if root is not None:

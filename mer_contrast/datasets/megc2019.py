@@ -20,9 +20,9 @@ from pathlib import Path
 
 from mer_contrast.datasets import casme2, samm
 from mer_contrast.datasets._kinds import refuse_other_kinds
-from mer_contrast.datasets._report import FirstRows, Report, check_root, check_sheet, find_sheet, logger
+from mer_contrast.datasets._reader import open_sheet
+from mer_contrast.datasets._report import FirstRows, Report, logger
 from mer_contrast.datasets._table import cell_int, cell_text, read_rows
-from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 
 DATASET = "megc2019"
@@ -59,13 +59,7 @@ def read(
         frames: which CASME II frames to use (``auto``/``cropped``/``raw``, see :mod:`.casme2`).
         quiet: do not log warnings (they are still returned).
     """
-    root = check_root(DATASET, root)
-    if sheet is not None:
-        sheet_path = check_sheet(DATASET, Path(sheet))
-    elif root is not None:
-        sheet_path = find_sheet(DATASET, root, SHEETS)
-    else:
-        raise DatasetNotFoundError(DATASET, "a root folder or the ground-truth CSV (neither was given)")
+    root, sheet_path = open_sheet(DATASET, root, sheet, SHEETS, "the ground-truth CSV")
     report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
 
     rows = read_rows(sheet_path)

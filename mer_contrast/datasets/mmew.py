@@ -17,20 +17,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._frames import undouble
 from mer_contrast.datasets._kinds import load_table
-from mer_contrast.datasets._report import (
-    FirstRows,
-    Report,
-    check_root,
-    check_sheet,
-    find_sheet,
-    record_from_cells,
-    text_or_blank,
-)
+from mer_contrast.datasets._reader import clip_rows, open_sheet
+from mer_contrast.datasets._report import Report, text_or_blank
 from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
-from mer_contrast.datasets.records import ReadResult, SampleRecord
+from mer_contrast.datasets.records import ReadResult
 
 DATASET = "mmew"
 SHEETS = ("MMEW_Micro_Exp.xlsx", "MMEW_Micro_Exp.csv")
@@ -67,13 +60,7 @@ def read(
         strict: raise instead of skipping a bad row.
         quiet: do not log warnings (they are still returned).
     """
-    root = check_root(DATASET, root)
-    if sheet is not None:
-        sheet_path = check_sheet(DATASET, Path(sheet))
-    elif root is not None:
-        sheet_path = find_sheet(DATASET, root, SHEETS)
-    else:
-        raise DatasetNotFoundError(DATASET, "a root folder or an annotation sheet (neither was given)")
+    root, sheet_path = open_sheet(DATASET, root, sheet, SHEETS)
     frames_dir = None
     if root is not None:
         frames_dir = undouble(root / FRAMES_FOLDER)
@@ -91,29 +78,13 @@ def read(
         "aus": table.column("Action Units"),
         "emotion": table.column("Estimated Emotion"),
     }
-    attacher = FrameAttacher(report)
-    first_rows = FirstRows(report, ignore=("subject", "filename"))
-    records: list[SampleRecord] = []
-    for row, cells in table.records(columns):
-        clip_id = text_or_blank(cells["filename"])
-        subject = subject_id(cells["subject"], clip_id)
-        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
-            continue
-        record = record_from_cells(
-            report,
-            row,
-            cells,
-            subject=subject,
-            clip_id=clip_id,
-            emotions=EMOTIONS,
-            extra={"cropped": "1"},
-        )
-        if record is not None and frames_dir is not None:
-            candidates = clip_folders(frames_dir, record.subject, record.emotion, clip_id)
-            found = next((folder for folder in candidates if folder.is_dir()), None)
-            record = attacher.attach(record, found, tried=" or ".join(str(c) for c in candidates[:2]))
-        if record is not None:
-            records.append(record)
+    folder = frames_dir
+    records = clip_rows(
+        report, table, columns, emotions=EMOTIONS, subject_of=subject_id, extra={"cropped": "1"},
+        folders_of=None if folder is None else (
+            lambda r: clip_folders(folder, r.subject, r.emotion, r.clip_id)
+        ),
+    )  # fmt: skip
     return report.result(records)
 
 

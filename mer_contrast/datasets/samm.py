@@ -16,20 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mer_contrast.datasets._frames import FrameAttacher, undouble
+from mer_contrast.datasets._frames import undouble
 from mer_contrast.datasets._kinds import load_table
-from mer_contrast.datasets._report import (
-    FirstRows,
-    Report,
-    check_root,
-    check_sheet,
-    find_sheet,
-    record_from_cells,
-    text_or_blank,
-)
+from mer_contrast.datasets._reader import clip_rows, open_sheet
+from mer_contrast.datasets._report import Report, text_or_blank
 from mer_contrast.datasets._table import cell_int
-from mer_contrast.datasets.errors import DatasetNotFoundError
-from mer_contrast.datasets.records import ReadResult, SampleRecord
+from mer_contrast.datasets.records import ReadResult
 
 DATASET = "samm"
 SHEETS = ("SAMM_Micro_FACS_Codes_v2.xlsx", "SAMM_20181215_Micro_FACS_Codes_v2.xlsx")
@@ -61,13 +53,7 @@ def read(
         strict: raise instead of skipping a bad row.
         quiet: do not log warnings (they are still returned).
     """
-    root = check_root(DATASET, root)
-    if sheet is not None:
-        sheet_path = check_sheet(DATASET, Path(sheet))
-    elif root is not None:
-        sheet_path = find_sheet(DATASET, root, SHEETS)
-    else:
-        raise DatasetNotFoundError(DATASET, "a root folder or an annotation sheet (neither was given)")
+    root, sheet_path = open_sheet(DATASET, root, sheet, SHEETS)
     frames_dir = None
     if root is not None:
         nested = undouble(root / FRAMES_FOLDER)
@@ -85,26 +71,10 @@ def read(
         "emotion": table.column("Estimated Emotion"),
         "objective": table.column("Objective Classes", required=False),
     }
-    attacher = FrameAttacher(report)
-    first_rows = FirstRows(report, ignore=("subject", "filename"))
-    records: list[SampleRecord] = []
-    for row, cells in table.records(columns):
-        subject = subject_id(cells["subject"])
-        clip_id = text_or_blank(cells["filename"])
-        if clip_id and not first_rows.first(row, f"{subject}/{clip_id}", cells):
-            continue
-        extra = {"grayscale": "1"}  # SAMM is released in grayscale only
-        record = record_from_cells(
-            report,
-            row,
-            cells,
-            subject=subject,
-            clip_id=clip_id,
-            emotions=EMOTIONS,
-            extra=extra,
-        )
-        if record is not None and frames_dir is not None:
-            record = attacher.attach(record, frames_dir / subject / record.clip_id)
-        if record is not None:
-            records.append(record)
+    folder = frames_dir
+    records = clip_rows(
+        report, table, columns, emotions=EMOTIONS, subject_of=lambda cell, _: subject_id(cell),
+        folders_of=None if folder is None else lambda r: [folder / r.subject / r.clip_id],
+        extra={"grayscale": "1"},  # SAMM is released in grayscale only
+    )  # fmt: skip
     return report.result(records)

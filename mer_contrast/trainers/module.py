@@ -1,15 +1,16 @@
-"""``MERContrastModule``: two-stream video classifier trained with a cross-modal FACS-text contrast.
+"""``MERContrastModule``: the Lightning task that trains a :class:`~mer_contrast.models.MERRecognizer`.
 
 ::
 
-    rgb, flow -> visual tower -> feat -> dropout -> classifier -> logits -> CE (or focal)
-                                   \\-> visual_proj --\\
-    au_text   -> text tower -> text_proj -------------> ContrastiveLoss (InfoNCE, learnable T)
+    rgb, flow -> model.features -> feat -> model.classify -> logits -> CE (or focal)
+                                    \\-> model.project_video --\\
+    au_text   -> model.encode_text -----------------------> ContrastiveLoss (InfoNCE, learnable T)
     loss = CE + contrastive_weight * contrastive
 
-Text is a training signal only: ``forward(rgb, flow)`` (validation, test, deployment) sees video
-alone. At predict time the joint space explains a prediction by the FACS descriptions nearest to the
-clip's projected visual embedding.
+The recognizer (towers, head, projections) is ``self.model``, a plain ``nn.Module`` usable without
+Lightning; this module adds the losses, metrics, optimiser and checkpoint handling. Text is a training
+signal only: ``forward(rgb, flow)`` (validation, test, deployment) sees video alone. At predict time
+the joint space explains a prediction by the FACS descriptions nearest to the clip's embedding.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import torch
-import torch.nn.functional as F
 from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
@@ -30,7 +29,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
 from mer_contrast.losses.distributed import gather_rows
-from mer_contrast.text.facs import au_vocabulary
+from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
 from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
 from mer_contrast.trainers.metrics import classification_metrics
@@ -44,13 +43,21 @@ log = logging.getLogger(__name__)
 Stage = Literal["train", "val", "test"]
 
 
-def _out_dim(module: nn.Module, role: str) -> int:
-    out_dim = getattr(module, "out_dim", None)
-    if not isinstance(out_dim, int):
-        raise TypeError(
-            f"MERContrastModule: {role} ({type(module).__name__}) needs an integer `out_dim` attribute"
-        )
-    return out_dim
+def prediction_rows(batch: Mapping[str, Any], probs: Tensor) -> list[dict[str, Any]]:
+    """One row per clip: ``subject``, ``clip_id``, ``probs`` (floats), ``pred`` and, if known, ``label``.
+
+    The one definition of a prediction row (test and predict steps, the per-epoch test pass); one
+    device sync per batch, not per clip.
+    """
+    preds = probs.argmax(dim=-1).cpu().tolist()
+    labels = batch["label"].cpu().tolist() if "label" in batch else None
+    rows = []
+    for i, (prob, pred) in enumerate(zip(probs.float().cpu().tolist(), preds, strict=True)):
+        row: dict[str, Any] = {"subject": batch["subject"][i], "clip_id": batch["clip_id"][i]}
+        if labels is not None:
+            row["label"] = labels[i]
+        rows.append({**row, "pred": pred, "probs": prob})
+    return rows
 
 
 class MERContrastModule(LightningModule):
@@ -109,10 +116,6 @@ class MERContrastModule(LightningModule):
         # Object-built: keep the towers out of hparams (see trainers/config.py).
         self.self_describing = cli_given_hparams() is not None
         self.save_hyperparameters(ignore=None if self.self_describing else ["visual", "text"])
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f"class_names has {len(class_names)} names but num_classes is {num_classes}")
         if contrastive_weight < 0:
             raise ValueError(f"contrastive_weight must be >= 0, got {contrastive_weight}")
         if contrastive_weight > 0 and text is None:
@@ -121,36 +124,28 @@ class MERContrastModule(LightningModule):
                 "or contrastive_weight: 0 for the visual-only ablation"
             )
         self.num_classes = num_classes
-        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.contrastive_weight = contrastive_weight
-        self.explain_top_k = explain_top_k
         self.lr = lr
         self.text_lr = text_lr
         self.weight_decay = weight_decay
         self.scheduler_name = scheduler
         self.warmup_epochs = warmup_epochs
 
-        self.visual = visual
-        feat_dim = _out_dim(visual, "visual")
-        self.head_dropout = nn.Dropout(head_dropout)
-        self.classifier = nn.Linear(feat_dim, num_classes)
+        # The ablation builds no text-side modules: unused trainable parameters would break DDP.
+        joint = contrastive_weight > 0 and text is not None
+        if text is not None and not joint:
+            log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
+        self.model = MERRecognizer(
+            visual, text if joint else None, num_classes, class_names, embed_dim, head_dropout, explain_top_k
+        )
         self.classification_loss = ClassificationLoss(
             num_classes, classification_loss, class_weights, focal_gamma
         )
-        # The ablation builds no text-side modules: unused trainable parameters would break DDP.
-        self.text: nn.Module | None = None
-        self.visual_proj: nn.Module | None = None
-        self.text_proj: nn.Module | None = None
         self.contrastive_loss: ContrastiveLoss | None = None
-        if contrastive_weight > 0 and text is not None:
-            self.text = text
-            self.visual_proj = nn.Linear(feat_dim, embed_dim)
-            self.text_proj = nn.Linear(_out_dim(text, "text"), embed_dim)
+        if joint:
             self.contrastive_loss = ContrastiveLoss(
                 init_temperature, positives=positives, similarity_temperature=similarity_temperature
             )
-        elif text is not None:
-            log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
 
         metrics = classification_metrics(num_classes)
         self.train_metrics = metrics.clone(prefix="train_")
@@ -161,10 +156,32 @@ class MERContrastModule(LightningModule):
         self.last_confusion: dict[str, Tensor] = {}
         self.test_predictions: list[dict[str, Any]] = []
         self._test_rows: list[dict[str, Any]] = []
-        self._vocabulary: tuple[list[str], Tensor] | None = None
         self._warned_not_self_describing = False
-        self._train_updates = 0
-        self._epoch_terms: dict[str, tuple[Tensor, int]] = {}
+
+    # The recognizer's parts, as attributes of the task (read-only; they live in ``self.model``).
+    @property
+    def visual(self) -> nn.Module:
+        return self.model.visual
+
+    @property
+    def text(self) -> nn.Module | None:
+        return self.model.text
+
+    @property
+    def classifier(self) -> nn.Module:
+        return self.model.classifier
+
+    @property
+    def visual_proj(self) -> nn.Module | None:
+        return self.model.visual_proj
+
+    @property
+    def text_proj(self) -> nn.Module | None:
+        return self.model.text_proj
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.model.class_names
 
     # ----------------------------------------------------------------------------- construction
     @classmethod
@@ -194,13 +211,15 @@ class MERContrastModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_loaded_settings(self, checkpoint)
+        if upgrade_state_dict(checkpoint.get("state_dict", {})):  # written before the model/task split
+            log.info("checkpoint from before mer-contrast 0.x's model/task split: keys moved under model.")
         # Rebuilt by jsonargparse from the stored configs: keep them so a re-saved checkpoint loads too.
         saved = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY, {})
         if not self.self_describing and isinstance(saved.get("visual"), Mapping):
             self._set_hparams(dict(saved))
             self._hparams_initial = copy.deepcopy(self._hparams)
             self.self_describing = True
-        self._vocabulary = None
+        self.model.forget_vocabulary()
 
     def setup(self, stage: str) -> None:
         if stage != "fit":
@@ -223,11 +242,11 @@ class MERContrastModule(LightningModule):
     # ----------------------------------------------------------------------------- model
     def encode_video(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
         """Visual-tower features ``(B, visual.out_dim)``."""
-        return self.visual(rgb, flow)
+        return self.model.features(rgb, flow)
 
     def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
         """Class logits ``(B, num_classes)`` from video alone."""
-        return self.classifier(self.head_dropout(self.encode_video(rgb, flow)))
+        return self.model(rgb, flow)
 
     @property
     def temperature(self) -> float | None:
@@ -237,18 +256,17 @@ class MERContrastModule(LightningModule):
     # ----------------------------------------------------------------------------- steps
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         labels = batch["label"]
-        feat = self.encode_video(batch["rgb"], batch.get("flow"))
-        logits = self.classifier(self.head_dropout(feat))
+        feat = self.model.features(batch["rgb"], batch.get("flow"))
+        logits = self.model.classify(feat)
         ce = self.classification_loss(logits, labels)
         loss = ce
         terms = {"train_ce": ce}
         if self.contrastive_loss is not None:
-            assert self.text is not None and self.visual_proj is not None and self.text_proj is not None
             texts = list(batch["au_text"])
-            text_features = self.text(texts)
+            text_features, text_embedding = self.model.encode_text(texts)
             contrastive = self.contrastive_loss(
-                self.visual_proj(feat),
-                self.text_proj(text_features),
+                self.model.project_video(feat),
+                text_embedding,
                 text_ids=stable_text_ids(texts, device=feat.device),
                 labels=labels,
                 text_features=text_features,
@@ -258,34 +276,11 @@ class MERContrastModule(LightningModule):
             terms["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
         batch_size = labels.shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
-        self._log_terms(terms, batch_size)
-        self.train_metrics.update(logits.detach(), labels)  # logged at epoch end (see _log_terms)
-        self._train_updates += 1
+        # ``_step`` values every ``log_every_n_steps``; ``_epoch`` means synced across ranks.
+        self.log_dict(terms, on_step=True, on_epoch=True, sync_dist=True, batch_size=batch_size)
+        self.train_metrics.update(logits.detach(), labels)
+        self.log_dict(self.train_metrics, on_step=False, on_epoch=True)  # computed at epoch end
         return loss
-
-    def _log_terms(self, terms: dict[str, Tensor], batch_size: int) -> None:
-        """Loss terms as ``{name}_step`` every ``log_every_n_steps`` steps and ``{name}_epoch`` means.
-
-        Each ``self.log`` call costs about 1 ms of Lightning bookkeeping, which is a large share of a
-        GPU step with a compact backbone and a cached text tower, so only ``train_loss`` is logged
-        every step; the terms and the train metrics are accumulated here and logged less often.
-        """
-        for name, value in terms.items():
-            total, count = self._epoch_terms.get(name, (torch.zeros((), device=value.device), 0))
-            self._epoch_terms[name] = (total + value.detach().float() * batch_size, count + batch_size)
-        every = getattr(self._trainer, "log_every_n_steps", 1)  # set on the Trainer at init
-        if self.global_step % max(1, every) == 0:
-            self.log_dict({f"{n}_step": v for n, v in terms.items()}, on_step=True, on_epoch=False)
-
-    def on_train_epoch_end(self) -> None:
-        means = {f"{name}_epoch": total / count for name, (total, count) in self._epoch_terms.items()}
-        if means:
-            self.log_dict(means, sync_dist=True)
-        if self._train_updates:
-            self.log_dict(self.train_metrics.compute())  # compute() syncs the states across ranks
-        self.train_metrics.reset()
-        self._epoch_terms = {}
-        self._train_updates = 0
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # After the optimizer step (CLIP clamps exp(logit_scale) to <= 100 after every step).
@@ -293,7 +288,7 @@ class MERContrastModule(LightningModule):
             self.contrastive_loss.clamp_()
 
     def on_train_start(self) -> None:
-        self._vocabulary = None  # the projections are about to change
+        self.model.forget_vocabulary()  # the projections are about to change
 
     def _evaluate(self, batch: dict[str, Any], stage: Literal["val", "test"]) -> tuple[Tensor, Tensor]:
         """Video-only logits and probabilities; logs ``{stage}_loss`` (the classification loss)."""
@@ -319,18 +314,7 @@ class MERContrastModule(LightningModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         _, probs = self._evaluate(batch, "test")
-        preds = probs.argmax(dim=-1)
-        labels = batch["label"].cpu().tolist()  # one device sync per batch, not per clip
-        for i, (prob, pred) in enumerate(zip(probs.cpu().tolist(), preds.cpu().tolist(), strict=True)):
-            self._test_rows.append(
-                {
-                    "subject": batch["subject"][i],
-                    "clip_id": batch["clip_id"][i],
-                    "label": labels[i],
-                    "pred": pred,
-                    "probs": prob,
-                }
-            )
+        self._test_rows += prediction_rows(batch, probs)
 
     def _store_confusion(self, stage: Literal["val", "test"]) -> None:
         confusion = self.val_confusion if stage == "val" else self.test_confusion
@@ -349,60 +333,23 @@ class MERContrastModule(LightningModule):
         self._test_rows = []
 
     def on_predict_start(self) -> None:
-        self._vocabulary = None
+        self.model.forget_vocabulary()
 
     def predict_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> list[dict[str, Any]]:
         """Per clip: ``subject, clip_id, probs, pred, class_name, explanation`` (+ ``label`` if known)."""
-        feat = self.encode_video(batch["rgb"], batch.get("flow"))
-        probs_t = self.classifier(feat).float().softmax(dim=-1)
-        preds = probs_t.argmax(dim=-1).cpu().tolist()
-        probs = probs_t.cpu().tolist()
-        explanations = self.explain(feat)
-        labels = batch["label"].cpu().tolist() if "label" in batch else None
-        rows = []
-        for i, pred in enumerate(preds):
-            row: dict[str, Any] = {
-                "subject": batch["subject"][i],
-                "clip_id": batch["clip_id"][i],
-                "probs": probs[i],
-                "pred": pred,
-                "class_name": self.class_names[pred],
-                "explanation": explanations[i],
-            }
-            if labels is not None:
-                row["label"] = labels[i]
-            rows.append(row)
+        feat = self.model.features(batch["rgb"], batch.get("flow"))
+        probs = self.model.classifier(feat).float().softmax(dim=-1)
+        rows = prediction_rows(batch, probs)
+        for row, explanation in zip(rows, self.explain(feat), strict=True):
+            row["class_name"] = self.class_names[row["pred"]]
+            row["explanation"] = explanation
         return rows
 
-    # ----------------------------------------------------------------------------- explanations
-    @torch.no_grad()
     def explain(self, feat: Tensor, k: int | None = None) -> list[list[str]]:
-        """The ``k`` FACS descriptions nearest (cosine, joint space) to each visual feature.
-
-        Empty lists without a text tower (visual-only ablation).
-        """
-        k = self.explain_top_k if k is None else k
-        if self.text is None or self.visual_proj is None or k <= 0:
-            return [[] for _ in range(feat.shape[0])]
-        names, vocab = self._vocabulary_embeddings()
-        visual = F.normalize(self.visual_proj(feat).float(), dim=-1)
-        top = (visual @ vocab.T).topk(min(k, len(names)), dim=-1).indices.cpu().tolist()
-        return [[names[j] for j in row] for row in top]
-
-    def _vocabulary_embeddings(self) -> tuple[list[str], Tensor]:
-        """Projected, normalised embeddings of every AU description (embedded once per predict run)."""
-        if self._vocabulary is None:
-            assert self.text is not None and self.text_proj is not None
-            vocabulary = au_vocabulary()
-            texts = [description for _, description in vocabulary]
-            embedded = F.normalize(self.text_proj(self.text(texts)).float(), dim=-1)
-            self._vocabulary = (
-                [f"AU{number}: {description}" for number, description in vocabulary],
-                embedded,
-            )
-        return self._vocabulary
+        """The ``k`` FACS descriptions nearest to each visual feature (see ``MERRecognizer.explain``)."""
+        return self.model.explain(feat, k)
 
     # ----------------------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> Any:

@@ -257,3 +257,69 @@ def test_other_database_with_the_same_classes_is_not_a_mismatch() -> None:
     samm.class_names = ["negative", "positive", "surprise", "others"]
     reason = ckpt_module.settings_mismatch("x.ckpt", recorded, samm)
     assert reason is not None and reason.startswith("trained with protocol casme2-3class, class_names [neg")
+
+
+# ------------------------------------------------------------------------- the plain torch model
+def _clip_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs of tests/conf/casme2.yaml's model (32 px, T = 4, uv flow of consecutive pairs)."""
+    gen = torch.Generator().manual_seed(0)
+    return torch.rand(2, 4, 3, 32, 32, generator=gen), torch.randn(2, 3, 2, 32, 32, generator=gen)
+
+
+def test_recognizer_loads_without_lightning_and_matches_the_task(fitted: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rgb, flow = _clip_batch()
+    torch.save({"rgb": rgb, "flow": flow}, tmp_path / "batch.pt")
+    task = MERContrastModule.load_from_checkpoint(fitted).eval()
+    with torch.no_grad():
+        expected = task(rgb, flow)
+    script = (
+        "import sys, torch\n"
+        "from mer_contrast.models import MERRecognizer\n"
+        f"model = MERRecognizer.from_checkpoint({str(fitted)!r}).eval()\n"
+        f"batch = torch.load({str(tmp_path / 'batch.pt')!r})\n"
+        "with torch.no_grad():\n"
+        "    torch.save(model(batch['rgb'], batch['flow']), sys.argv[1])\n"
+        "assert not [m for m in sys.modules if m.startswith(('lightning', 'pytorch_lightning'))], 'Lightning'\n"
+        "print(model.class_names)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "logits.pt")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert torch.allclose(torch.load(tmp_path / "logits.pt"), expected, atol=1e-6)
+    assert str(CLASSES) in done.stdout
+
+
+def test_checkpoint_from_before_the_model_task_split_loads(fitted: Path, tmp_path: Path) -> None:
+    from mer_contrast.models import MERRecognizer
+
+    saved = torch.load(fitted, map_location="cpu", weights_only=True)
+    saved["state_dict"] = {k.removeprefix("model."): v for k, v in saved["state_dict"].items()}
+    assert "classifier.weight" in saved["state_dict"]  # the pre-split layout
+    legacy = tmp_path / "legacy.ckpt"
+    torch.save(saved, legacy)
+    rgb, flow = _clip_batch()
+    with torch.no_grad():
+        new = MERContrastModule.load_from_checkpoint(fitted).eval()(rgb, flow)
+        old = MERContrastModule.load_from_checkpoint(legacy).eval()(rgb, flow)
+        plain = MERRecognizer.from_checkpoint(legacy).eval()(rgb, flow)
+    assert torch.equal(new, old) and torch.equal(new, plain)
+
+
+def test_recognizer_without_text_has_no_joint_space() -> None:
+    from mer_contrast.models import Compact3DCNN, MERRecognizer, TwoStreamVisual
+
+    visual = TwoStreamVisual(
+        Compact3DCNN(widths=(4, 8)), Compact3DCNN(in_channels=2, widths=(4,), input_norm="none")
+    )
+    model = MERRecognizer(visual, None, num_classes=3).eval()
+    rgb, flow = _clip_batch()
+    feat = model.features(rgb, flow)
+    assert model(rgb, flow).shape == (2, 3) and model.explain(feat) == [[], []]
+    with pytest.raises(RuntimeError, match="no joint space"):
+        model.embed(rgb, flow)
+    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+        MERRecognizer(visual, None, num_classes=1)

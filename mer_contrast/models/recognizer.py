@@ -1,0 +1,213 @@
+"""``MERRecognizer``: the whole micro-expression recognizer as a plain ``nn.Module`` (no Lightning).
+
+::
+
+    rgb, flow -> visual tower -> feat -> dropout -> classifier -> logits
+                                   \\-> visual_proj -> joint space <- text_proj <- text tower <- FACS text
+
+The visual tower, the classifier head and, when the model is trained with the cross-modal term, the
+text tower and the two projections into the joint space. Text is a training signal only:
+:meth:`forward` sees video alone; the joint space explains a prediction by the FACS descriptions
+nearest to the clip's projected embedding (:meth:`explain`). The losses and the training loop live in
+:class:`~mer_contrast.trainers.MERContrastModule`, which wraps this module as ``module.model`` (as
+anomalib's ``torch_model`` beside its ``lightning_model``).
+
+Without Lightning, from a checkpoint of ``mer-contrast fit``::
+
+    model = MERRecognizer.from_checkpoint("runs/fold/last.ckpt").eval()
+    logits = model(rgb, flow)                  # (B, num_classes)
+    names = model.explain(model.features(rgb, flow))
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mer_contrast.text.facs import au_vocabulary
+
+log = logging.getLogger(__name__)
+
+# Checkpoints written before the split held these modules at the top of the LightningModule.
+LEGACY_PREFIXES = ("visual.", "classifier.", "text.", "visual_proj.", "text_proj.")
+PREFIX = "model."  # where MERContrastModule keeps this module
+
+
+def _out_dim(module: nn.Module, role: str) -> int:
+    out_dim = getattr(module, "out_dim", None)
+    if not isinstance(out_dim, int):
+        raise TypeError(
+            f"MERRecognizer: {role} ({type(module).__name__}) needs an integer `out_dim` attribute"
+        )
+    return out_dim
+
+
+class MERRecognizer(nn.Module):
+    """Visual tower + classifier, and (with ``text``) the text tower and the joint-space projections.
+
+    Args:
+        visual: video tower (a :class:`~mer_contrast.models.TwoStreamVisual`), ``forward(rgb, flow)``.
+        text: text tower (a :class:`~mer_contrast.models.TextTower`), or None for a video-only model.
+        num_classes: number of classes.
+        class_names: class names in index order; defaults to ``"0"``, ``"1"``, ...
+        embed_dim: width of the joint visual-text space.
+        head_dropout: dropout before the classifier.
+        explain_top_k: number of nearest FACS descriptions :meth:`explain` returns per clip.
+    """
+
+    def __init__(
+        self,
+        visual: nn.Module,
+        text: nn.Module | None = None,
+        num_classes: int = 5,
+        class_names: list[str] | None = None,
+        embed_dim: int = 256,
+        head_dropout: float = 0.0,
+        explain_top_k: int = 3,
+    ) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"class_names has {len(class_names)} names but num_classes is {num_classes}")
+        self.num_classes = num_classes
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        self.explain_top_k = explain_top_k
+        self.visual = visual
+        feat_dim = _out_dim(visual, "visual")
+        self.head_dropout = nn.Dropout(head_dropout)
+        self.classifier = nn.Linear(feat_dim, num_classes)
+        # Built in this order (classifier, then projections) so seeded runs initialise as before.
+        self.text: nn.Module | None = text
+        self.visual_proj: nn.Module | None = None
+        self.text_proj: nn.Module | None = None
+        if text is not None:
+            self.visual_proj = nn.Linear(feat_dim, embed_dim)
+            self.text_proj = nn.Linear(_out_dim(text, "text"), embed_dim)
+        self._vocabulary: tuple[list[str], Tensor] | None = None
+
+    # ----------------------------------------------------------------------------- video
+    def features(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
+        """Visual-tower features ``(B, visual.out_dim)``."""
+        return self.visual(rgb, flow)
+
+    def classify(self, feat: Tensor) -> Tensor:
+        """Class logits of visual features."""
+        return self.classifier(self.head_dropout(feat))
+
+    def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
+        """Class logits ``(B, num_classes)`` from video alone."""
+        return self.classify(self.features(rgb, flow))
+
+    # ----------------------------------------------------------------------------- joint space
+    @property
+    def has_joint_space(self) -> bool:
+        """Whether the text tower and the projections exist (trained with the cross-modal term)."""
+        return self.text is not None and self.visual_proj is not None and self.text_proj is not None
+
+    def project_video(self, feat: Tensor) -> Tensor:
+        """Visual features in the joint space (not normalised; the loss normalises)."""
+        if self.visual_proj is None:
+            raise RuntimeError("this model has no joint space (built without a text tower)")
+        return self.visual_proj(feat)
+
+    def encode_text(self, texts: list[str]) -> tuple[Tensor, Tensor]:
+        """The text tower's features of ``texts`` and their projection into the joint space."""
+        if self.text is None or self.text_proj is None:
+            raise RuntimeError("this model has no text tower (built with text=None)")
+        features = self.text(texts)
+        return features, self.text_proj(features)
+
+    def embed(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
+        """L2-normalised joint-space embeddings ``(B, embed_dim)`` of clips (video only)."""
+        return F.normalize(self.project_video(self.features(rgb, flow)).float(), dim=-1)
+
+    @torch.no_grad()
+    def explain(self, feat: Tensor, k: int | None = None) -> list[list[str]]:
+        """The ``k`` FACS descriptions nearest (cosine, joint space) to each visual feature.
+
+        Empty lists for a model without a joint space.
+        """
+        k = self.explain_top_k if k is None else k
+        if not self.has_joint_space or k <= 0:
+            return [[] for _ in range(feat.shape[0])]
+        names, vocab = self._vocabulary_embeddings()
+        visual = F.normalize(self.project_video(feat).float(), dim=-1)
+        top = (visual @ vocab.T).topk(min(k, len(names)), dim=-1).indices.cpu().tolist()
+        return [[names[j] for j in row] for row in top]
+
+    def forget_vocabulary(self) -> None:
+        """Drop the cached description embeddings (the projections changed, or were loaded)."""
+        self._vocabulary = None
+
+    def _vocabulary_embeddings(self) -> tuple[list[str], Tensor]:
+        """Projected, normalised embeddings of every AU description (embedded once until forgotten)."""
+        if self._vocabulary is None:
+            vocabulary = au_vocabulary()
+            _, projected = self.encode_text([description for _, description in vocabulary])
+            self._vocabulary = (
+                [f"AU{number}: {description}" for number, description in vocabulary],
+                F.normalize(projected.float(), dim=-1),
+            )
+        return self._vocabulary
+
+    # ----------------------------------------------------------------------------- loading
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MERRecognizer:
+        """Build from the init arguments of ``MERContrastModule`` (towers as ``class_path`` blocks).
+
+        Arguments that belong to training (losses, optimiser) are ignored; without a contrastive
+        term (``contrastive_weight: 0``) the text tower is not built, as in training.
+        """
+        from jsonargparse import ArgumentParser
+
+        names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        args = {key: value for key, value in dict(config).items() if key in names}
+        if float(config.get("contrastive_weight", 1.0) or 0.0) <= 0:
+            args["text"] = None
+        parser = ArgumentParser(exit_on_error=False)
+        parser.add_class_arguments(cls, "model", fail_untyped=False)
+        return parser.instantiate_classes(parser.parse_object({"model": args})).model
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, map_location: str | torch.device = "cpu") -> MERRecognizer:
+        """The recognizer of a ``mer-contrast fit`` checkpoint, without Lightning (``weights_only``)."""
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+        config = checkpoint.get("hyper_parameters") or {}
+        if not isinstance(config.get("visual"), Mapping):
+            raise ValueError(
+                f"{path}: the checkpoint does not describe its towers (built from objects, not a config); "
+                "load it with MERContrastModule.load_from_checkpoint(path, visual=..., text=...)"
+            )
+        model = cls.from_config(config)
+        model.load_state_dict(own_state(checkpoint["state_dict"]))
+        return model
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> Any:
+        """``nn.Module.load_state_dict`` that also forgets the cached vocabulary embeddings."""
+        self.forget_vocabulary()
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def own_state(state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """This module's entries of a ``MERContrastModule`` state dict (new ``model.`` keys or legacy ones)."""
+    if any(key.startswith(PREFIX) for key in state_dict):
+        return {key[len(PREFIX) :]: value for key, value in state_dict.items() if key.startswith(PREFIX)}
+    return {key: value for key, value in state_dict.items() if key.startswith(LEGACY_PREFIXES)}
+
+
+def upgrade_state_dict(state_dict: dict[str, Any]) -> bool:
+    """Move a pre-split checkpoint's keys under ``model.`` in place; True if anything moved."""
+    legacy = [key for key in state_dict if key.startswith(LEGACY_PREFIXES)]
+    for key in legacy:
+        state_dict[PREFIX + key] = state_dict.pop(key)
+    return bool(legacy)
