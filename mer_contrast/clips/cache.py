@@ -10,7 +10,8 @@
   array, which ``zipfile`` verifies while numpy reads it, so truncated or bit-flipped entries fail
   to load; with ``validate=True`` the arrays' names, dtypes and shapes and the key stored inside the
   entry are checked too. A damaged entry is deleted and ``get`` returns None, so it is recomputed.
-* :func:`precompute` (in ``precompute.py``) fills the cache in parallel worker processes.
+* :func:`~mer_contrast.clips.precompute.precompute` (which imports this module, never the reverse)
+  fills the cache in parallel worker processes.
 """
 
 from __future__ import annotations
@@ -246,12 +247,3 @@ class FlowCache:
         with contextlib.suppress(OSError):
             if path.stat().st_ino == inode:  # not replaced by a fresh entry meanwhile
                 path.unlink()
-
-
-def __getattr__(name: str) -> object:
-    # precompute lives in its own module (it imports this one); keep `cache.precompute` working.
-    if name in ("precompute", "PrecomputeReport", "PrecomputeError"):
-        from mer_contrast.clips import precompute as module
-
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

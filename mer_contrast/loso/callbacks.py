@@ -4,42 +4,24 @@ Many public MER codebases test after every epoch and keep, per held-out subject,
 best *test* score. :class:`EpochTestPredictions` records what that needs, so the runner can report the
 oracle number next to the honest one, but it is built to leave training untouched: it runs on the
 model in eval mode under ``no_grad`` (no BatchNorm statistics move), restores every submodule's
-train/eval flag, and saves and restores the RNG states (iterating a DataLoader draws a seed from
-torch's global generator), so the honest model of a fold is the same with or without it.
+train/eval flag, and restores the python, numpy, torch and CUDA RNG states (Lightning's
+``isolate_rng``; iterating a DataLoader draws a seed from torch's global generator), so the honest
+model of a fold is the same with or without it.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch.utilities.seed import isolate_rng
 
 from mer_contrast.loso.metrics import pooled_metrics
 
-__all__ = ["EpochTestPredictions", "RNGState", "predict_clips"]
-
-
-class RNGState:
-    """Saves the python, numpy, torch and CUDA generator states on enter and restores them on exit."""
-
-    def __enter__(self) -> RNGState:
-        self.python = random.getstate()
-        self.numpy = np.random.get_state()
-        self.torch = torch.get_rng_state()
-        self.cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        random.setstate(self.python)
-        np.random.set_state(self.numpy)
-        torch.set_rng_state(self.torch)
-        if self.cuda is not None:
-            torch.cuda.set_rng_state_all(self.cuda)
+__all__ = ["EpochTestPredictions", "predict_clips"]
 
 
 def predict_clips(
@@ -104,8 +86,9 @@ class EpochTestPredictions(Callback):
             self._loader = datamodule.test_dataloader()
         modes = {module: module.training for module in pl_module.modules()}
         pl_module.eval()
+        cuda = torch.cuda.is_initialized()  # saving the CUDA states would initialise CUDA on a CPU run
         try:
-            with RNGState(), trainer.precision_plugin.forward_context():
+            with isolate_rng(include_cuda=cuda), trainer.precision_plugin.forward_context():
                 self.epochs[epoch] = predict_clips(pl_module, self._loader)
         finally:
             for module, training in modes.items():

@@ -2,21 +2,13 @@
 
 MEGC (2019 onwards) scores a leave-one-subject-out run by concatenating the test predictions of all
 folds and computing the metrics once on the pooled set; averaging per-fold scores instead would weight
-a subject with 2 clips like one with 30 and leave most per-fold F1s undefined. Definitions, with
-``TP_c, FP_c, FN_c`` counted over the pooled predictions:
+a subject with 2 clips like one with 30 and leave most per-fold F1s undefined. The definitions (which
+classes UF1 and UAR average over) live in :mod:`mer_contrast.metrics`, shared with the metrics the
+LightningModule logs, so a fold's logged ``test_uar`` equals its per-fold UAR here. On a pooled run over
+a whole dataset every class has ground truth, so UF1 equals sklearn's ``f1_score(y, p,
+average="macro", labels=range(K))`` and UAR its ``balanced_accuracy_score``.
 
-* **accuracy** = correct / total.
-* **UF1** (unweighted F1) = mean over classes of ``F1_c = 2 TP_c / (2 TP_c + FP_c + FN_c)``. The mean
-  runs over the classes present in the labels *or* the predictions. A class that is in neither has a
-  0/0 F1 and no information about the model, so it is left out rather than counted as 0 (which would
-  punish a fold for the dataset's class balance) or 1. A class that is predicted but never true counts
-  with F1 = 0 (false positives are errors). On a pooled run over a whole dataset every class has
-  ground truth, so this equals sklearn's ``f1_score(y, p, average="macro", labels=range(K))``; in
-  general it equals ``f1_score(..., labels=sorted(set(y) | set(p)))``.
-* **UAR** (unweighted average recall) = mean over classes *with ground truth* of ``TP_c / N_c``; a
-  class without samples has no recall. Equals sklearn's ``balanced_accuracy_score``.
-
-Everything is numpy: sklearn is only a test-time reference.
+Everything is numpy (no torch import): sklearn is only a test-time reference.
 """
 
 from __future__ import annotations
@@ -25,6 +17,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+
+from mer_contrast.metrics import METRIC_NAMES, Labels, confusion, metrics_from_confusion
 
 __all__ = [
     "METRIC_NAMES",
@@ -35,52 +29,13 @@ __all__ = [
     "pooled_metrics",
 ]
 
-METRIC_NAMES: tuple[str, ...] = ("accuracy", "uf1", "uar")
 
-
-def _as_labels(values: Sequence[int] | np.ndarray, name: str, num_classes: int) -> np.ndarray:
-    array = np.asarray(values, dtype=np.int64).reshape(-1)
-    if array.size and (array.min() < 0 or array.max() >= num_classes):
-        raise ValueError(f"{name} must lie in [0, {num_classes}); got values {sorted(set(array.tolist()))}")
-    return array
-
-
-def confusion_matrix(
-    labels: Sequence[int] | np.ndarray, preds: Sequence[int] | np.ndarray, num_classes: int
-) -> np.ndarray:
+def confusion_matrix(labels: Labels, preds: Labels, num_classes: int) -> np.ndarray:
     """Counts ``C[i, j]`` of clips with true class ``i`` predicted as ``j``; shape ``(K, K)``."""
-    y = _as_labels(labels, "labels", num_classes)
-    p = _as_labels(preds, "preds", num_classes)
-    if y.shape != p.shape:
-        raise ValueError(f"labels and preds differ in length: {y.size} vs {p.size}")
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (y, p), 1)
-    return counts
+    return confusion(preds, labels, num_classes)
 
 
-def metrics_from_confusion(counts: np.ndarray) -> dict[str, float]:
-    """Accuracy, UF1 and UAR (see the module docstring) from a confusion matrix; NaN when it is empty."""
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    if total == 0:
-        return {name: math.nan for name in METRIC_NAMES}
-    tp = np.diag(counts)
-    support = counts.sum(axis=1)  # ground-truth count per class
-    predicted = counts.sum(axis=0)
-    seen = (support + predicted) > 0
-    f1 = 2 * tp[seen] / (support[seen] + predicted[seen])  # 2TP / (2TP + FP + FN)
-    has_truth = support > 0
-    recall = tp[has_truth] / support[has_truth]
-    return {
-        "accuracy": float(tp.sum() / total),
-        "uf1": float(f1.mean()),
-        "uar": float(recall.mean()),
-    }
-
-
-def pooled_metrics(
-    labels: Sequence[int] | np.ndarray, preds: Sequence[int] | np.ndarray, num_classes: int
-) -> dict[str, float]:
+def pooled_metrics(labels: Labels, preds: Labels, num_classes: int) -> dict[str, float]:
     """Accuracy, UF1 and UAR of one pooled set of predictions (all folds concatenated)."""
     return metrics_from_confusion(confusion_matrix(labels, preds, num_classes))
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mer_contrast
+from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
 from mer_contrast.loso.store import (
     DONE_FILE,
     EPOCHS_FILE,
@@ -61,9 +62,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Selection = Literal["honest", "oracle", "both"]
-WANDB_CLASSES = ("OfflineSafeWandbLogger", "WandbLogger")
-FILE_LOGGER_CLASSES = ("CSVLogger", "TensorBoardLogger")
-LoggerKind = Literal["wandb", "file", "none", "other"]
 
 
 @dataclass
@@ -143,22 +141,6 @@ def _config_args(options: LosoOptions) -> list[str]:
     return [arg for config in options.configs for arg in ("--config", str(config))] + list(options.overrides)
 
 
-def _logger_kind(logger_config: Any) -> LoggerKind:
-    """How the fold's logger is set up: ``wandb`` (group/name per fold), ``file`` (CSV/TensorBoard: its
-    save_dir moves into the fold folder), ``none`` (no logger configured: a CSV logger is added)."""
-    if logger_config in (None, True):
-        return "none"
-    class_path = getattr(logger_config, "class_path", None) or (
-        logger_config.get("class_path") if isinstance(logger_config, dict) else None
-    )
-    name = class_path.rsplit(".", 1)[-1] if isinstance(class_path, str) else ""
-    if name in WANDB_CLASSES:
-        return "wandb"
-    if name in FILE_LOGGER_CLASSES:
-        return "file"
-    return "other"
-
-
 def build_fold_cli(args: list[str]) -> Any:
     """``build_cli(args, run=False)`` with the process's own argv hidden (it holds the runner's flags)."""
     from mer_contrast.cli import build_cli
@@ -202,7 +184,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
         subjects=subjects,
         seeds=seeds,
         val_strategy=str(getattr(datamodule, "val_strategy", "none")),
-        logger=_logger_kind(cli.config.get("trainer.logger")),
+        logger=logger_kind(cli.config.get("trainer.logger")),
         config_hash=digest,
         folds=folds,
         data_seed=cli.config.get("data.init_args.seed") is not None,
@@ -249,20 +231,7 @@ def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:
     if plan.data_seed and not any(o.startswith("--data.init_args.seed") for o in options.overrides):
         # Seeds should vary the data side too (shuffling, augmentation, validation subjects).
         args.append(f"--data.init_args.seed={spec.seed}")
-    if plan.logger == "wandb":  # one W&B group per LOSO experiment, one run per fold; set before init
-        args += [
-            f"--trainer.logger.init_args.group={plan.experiment}",
-            f"--trainer.logger.init_args.name={spec.subject}-seed{spec.seed}",
-            f"--trainer.logger.init_args.save_dir={plan.out}",
-        ]
-    elif plan.logger == "file":
-        args.append(f"--trainer.logger.init_args.save_dir={folder}")
-    elif plan.logger == "none":
-        csv_logger = {
-            "class_path": "lightning.pytorch.loggers.CSVLogger",
-            "init_args": {"save_dir": str(folder), "name": "logs", "version": ""},
-        }
-        args.append(f"--trainer.logger={json.dumps(csv_logger)}")
+    args += logger_args(plan.logger, plan.experiment, plan.out, folder, f"{spec.subject}-seed{spec.seed}")
     return args
 
 
@@ -384,19 +353,8 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
             "version": mer_contrast.__version__,
         }
         write_json(folder / DONE_FILE, done)  # last: its presence means the fold is complete
-    _finish_wandb(trainer)
+    finish_wandb(trainer)
     return done
-
-
-def _finish_wandb(trainer: Any) -> None:
-    """Close the fold's W&B run: WandbLogger leaves it open and the next fold would log into it."""
-    from lightning.pytorch.loggers import WandbLogger
-
-    if any(isinstance(logger, WandbLogger) for logger in trainer.loggers):
-        import wandb
-
-        if wandb.run is not None:
-            wandb.finish()
 
 
 def write_metadata(plan: RunPlan, options: LosoOptions) -> None:

@@ -29,10 +29,10 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
 from mer_contrast.losses.distributed import gather_rows
+from mer_contrast.metrics import classification_metrics
 from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
 from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
-from mer_contrast.trainers.metrics import classification_metrics
 from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
 
 # A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
@@ -147,10 +147,10 @@ class MERContrastModule(LightningModule):
                 init_temperature, positives=positives, similarity_temperature=similarity_temperature
             )
 
-        metrics = classification_metrics(num_classes)
-        self.train_metrics = metrics.clone(prefix="train_")
-        self.val_metrics = metrics.clone(prefix="val_")
-        self.test_metrics = metrics.clone(prefix="test_")
+        # The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's.
+        self.train_metrics = classification_metrics(num_classes, "train_")
+        self.val_metrics = classification_metrics(num_classes, "val_")
+        self.test_metrics = classification_metrics(num_classes, "test_")
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
         self.last_confusion: dict[str, Tensor] = {}

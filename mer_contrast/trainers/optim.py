@@ -33,7 +33,11 @@ def decay_groups(
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
-    """LR multiplier: linear warmup from ~0 to 1 over ``warmup_steps``, then cosine decay to 0."""
+    """LR multiplier: linear warmup from ~0 to 1 over ``warmup_steps``, then cosine decay to 0.
+
+    This is transformers' ``get_cosine_schedule_with_warmup(warmup_steps + 1, total_steps + 1)`` one
+    step ahead (the same without warmup): that one spends its first step at lr 0.
+    """
     total_steps = max(1, total_steps)
     warmup_steps = min(max(0, warmup_steps), total_steps)
 

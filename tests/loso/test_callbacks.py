@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
+from types import SimpleNamespace
+
+import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer, seed_everything
 from torch import nn
@@ -101,3 +106,33 @@ def test_best_epoch_uses_test_score_then_earliest() -> None:
         assert "recorded no epoch" in str(err)
     else:
         raise AssertionError("expected RuntimeError")
+
+
+class RandomClips(ToyClips):
+    """Draws from python's, numpy's and torch's global generators for every clip it serves."""
+
+    def __getitem__(self, i: int) -> dict:
+        random.random(), np.random.rand(), torch.rand(1)
+        return super().__getitem__(i)
+
+
+def test_epoch_test_pass_leaves_every_global_rng_stream_unchanged() -> None:
+    def draws() -> tuple:
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    recorder = EpochTestPredictions()
+    loader = DataLoader(RandomClips(5, "s1", 2), batch_size=2, shuffle=True)
+    trainer = SimpleNamespace(
+        current_epoch=0,
+        max_epochs=1,
+        is_global_zero=True,
+        datamodule=SimpleNamespace(test_dataloader=lambda: loader),
+        precision_plugin=SimpleNamespace(forward_context=contextlib.nullcontext),
+    )
+    model = ToyModel()
+    seed_everything(3)
+    expected = draws()
+    seed_everything(3)
+    recorder.on_train_epoch_end(trainer, model)  # type: ignore[arg-type]
+    assert draws() == expected
+    assert len(recorder.epochs[0]) == 5 and model.training

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
+from transformers.optimization import get_cosine_schedule_with_warmup
 
-from mer_contrast.trainers.optim import decay_groups, warmup_cosine
+from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups, warmup_cosine
+
+# (optimizer steps, warmup steps); the last one warms up for longer than the run (clamped).
+SCHEDULES = [(10, 4), (10, 0), (1, 0), (7, 7), (37, 5), (3, 9)]
 
 
 def test_warmup_then_cosine_to_zero() -> None:
@@ -19,6 +24,49 @@ def test_warmup_then_cosine_to_zero() -> None:
     assert factor(7) == pytest.approx(0.5 * (1 + math.cos(math.pi * 3 / 6)))
     assert factor(10) == pytest.approx(0.0, abs=1e-12)
     assert warmup_cosine(5, 0)(0) == pytest.approx(1.0)
+
+
+def _lrs_of_a_run(total: int, warmup_epochs: int, per_epoch: int) -> list[float]:
+    """The learning rate of each optimizer step of a run, through ``adamw_with_schedule``."""
+    param = nn.Parameter(torch.zeros(2, 2))
+    trainer = SimpleNamespace(
+        estimated_stepping_batches=total, num_training_batches=per_epoch, accumulate_grad_batches=1
+    )
+    config = adamw_with_schedule([{"params": [param], "lr": 0.5}], trainer, "cosine", warmup_epochs)
+    optimizer, scheduler = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    lrs = []
+    for _ in range(total):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return lrs
+
+
+@pytest.mark.parametrize(("total", "warmup"), SCHEDULES)
+def test_lr_of_every_step_is_the_documented_schedule(total: int, warmup: int) -> None:
+    w = min(warmup, total)
+    cosine = [0.5 * (1 + math.cos(math.pi * (s - w) / max(1, total - w))) for s in range(total)]
+    expected = [0.5 * ((s + 1) / (w + 1) if s < w else cosine[s]) for s in range(total)]  # base lr 0.5
+    assert _lrs_of_a_run(total, warmup, per_epoch=1) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(("total", "warmup"), SCHEDULES)
+def test_schedule_is_transformers_cosine_one_step_ahead(total: int, warmup: int) -> None:
+    # Why warmup_cosine is not transformers' get_cosine_schedule_with_warmup: that one starts the warmup
+    # at lr 0 (a step that trains nothing). The two are the same schedule shifted by one step, hence
+    # identical without warmup.
+    def hf(num_warmup: int, num_training: int) -> list[float]:
+        optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+        lr_lambda = get_cosine_schedule_with_warmup(optimizer, num_warmup, num_training).lr_lambdas[0]
+        return [lr_lambda(s) for s in range(num_training + 2)]
+
+    ours = [warmup_cosine(total, warmup)(s) for s in range(total + 1)]
+    clamped = min(warmup, total)
+    assert ours == pytest.approx(hf(clamped + 1, total + 1)[1 : total + 2], rel=1e-12, abs=1e-15)
+    if clamped == 0:
+        assert ours == pytest.approx(hf(0, total)[: total + 1], rel=1e-12, abs=1e-15)
+    else:
+        assert hf(clamped, total)[0] == 0.0 < ours[0]
 
 
 def test_decay_groups_split_by_dimension_and_skip_frozen() -> None:

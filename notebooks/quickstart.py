@@ -1,17 +1,27 @@
-#!/usr/bin/env python3
-"""Writes notebooks/quickstart.ipynb (outputs stripped); edit the cells here, then rerun."""
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # mer-contrast quickstart
+#
+# Train `MERContrastModule` briefly on a tiny synthetic dataset written in the CASME II layout, then predict on
+# a held-out subject's clip and look at its frames, optical flow, class probabilities and the FACS action-unit
+# descriptions nearest to its embedding. Real databases work the same way: point `root` at the folder.
 
-import nbformat
-
-CELLS = [
-    ("md", """# mer-contrast quickstart
-
-Train `MERContrastModule` briefly on a tiny synthetic dataset written in the CASME II layout, then predict on
-a held-out subject's clip and look at its frames, optical flow, class probabilities and the FACS action-unit
-descriptions nearest to its embedding. Real databases work the same way: point `root` at the folder."""),
-    ("code", """import os
+# %%
+import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import tempfile
@@ -27,16 +37,20 @@ from mer_contrast.synth import generate
 from mer_contrast.trainers import MERContrastModule
 
 workdir = Path(tempfile.mkdtemp(prefix="mer-quickstart-"))
-generate("casme2", workdir / "CASME2", subjects=4, clips_per_subject=6, size=48, frames=(6, 10), seed=0)"""),
-    ("code", """data = MERDataModule(
+generate("casme2", workdir / "CASME2", subjects=4, clips_per_subject=6, size=48, frames=(6, 10), seed=0)
+
+# %%
+data = MERDataModule(
     dataset="casme2", root=str(workdir / "CASME2"), test_subject="sub01",
     num_frames=4, image_size=32, flow_method="dis", cache_dir=str(workdir / "cache"),
     batch_size=4, num_workers=0, precompute_workers=0,
 )
 data.prepare_data()
 data.setup("fit")
-data.describe()"""),
-    ("code", """visual = TwoStreamVisual(
+data.describe()
+
+# %%
+visual = TwoStreamVisual(
     rgb_stream=Compact3DCNN(in_channels=3, widths=[8, 16, 32]),
     flow_stream=Compact3DCNN(in_channels=2, widths=[8, 16, 32], input_norm="none"),
     fusion=GatedFusion(),
@@ -49,11 +63,15 @@ model = MERContrastModule(
 trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False, enable_checkpointing=False,
                     enable_progress_bar=False)
 trainer.fit(model, datamodule=data)
-trainer.test(model, datamodule=data)"""),
-    ("code", """predictions = trainer.predict(model, datamodule=data)
+trainer.test(model, datamodule=data)
+
+# %%
+predictions = trainer.predict(model, datamodule=data)
 first = predictions[0][0] if isinstance(predictions[0], list) else predictions[0]
-first"""),
-    ("code", """batch = next(iter(data.test_dataloader()))
+first
+
+# %%
+batch = next(iter(data.test_dataloader()))
 rgb, flow = batch["rgb"][0], batch["flow"][0]
 fig, axes = plt.subplots(2, rgb.shape[0], figsize=(2 * rgb.shape[0], 4))
 for t in range(rgb.shape[0]):
@@ -64,29 +82,25 @@ for t in range(rgb.shape[0]):
         axes[1, t].set_title(f"flow u {t}")
 for ax in axes.flat:
     ax.axis("off")
-plt.tight_layout()"""),
-    ("code", """with torch.no_grad():
+plt.tight_layout()
+
+# %%
+with torch.no_grad():
     probs = model(batch["rgb"], batch["flow"]).softmax(-1)[0]
 plt.figure(figsize=(5, 2))
 plt.bar(data.class_names, probs.numpy())
 plt.title(f"clip {batch['clip_id'][0]} (true: {data.class_names[batch['label'][0]]})")
 print("AU code:", batch["aus"][0])
-print("FACS text used in training:", batch["au_text"][0])"""),
-]
+print("FACS text used in training:", batch["au_text"][0])
 
+# %% [markdown]
+# The recognizer itself is a plain `torch.nn.Module` (`model.model`, a `MERRecognizer`): no Lightning is
+# needed to run or export it. `MERRecognizer.from_checkpoint(path)` loads one from a `mer-contrast fit`
+# checkpoint the same way.
 
-def main() -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
-        for kind, src in CELLS
-    ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    out = Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
-    out.parent.mkdir(exist_ok=True)
-    nbformat.write(nb, out)
-    print(f"wrote {out}")
-
-
-if __name__ == "__main__":
-    main()
+# %%
+recognizer = model.model.eval()  # towers, head and the joint space; no losses, no Trainer
+with torch.no_grad():
+    feat = recognizer.features(batch["rgb"], batch["flow"])
+    print(recognizer.classify(feat).softmax(-1)[0])
+    print(recognizer.explain(feat)[0])
