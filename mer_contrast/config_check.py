@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from mer_contrast.config_files import section_file
+
 __all__ = ["check", "condense", "describe"]
 
 SUBCLASS_KEYS = {"class_path", "init_args", "dict_kwargs", "__path__"}
@@ -256,7 +258,11 @@ def gather(args: Sequence[str]) -> Config | None:
             data, lines = _load_yaml(value)
             if not isinstance(data, Mapping):
                 raise ConfigProblem(f"{value}: expected a YAML mapping of keys, got {type(data).__name__}")
-            config.merge(data, value, lines)
+            parts = {key: part for key in SECTIONS if (part := section_file(data.get(key), value))}
+            config.merge({k: v for k, v in data.items() if k not in parts}, value, lines)
+            for key, part in parts.items():
+                section, part_lines = _load_yaml(str(part))
+                config.merge({key: section}, str(part), {(key, *k): n for k, n in part_lines.items()})
         elif option.startswith("--"):
             _override(config, option, value if has_value else None)
         else:

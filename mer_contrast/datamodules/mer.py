@@ -33,7 +33,7 @@ from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.text.facs import describe_aus
+from mer_contrast.text.facs import FacsTemplate, describe_aus
 
 # val_strategy="none" returns no validation loader on purpose.
 warnings.filterwarnings("ignore", message=r"Total length of `list` across ranks is zero")
@@ -88,6 +88,8 @@ class MERDataModule(LightningDataModule):
         balanced_sampling: draw training clips with probability inversely proportional to class frequency.
         drop_last: drop the last incomplete training batch (all ranks need equal batches for the
             contrastive all-gather, and BatchNorm dislikes a batch of one).
+        facs_template: how a clip's AU code becomes the sentence of the text tower (the
+            :class:`~mer_contrast.text.facs.FacsTemplate` defaults when None); training signal only.
         reader_options: passed to the reader (e.g. ``{"frames": "raw"}`` for CASME II).
         strict: raise on the first bad row or clip instead of skipping it with a warning.
         seed: seeds validation-subject choice, shuffling and augmentation.
@@ -124,6 +126,7 @@ class MERDataModule(LightningDataModule):
         temporal_jitter: int = 0,
         balanced_sampling: bool = False,
         drop_last: bool = True,
+        facs_template: FacsTemplate | None = None,
         reader_options: dict[str, Any] | None = None,
         strict: bool = False,
         seed: int = 0,
@@ -143,6 +146,7 @@ class MERDataModule(LightningDataModule):
         self.precompute_workers = precompute_workers
         self.balanced_sampling = balanced_sampling
         self.drop_last = drop_last
+        self.facs_template = facs_template
         self.reader_options = dict(reader_options or {})
         self.strict = strict
         self.seed = seed
@@ -242,7 +246,7 @@ class MERDataModule(LightningDataModule):
                     subject=record.subject,
                     clip_id=record.key,
                     aus=format_aus(record.aus),
-                    au_text=describe_aus(record.aus),
+                    au_text=describe_aus(record.aus, self.facs_template, record.emotion),
                 )
             )
         if missing:

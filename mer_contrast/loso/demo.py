@@ -13,6 +13,7 @@ import sys
 import time
 from argparse import ArgumentError, Namespace
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,16 @@ DEMO_DATA = {"subjects": 8, "clips_per_subject": 16, "size": 64, "seed": 0}
 
 
 def find_config(name: str) -> Path:
-    """``configs/<name>`` of the source checkout (or the copy packaged under ``mer_contrast/configs``)."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package.parent / "configs" / name, package / "configs" / name):
+    """A shipped config by name (``demo.yaml``, ``model/compact3d.yaml``): the copy a wheel installs as
+    package data (``mer_contrast/configs``, from the repository's ``configs/``), else ``configs/<name>``
+    of the source checkout (an editable install has no packaged copy)."""
+    shipped = Path(str(resources.files("mer_contrast") / "configs" / name))
+    checkout = Path(__file__).resolve().parents[2] / "configs" / name
+    for candidate in (shipped, checkout):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(
-        f"configs/{name} not found next to the package; run from a source checkout or pass --config"
+        f"configs/{name} not found: not packaged with mer_contrast nor in a source checkout; pass --config"
     )
 
 

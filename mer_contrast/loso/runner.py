@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import mer_contrast
+from mer_contrast.config_files import config_texts
 from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
 from mer_contrast.loso.store import (
     DONE_FILE,
@@ -132,7 +133,7 @@ def config_hash(configs: list[str], overrides: list[str]) -> str:
             raise FileNotFoundError(
                 f"{config}: config file not found; pass a YAML such as configs/casme2.yaml"
             )
-        parts.append(path.read_text())
+        parts += config_texts(path)  # with the section files it names (`model: model/x.yaml`)
     blob = json.dumps({"configs": parts, "overrides": list(overrides)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -24,6 +24,7 @@ from mer_contrast.clips.face import resize_square
 from mer_contrast.clips.flow import FlowConfig, resize_flow
 from mer_contrast.clips.precompute import precompute
 from mer_contrast.clips.prepare import ClipConfig
+from mer_contrast.config_files import load_config
 from mer_contrast.datamodules.mer import MERDataModule
 
 PEER_CLIP = ClipConfig(
@@ -53,8 +54,7 @@ def data_init_args(configs: Sequence[str | Path], overrides: Sequence[str]) -> d
         path = Path(config)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: config file not found; pass a YAML such as configs/casme2.yaml")
-        document = yaml.safe_load(path.read_text()) or {}
-        data = document.get("data") or {}
+        data = load_config(path).get("data") or {}  # `data: data/casme2.yaml` is read in place
         merged.update(copy.deepcopy(data.get("init_args") or {}))
     prefix = "--data.init_args."
     for override in overrides:

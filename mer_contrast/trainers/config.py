@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import yaml
 from lightning.pytorch import LightningModule
 
+from mer_contrast.config_files import load_config
+
 # The instantiator that Lightning trusts when loading checkpoints (``_ALLOWED_INSTANTIATORS``).
 INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"
 
@@ -45,10 +47,7 @@ def read_model_config(config: Mapping[str, Any] | str | Path) -> dict[str, Any]:
         path = Path(config)
         if not path.is_file():
             raise FileNotFoundError(f"model config {path} does not exist; pass a YAML file or a dict")
-        loaded = yaml.safe_load(path.read_text())
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a YAML mapping with the model's arguments")
-        config = loaded
+        config = load_config(path)  # a full config's `model: model/x.yaml` is read in place
     cfg = dict(config)
     if isinstance(cfg.get("model"), Mapping):
         cfg = dict(cfg["model"])

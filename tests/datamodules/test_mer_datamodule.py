@@ -162,3 +162,16 @@ def test_onset_apex_pairs_give_one_flow_step(dataset_root: Path, cache_dir: str)
     assert dm.train_set is not None
     sample = dm.train_set[(0, 7)]
     assert sample["flow"].shape == (1, 2, 24, 24) and sample["rgb"].shape == (4, 3, 24, 24)
+
+
+def test_facs_template_shapes_the_training_sentences(dataset_root: Path, cache_dir: str) -> None:
+    from mer_contrast.text.facs import FacsTemplate
+
+    plain = make(dataset_root, cache_dir, test_subject="sub01")
+    template = FacsTemplate(au_format="{description}", include_emotion=True)
+    worded = make(dataset_root, cache_dir, test_subject="sub01", facs_template=template)
+    by_clip = {item.clip_id: item for item in plain.train_set.items}
+    for item in worded.train_set.items:
+        emotion = plain.class_names[item.label]
+        assert item.au_text.startswith(f"{emotion} micro-expression with "), item.au_text
+        assert ":" not in item.au_text and item.au_text != by_clip[item.clip_id].au_text
