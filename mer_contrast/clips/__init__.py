@@ -6,7 +6,7 @@ flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (par
 ``bench`` (``python -m mer_contrast.clips.bench``).
 """
 
-from mer_contrast.clips.cache import CACHE_FORMAT_VERSION, FlowCache, cache_key
+from mer_contrast.clips.cache import CACHE_FORMAT_VERSION, ClipCache, cache_key
 from mer_contrast.clips.errors import ClipError, EnvironmentFault
 from mer_contrast.clips.face import CropMode, NoFaceFoundWarning
 from mer_contrast.clips.flow import FlowConfig, compute_flow
@@ -16,11 +16,11 @@ from mer_contrast.clips.sampling import Span, jitter_indices, sample_indices
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
+    "ClipCache",
     "ClipConfig",
     "ClipError",
     "CropMode",
     "EnvironmentFault",
-    "FlowCache",
     "FlowConfig",
     "NoFaceFoundWarning",
     "PrecomputeError",

@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mer_contrast.clips.cache import FlowCache, cache_key
+from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.precompute import PrecomputeReport, precompute, worker_context
 from mer_contrast.clips.prepare import ClipConfig
@@ -87,7 +87,7 @@ def cached_loader_throughput(keys: list[str], cache_root: Path, workers: int, pa
 
     class CachedClips(Dataset):
         def __init__(self) -> None:
-            self.cache = FlowCache(cache_root)
+            self.cache = ClipCache(cache_root)
 
         def __len__(self) -> int:
             return len(keys)
@@ -142,7 +142,7 @@ def run_precompute(
     records: list[SampleRecord], cfg: ClipConfig, root: Path, workers: int
 ) -> PrecomputeReport:
     """One precompute pass into ``root`` (raises if a synthetic clip fails)."""
-    return precompute(records, cfg, FlowCache(root), workers=workers, progress=False, strict=True)
+    return precompute(records, cfg, ClipCache(root), workers=workers, progress=False, strict=True)
 
 
 def main(argv: list[str] | None = None) -> int:

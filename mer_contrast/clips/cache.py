@@ -1,12 +1,13 @@
-"""The flow cache: prepared clips stored once on disk as ``.npz``, keyed by everything they depend on.
+"""The clip cache: prepared clips (RGB frames and their flow) stored once on disk as ``.npz``, keyed
+by everything they depend on.
 
 * :func:`cache_key`: sha256 over the clip's files (path, size, mtime), the sampled indices, crop,
   size, registration, flow parameters (method, resolution, pairs, channels, the apex frame of an
   ``onset_apex`` pair), the OpenCV version and :data:`CACHE_FORMAT_VERSION`. Touching a frame or
   changing any setting gives a new key; stale entries are simply never read again.
-* :class:`FlowCache`: one uncompressed ``<key>.npz`` per clip (fast to load), written to a temporary
+* :class:`ClipCache`: one uncompressed ``<key>.npz`` per clip (fast to load), written to a temporary
   file in the same folder and moved into place with ``os.replace``, so readers never see half an
-  entry. Damage is caught on :meth:`FlowCache.get`: the zip container stores a CRC-32 of every
+  entry. Damage is caught on :meth:`ClipCache.get`: the zip container stores a CRC-32 of every
   array, which ``zipfile`` verifies while numpy reads it, so truncated or bit-flipped entries fail
   to load; with ``validate=True`` the arrays' names, dtypes and shapes and the key stored inside the
   entry are checked too. A damaged entry is deleted and ``get`` returns None, so it is recomputed.
@@ -104,19 +105,19 @@ def _shapes_match(arrays: Mapping[str, np.ndarray], shapes: Mapping[str, tuple[i
 
 
 def clear_memory() -> None:
-    """Forget the entries kept in memory (``FlowCache(memory=True)``)."""
+    """Forget the entries kept in memory (``ClipCache(memory=True)``)."""
     _MEMORY.clear()
 
 
-class FlowCache:
-    """A folder of prepared clips, ``<root>/<key>.npz``.
+class ClipCache:
+    """A folder of prepared clips (``rgb`` frames and ``flow``), ``<root>/<key>.npz``.
 
     Args:
         root: cache folder (created if needed).
         validate: check each entry's arrays (names, dtypes, consistent shapes) and stored key on
             :meth:`get`; loading, with its CRC-32 check, and the ``shapes`` given to ``get`` are
             always checked.
-        memory: keep every entry read in this process's memory (shared by all ``FlowCache`` objects
+        memory: keep every entry read in this process's memory (shared by all ``ClipCache`` objects
             of the same folder), so the folds of a LOSO run read each clip from disk once. Callers
             must not modify the arrays ``get`` returns.
     """
@@ -247,3 +248,6 @@ class FlowCache:
         with contextlib.suppress(OSError):
             if path.stat().st_ino == inode:  # not replaced by a fresh entry meanwhile
                 path.unlink()
+
+
+FlowCache = ClipCache  # its name before 0.2 (it always held the RGB frames too); kept for old imports

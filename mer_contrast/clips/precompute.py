@@ -46,7 +46,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from mer_contrast.clips.cache import FlowCache, cache_key
+from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.errors import ClipError, EnvironmentFault
 from mer_contrast.clips.face import NoFaceFoundWarning
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
@@ -135,7 +135,7 @@ def _compute_entry(
             error = str(ClipError(record.key, f"{type(err).__name__}: {err}"))
         else:
             try:
-                FlowCache(root, validate=validate).put(key, arrays)
+                ClipCache(root, validate=validate).put(key, arrays)
             except EnvironmentFault as err:
                 fault = str(err)
     notes = [str(w.message) for w in caught if issubclass(w.category, NoFaceFoundWarning)]
@@ -211,7 +211,7 @@ def _start_pool(workers: int, start_method: StartMethod | None) -> ProcessPoolEx
 def precompute(
     records: Iterable[SampleRecord],
     cfg: ClipConfig,
-    cache: FlowCache,
+    cache: ClipCache,
     workers: int = 2,
     progress: bool = True,
     strict: bool = False,

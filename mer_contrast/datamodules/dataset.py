@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from mer_contrast.clips.cache import FlowCache
+from mer_contrast.clips.cache import ClipCache
 from mer_contrast.clips.flow import FlowNorm
 
 
@@ -68,10 +68,10 @@ class ClipDataset(Dataset[dict[str, Any]]):
     def __init__(
         self,
         items: Sequence[ClipItem],
-        cache: FlowCache,
+        cache: ClipCache,
         num_frames: int,
         augmentation: Augmentation | None = None,
-        temporal_slack: int = 0,
+        temporal_jitter: int = 0,
         flow_norm: FlowNorm | None = None,
     ) -> None:
         self.items = list(items)
@@ -79,7 +79,7 @@ class ClipDataset(Dataset[dict[str, Any]]):
         self.cache = cache
         self.num_frames = num_frames
         self.augmentation = augmentation
-        self.temporal_slack = temporal_slack
+        self.temporal_jitter = temporal_jitter
 
     def __len__(self) -> int:
         return len(self.items)
@@ -98,9 +98,9 @@ class ClipDataset(Dataset[dict[str, Any]]):
         rgb = torch.from_numpy(np.ascontiguousarray(arrays["rgb"])).permute(0, 3, 1, 2)  # T,3,H,W uint8
         flow = torch.from_numpy(np.ascontiguousarray(arrays["flow"])).float()  # T-1,C,H,W
         rng = np.random.default_rng(seed) if seed is not None and self.augmentation else None
-        start = self.temporal_slack // 2
+        start = self.temporal_jitter // 2
         if rng is not None and self.augmentation and self.augmentation.temporal_jitter > 0:
-            start = int(rng.integers(0, self.temporal_slack + 1))
+            start = int(rng.integers(0, self.temporal_jitter + 1))
         rgb = rgb[start : start + self.num_frames]
         if flow.shape[0] > 1:  # one onset->apex pair has no window to shift
             flow = flow[start : start + self.num_frames - 1]

@@ -23,7 +23,7 @@ import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader
 
-from mer_contrast.clips.cache import FlowCache, cache_key
+from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.precompute import precompute
@@ -176,8 +176,8 @@ class MERDataModule(LightningDataModule):
         self.flow_bound = flow_bound
         self.strain_bound = strain_bound
         self.flow_norm: FlowNorm | None = None
-        self.temporal_slack = temporal_jitter
-        self.cache = FlowCache(Path(cache_dir) if cache_dir else default_cache_dir(), memory=in_memory)
+        self.temporal_jitter = temporal_jitter
+        self.cache = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir(), memory=in_memory)
         self.split: Split | None = None
         self.items: list[ClipItem] = []
         self.train_set: ClipDataset | None = None
@@ -307,7 +307,7 @@ class MERDataModule(LightningDataModule):
             self.cache,
             self.num_frames,
             augmentation,
-            self.temporal_slack,
+            self.temporal_jitter,
             flow_norm=self.flow_norm,
         )
 

@@ -86,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once")
     args, extra = parser.parse_known_args(argv)
 
-    from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
-    from mer_contrast.loso.schedule import run_folds
+    from mer_contrast.loso.runner import LosoOptions
+    from mer_contrast.quiet import quiet_run
 
     overrides = [a for a in extra if a != "--"]
     if args.root is not None:
@@ -99,16 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds=[int(s) for s in args.seeds.split(",")], selection="honest",
     )  # fmt: skip
     started = time.perf_counter()
-    plan = make_plan(options)
-    write_metadata(plan, options)
-    child_argv = [
-        *(arg for config in args.config for arg in ("--config", config)), "--out", str(args.out),
-        "--seeds", args.seeds, *(["--max-folds", str(args.max_folds)] if args.max_folds else []),
-        "--no-report", "--", *overrides,
-    ]  # fmt: skip
-    code = run_folds(
-        options, plan, gpus=args.parallel_gpus, procs_per_gpu=args.procs_per_gpu, child_argv=child_argv
-    )
+    with quiet_run():  # as `loso`: each log line once, no Lightning tips
+        code = _run(options, args, overrides)
     wall = time.perf_counter() - started
     rows = fold_timings(args.out)
     if not rows:
@@ -127,6 +119,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{steady['test']:.1f} + overhead {steady['overhead']:.1f} (of which build {steady['build']:.1f})"
     )
     return code
+
+
+def _run(options: Any, args: argparse.Namespace, overrides: list[str]) -> int:
+    """Plan and run the folds as `mer-contrast loso` does (folds after the first in this process)."""
+    from mer_contrast.loso.runner import make_plan, write_metadata
+    from mer_contrast.loso.schedule import run_folds
+
+    plan = make_plan(options)
+    write_metadata(plan, options)
+    child_argv = [
+        *(arg for config in args.config for arg in ("--config", config)), "--out", str(args.out),
+        "--seeds", args.seeds, *(["--max-folds", str(args.max_folds)] if args.max_folds else []),
+        "--no-report", "--", *overrides,
+    ]  # fmt: skip
+    return run_folds(
+        options, plan, gpus=args.parallel_gpus, procs_per_gpu=args.procs_per_gpu, child_argv=child_argv
+    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import mer_contrast
 from mer_contrast.config_files import config_texts
+from mer_contrast.datamodules.protocol import missing_members
 from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
 from mer_contrast.loso.store import (
     DONE_FILE,
@@ -161,6 +162,12 @@ def make_plan(options: LosoOptions) -> RunPlan:
     digest = config_hash(options.configs, options.overrides)
     cli = build_fold_cli([*_config_args(options), f"--trainer.default_root_dir={out}"])
     datamodule = cli.datamodule
+    lacking = missing_members(datamodule)
+    if lacking:
+        raise ValueError(
+            f"data: {type(datamodule).__name__} lacks {', '.join(lacking)}, which the LOSO runner needs "
+            "(mer_contrast.datamodules.protocol.LosoData; MERDataModule has them all)"
+        )
     subjects = list(datamodule.folds())
     if options.folds:
         unknown = [s for s in options.folds if s not in subjects]
@@ -184,7 +191,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
         classes=list(datamodule.class_names),
         subjects=subjects,
         seeds=seeds,
-        val_strategy=str(getattr(datamodule, "val_strategy", "none")),
+        val_strategy=str(datamodule.val_strategy),
         logger=logger_kind(cli.config.get("trainer.logger")),
         config_hash=digest,
         folds=folds,
@@ -328,7 +335,6 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
                               selection=EPOCHS_LABEL)  # fmt: skip
         if options.keep_best_only and best_cb is not None and best_cb.best_model_path:
             (folder / "last.ckpt").unlink(missing_ok=True)
-        describe = getattr(datamodule, "describe", None)
         done = {
             "subject": spec.subject,
             "seed": spec.seed,
@@ -343,7 +349,7 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
             "epochs_trained": last_epoch + 1,
             "n_test": n_test,
             "checkpoints": sorted(p.name for p in folder.glob("*.ckpt")),
-            "split": describe() if callable(describe) else None,
+            "split": datamodule.describe(),  # LosoData, checked by make_plan
             "duration_s": round(time.time() - started, 1),
             "finished": round(time.time(), 1),
             "seconds": {

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mer_contrast.clips import cache as cache_module
-from mer_contrast.clips.cache import FlowCache, cache_key
+from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.errors import ClipError, EnvironmentFault
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
@@ -118,7 +118,7 @@ def test_key_of_broken_record_is_a_clip_error(tmp_path: Path) -> None:
 
 
 def test_put_get_roundtrip_is_atomic(tmp_path: Path) -> None:
-    cache = FlowCache(tmp_path / "cache")
+    cache = ClipCache(tmp_path / "cache")
     arrays = entry()
     path = cache.put("k" * 64, arrays)
     assert path.name == "k" * 64 + ".npz" and "k" * 64 in cache
@@ -130,7 +130,7 @@ def test_put_get_roundtrip_is_atomic(tmp_path: Path) -> None:
 
 
 def test_failed_write_leaves_neither_entry_nor_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = FlowCache(tmp_path)
+    cache = ClipCache(tmp_path)
     cache.put("a" * 64, entry(seed=1))
     good = cache.path("a" * 64).read_bytes()
 
@@ -146,7 +146,7 @@ def test_failed_write_leaves_neither_entry_nor_temp(tmp_path: Path, monkeypatch:
 
 
 def test_put_rejects_bad_arrays(tmp_path: Path) -> None:
-    cache = FlowCache(tmp_path)
+    cache = ClipCache(tmp_path)
     with pytest.raises(ValueError, match="flow must be float16"):
         cache.put("x", {"rgb": entry()["rgb"], "flow": entry()["flow"].astype(np.float32)})
     with pytest.raises(ValueError, match="arrays"):
@@ -164,7 +164,7 @@ def _flip_byte(path: Path) -> None:
 
 
 def _renamed(path: Path) -> None:
-    FlowCache(path.parent).put("other", entry())
+    ClipCache(path.parent).put("other", entry())
     os.replace(path.parent / "other.npz", path)
 
 
@@ -178,7 +178,7 @@ def _garbage(path: Path) -> None:
 
 @pytest.mark.parametrize("damage", [_truncate, _flip_byte, _wrong_shapes, _garbage, _renamed])
 def test_damaged_entry_is_detected_and_deleted(tmp_path: Path, damage, caplog) -> None:
-    cache = FlowCache(tmp_path)
+    cache = ClipCache(tmp_path)
     path = cache.put("d" * 64, entry())
     damage(path)
     assert cache.get("d" * 64) is None
@@ -186,7 +186,7 @@ def test_damaged_entry_is_detected_and_deleted(tmp_path: Path, damage, caplog) -
 
 
 def test_validate_off_still_catches_unloadable_entries_and_wrong_shapes(tmp_path: Path) -> None:
-    cache = FlowCache(tmp_path, validate=False)
+    cache = ClipCache(tmp_path, validate=False)
     path = cache.put("e" * 64, entry())
     _renamed(path)
     assert cache.get("e" * 64) is not None  # structure and stored key not checked
@@ -197,7 +197,7 @@ def test_validate_off_still_catches_unloadable_entries_and_wrong_shapes(tmp_path
 
 
 def test_damaged_entry_replaced_meanwhile_is_not_deleted(tmp_path: Path) -> None:
-    cache = FlowCache(tmp_path)
+    cache = ClipCache(tmp_path)
     path = cache.put("f" * 64, entry(seed=1))
     old_inode = path.stat().st_ino
     cache.put("f" * 64, entry(seed=2))  # a writer replaced it after a reader found it damaged
@@ -208,17 +208,17 @@ def test_damaged_entry_replaced_meanwhile_is_not_deleted(tmp_path: Path) -> None
 def test_memory_cache_reads_each_entry_once_and_follows_rewrites(tmp_path: Path) -> None:
     from mer_contrast.clips.cache import clear_memory
 
-    writer = FlowCache(tmp_path)
+    writer = ClipCache(tmp_path)
     writer.put("k" * 64, entry(seed=1))
-    first = FlowCache(tmp_path, memory=True).get("k" * 64)
+    first = ClipCache(tmp_path, memory=True).get("k" * 64)
     assert first is not None
     (tmp_path / f"{'k' * 64}.npz").unlink()  # a second cache object of the folder still has it
-    again = FlowCache(tmp_path, memory=True).get("k" * 64)
+    again = ClipCache(tmp_path, memory=True).get("k" * 64)
     assert again is first
-    assert FlowCache(tmp_path).get("k" * 64) is None  # without memory, the disk decides
+    assert ClipCache(tmp_path).get("k" * 64) is None  # without memory, the disk decides
     writer.put("k" * 64, entry(seed=2))  # a new entry replaces the remembered one
-    fresh = FlowCache(tmp_path, memory=True).get("k" * 64)
+    fresh = ClipCache(tmp_path, memory=True).get("k" * 64)
     assert fresh is not None and not np.array_equal(fresh["rgb"], first["rgb"])
     # shapes are still checked on a remembered entry
-    assert FlowCache(tmp_path, memory=True).get("k" * 64, {"rgb": (9, 9, 9, 3)}) is None
+    assert ClipCache(tmp_path, memory=True).get("k" * 64, {"rgb": (9, 9, 9, 3)}) is None
     clear_memory()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mer_contrast.clips import face
-from mer_contrast.clips.cache import FlowCache, cache_key
+from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.precompute import PrecomputeError, precompute
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
@@ -48,7 +48,7 @@ def bad_records(root: Path) -> dict[str, SampleRecord]:
 
 def test_parallel_run_then_all_cached(tmp_path: Path) -> None:
     records = good_records(tmp_path / "data", 3)
-    cache = FlowCache(tmp_path / "cache")
+    cache = ClipCache(tmp_path / "cache")
     first = precompute(records, CFG, cache, workers=2, progress=False)
     assert (first.computed, first.cached, first.failed) == (3, 0, [])
     entry = cache.get(cache_key(records[1], CFG), CFG.shapes())
@@ -66,7 +66,7 @@ def test_failures_are_collected_in_process_and_damaged_entries_recomputed(
 ) -> None:
     good = good_records(tmp_path / "data", 1)
     bad = bad_records(tmp_path / "bad")
-    cache = FlowCache(tmp_path / "cache")
+    cache = ClipCache(tmp_path / "cache")
     report = precompute([*good, *bad.values(), good[0]], CFG, cache, workers=0, progress=False)
     assert report.computed == 1 and report.cached == 1  # the duplicate record shares the entry
     reasons = dict(report.failed)
@@ -90,7 +90,7 @@ def test_no_face_fallback_is_reported(
     monkeypatch.setattr(face, "_warned_clips", set())  # earlier tests may have warned for this clip
     record = good_records(tmp_path / "data", 1)[0]
     cfg = dataclasses.replace(CFG, crop="detect")  # a texture has no face
-    report = precompute([record], cfg, FlowCache(tmp_path / "cache"), workers=0, progress=False)
+    report = precompute([record], cfg, ClipCache(tmp_path / "cache"), workers=0, progress=False)
     assert report.computed == 1 and len(report.warnings) == 1
     assert "sub01/EP00: no face found" in report.warnings[0] and "no face found" in caplog.text
 
@@ -103,7 +103,7 @@ def test_failures_in_workers_and_strict(tmp_path: Path) -> None:
         record_for(video=video, onset=2, offset=9, clip_id="video_short"),  # needs frames 2..9 of 4
         bad_records(tmp_path / "bad")["corrupt"],
     ]
-    cache = FlowCache(tmp_path / "cache")
+    cache = ClipCache(tmp_path / "cache")
     report = precompute(records, CFG, cache, workers=2, progress=False)
     assert report.computed == 1
     assert [clip for clip, _ in sorted(report.failed)] == ["sub01/corrupt", "sub01/video_short"]

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from mer_contrast.clips import cache as cache_module
-from mer_contrast.clips.cache import FlowCache
+from mer_contrast.clips.cache import ClipCache
 from mer_contrast.clips.errors import EnvironmentFault
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.precompute import precompute
@@ -51,7 +51,7 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     from tests.clips.helpers import moving_clip, record_for, write_frames
-    from mer_contrast.clips.cache import FlowCache
+    from mer_contrast.clips.cache import ClipCache
     from mer_contrast.clips.errors import EnvironmentFault
     from mer_contrast.clips.flow import FlowConfig
     from mer_contrast.clips.precompute import precompute
@@ -67,7 +67,7 @@ SCRIPT = textwrap.dedent(
         ]
         print("prepared", flush=True)
         try:
-            print(precompute(records, cfg, FlowCache(cache), workers=2, progress=False), flush=True)
+            print(precompute(records, cfg, ClipCache(cache), workers=2, progress=False), flush=True)
         except EnvironmentFault as err:
             print(f"error: {{err}}", flush=True)
             sys.exit(3)
@@ -193,7 +193,7 @@ def test_unguarded_script_is_not_run_again_by_the_workers(tmp_path: Path) -> Non
 def test_uncreatable_cache_folder_is_one_line_naming_it(tmp_path: Path) -> None:
     (tmp_path / "a_file").write_text("")
     with pytest.raises(EnvironmentFault, match=r"a_file/cache: cannot create the flow cache folder") as err:
-        FlowCache(tmp_path / "a_file" / "cache")
+        ClipCache(tmp_path / "a_file" / "cache")
     assert "\n" not in str(err.value) and "cache_dir" in str(err.value)
 
 
@@ -202,12 +202,12 @@ def test_disk_full_stops_the_run_instead_of_skipping_clips(tmp_path: Path, worke
     records = good_records(tmp_path / "data", 6)
     with mounted_tmpfs(tmp_path / "small", "size=64k") as small:
         with pytest.raises(EnvironmentFault) as err:
-            precompute(records, CFG, FlowCache(small / "cache"), workers=workers, progress=False)
+            precompute(records, CFG, ClipCache(small / "cache"), workers=workers, progress=False)
         message = str(err.value)
         assert "cannot write to the flow cache" in message and "No space left on device" in message
         assert str(small / "cache") in message and "free space" in message and "\n" not in message
         for entry in (small / "cache").glob("*.npz"):  # what was written before the disk filled is valid
-            assert FlowCache(small / "cache").get(entry.stem) is not None
+            assert ClipCache(small / "cache").get(entry.stem) is not None
 
 
 def test_read_only_cache_folder_stops_before_any_clip(tmp_path: Path) -> None:
@@ -215,7 +215,7 @@ def test_read_only_cache_folder_stops_before_any_clip(tmp_path: Path) -> None:
     with mounted_tmpfs(tmp_path / "ro", "ro,size=64k") as read_only:
         started = time.perf_counter()
         with pytest.raises(EnvironmentFault, match="Read-only file system") as err:
-            precompute(records, CFG, FlowCache(read_only), workers=2, progress=False)
+            precompute(records, CFG, ClipCache(read_only), workers=2, progress=False)
         assert str(read_only) in str(err.value) and time.perf_counter() - started < 30
 
 
@@ -223,7 +223,7 @@ def test_injected_write_error_is_a_fault_not_a_skipped_clip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     records = good_records(tmp_path / "data", 3)
-    cache = FlowCache(tmp_path / "cache")
+    cache = ClipCache(tmp_path / "cache")
     cache.check_writable()
     calls = []
 
@@ -262,7 +262,7 @@ def test_ctrl_c_stops_the_workers_at_once_and_keeps_valid_entries(tmp_path: Path
     assert proc.returncode != 0 and "KeyboardInterrupt" in out, out
     assert stopped_after < 5, f"took {stopped_after:.1f} s to stop"  # finishing every clip takes ~30 s
     assert 1 <= len(entries) < 40
-    assert all(FlowCache(tmp_path / "cache").get(e.stem) is not None for e in entries)
+    assert all(ClipCache(tmp_path / "cache").get(e.stem) is not None for e in entries)
     time.sleep(1.5)
     assert not alive(tree), "a worker outlived Ctrl-C"
 
@@ -301,7 +301,7 @@ def test_no_process_pool_here_falls_back_to_this_process(
 
     monkeypatch.setattr(precompute_module, "ProcessPoolExecutor", no_semaphores)
     report = precompute(
-        good_records(tmp_path / "data", 2), CFG, FlowCache(tmp_path / "cache"), progress=False
+        good_records(tmp_path / "data", 2), CFG, ClipCache(tmp_path / "cache"), progress=False
     )
     assert (report.computed, report.failed) == (2, [])
     notes = [r.getMessage() for r in caplog.records if "worker processes cannot start" in r.getMessage()]
