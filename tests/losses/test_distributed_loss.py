@@ -9,6 +9,8 @@ all_reduce / W) gives exactly the 1-process gradients of shared weights and of `
 
 from __future__ import annotations
 
+import os
+import traceback
 from pathlib import Path
 
 import torch
@@ -61,8 +63,14 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
                 out[key] /= WORLD
             results[mode] = out
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+        dist.barrier()  # both ranks done before either tears gloo down
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    dist.destroy_process_group()
+    # Leave without the interpreter's teardown: destroying torch's C++ threads at exit aborts now and
+    # then ("terminate called without an active exception", SIGABRT) after the work is done and saved.
+    os._exit(0)
 
 
 def test_two_processes_match_one_process(tmp_path: Path) -> None:
