@@ -9,8 +9,7 @@ all_reduce / W) gives exactly the 1-process gradients of shared weights and of `
 
 from __future__ import annotations
 
-import os
-import traceback
+import functools
 from pathlib import Path
 
 import torch
@@ -18,6 +17,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from mer_contrast.losses import ContrastiveLoss
+
+from .gloo import run_rank
 
 WORLD = 2
 BATCH = 4  # per rank
@@ -52,25 +53,19 @@ def _run(mode: str, rows: slice) -> dict[str, torch.Tensor]:
     }
 
 
+def _body(rank: int, out_dir: str) -> None:
+    results = {}
+    for mode in MODES:
+        out = _run(mode, slice(rank * BATCH, (rank + 1) * BATCH))
+        for key in ("proj_grad", "scale_grad"):  # what DDP does to replicated parameters
+            dist.all_reduce(out[key])
+            out[key] /= WORLD
+        results[mode] = out
+    torch.save(results, Path(out_dir) / f"rank{rank}.pt")
+
+
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
-    try:
-        results = {}
-        for mode in MODES:
-            out = _run(mode, slice(rank * BATCH, (rank + 1) * BATCH))
-            for key in ("proj_grad", "scale_grad"):  # what DDP does to replicated parameters
-                dist.all_reduce(out[key])
-                out[key] /= WORLD
-            results[mode] = out
-        torch.save(results, Path(out_dir) / f"rank{rank}.pt")
-        dist.barrier()  # both ranks done before either tears gloo down
-    except BaseException:
-        traceback.print_exc()
-        os._exit(1)
-    dist.destroy_process_group()
-    # Leave without the interpreter's teardown: destroying torch's C++ threads at exit aborts now and
-    # then ("terminate called without an active exception", SIGABRT) after the work is done and saved.
-    os._exit(0)
+    run_rank(rank, WORLD, init_file, functools.partial(_body, out_dir=out_dir))
 
 
 def test_two_processes_match_one_process(tmp_path: Path) -> None:

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.utils.data import DistributedSampler
 
 from mer_contrast.losses.distributed import gather_rows
 
+from .gloo import run_rank
+
 CLIPS = [f"s{i % 2}/clip{i}" for i in range(5)]  # 5 clips over 2 ranks: the sampler pads one
 
 
+def _body(rank: int, out_dir: str) -> None:
+    sampler = DistributedSampler(CLIPS, num_replicas=2, rank=rank, shuffle=False)
+    rows = [{"clip_id": CLIPS[i], "pred": i} for i in sampler]
+    torch.save({"local": rows, "gathered": gather_rows(rows)}, Path(out_dir) / f"rank{rank}.pt")
+
+
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
-    try:
-        sampler = DistributedSampler(CLIPS, num_replicas=2, rank=rank, shuffle=False)
-        rows = [{"clip_id": CLIPS[i], "pred": i} for i in sampler]
-        torch.save({"local": rows, "gathered": gather_rows(rows)}, Path(out_dir) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
+    run_rank(rank, 2, init_file, functools.partial(_body, out_dir=out_dir))
 
 
 def test_gather_rows_restores_order_and_drops_padding(tmp_path: Path) -> None:
