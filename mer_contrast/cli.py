@@ -43,6 +43,10 @@ class MERLightningCLI(LightningCLI):
         # The protocol decides the classes; repeating them in the model section invites mismatches.
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
+        # A config may also hold the `loso:` options (mer_contrast/loso/options.py): read by `loso`.
+        parser.add_argument(
+            "--loso", type=dict | None, default=None, help="options of `mer-contrast loso` (ignored here)"
+        )
 
     # ---- --ckpt_path checks: one line naming the file and the fix, no traceback (exit status 2) ----
     def _parse_ckpt_path(self) -> None:

@@ -25,7 +25,7 @@ __all__ = ["check", "condense", "describe"]
 SUBCLASS_KEYS = {"class_path", "init_args", "dict_kwargs", "__path__"}
 TRAINER = "lightning.pytorch.trainer.trainer.Trainer"
 SECTIONS = {"model": None, "data": None, "optimizer": None, "lr_scheduler": None, "trainer": TRAINER}
-TOP_LEVEL = {"config", "seed_everything", *SECTIONS}
+TOP_LEVEL = {"config", "seed_everything", "loso", *SECTIONS}  # loso: mer_contrast/loso/options.py
 # LightningCLI leaves these method arguments out of each subcommand (they are the built objects).
 METHOD_SKIP = {"model", "train_dataloaders", "val_dataloaders", "dataloaders", "datamodule"}
 # Packages whose classes a YAML may name by short name (importing them registers the names).

@@ -38,12 +38,17 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return document
 
 
-def config_texts(path: str | Path) -> list[str]:
-    """The text of a config file and of each section file it names (what a run's result depends on)."""
+def config_texts(path: str | Path, ignore: tuple[str, ...] = ()) -> list[str]:
+    """The text of a config file and of each section file it names (what a run's result depends on).
+
+    A file holding one of the ``ignore`` keys is represented by its mapping without them (sorted YAML),
+    so editing those keys does not change the texts; any other file by its text as written.
+    """
     path = Path(path)
     text = path.read_text()
-    texts = [text]
     document = yaml.safe_load(text)
-    if isinstance(document, dict):
-        texts += [part.read_text() for key in SECTIONS if (part := section_file(document.get(key), path))]
-    return texts
+    if not isinstance(document, dict):
+        return [text]
+    if any(key in document for key in ignore):
+        text = yaml.safe_dump({k: v for k, v in document.items() if k not in ignore}, sort_keys=True)
+    return [text, *(part.read_text() for key in SECTIONS if (part := section_file(document.get(key), path)))]

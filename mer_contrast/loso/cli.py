@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mer_contrast.cliutil import OneLineParser
+from mer_contrast.loso.options import LosoSectionError, read_section
 
 __all__ = ["main", "parse_args"]
 
@@ -102,13 +103,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
-    """Split ``argv`` into the runner's options and the LightningCLI overrides."""
+    """Split ``argv`` into the runner's options and the LightningCLI overrides.
+
+    The configs' ``loso:`` sections (:mod:`mer_contrast.loso.options`) are the defaults of the
+    runner's options; the command line overrides them.
+    """
     argv = list(argv)
     overrides: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1 :]
-    args, unknown = build_parser().parse_known_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    section = read_section(args.config)
+    if section:
+        parser = build_parser()
+        parser.set_defaults(**{k: Path(v) if k == "out" and v is not None else v for k, v in section.items()})
+        args, unknown = parser.parse_known_args(argv)
     rest = []
     for i, arg in enumerate(unknown):
         # `--trainer.max_epochs 3` (space-separated value) follows a pass-through flag.
@@ -169,7 +180,11 @@ def other_config_folds(out: Path, config_hash: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast loso``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args, overrides = parse_args(argv)
+    try:
+        args, overrides = parse_args(argv)
+    except LosoSectionError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     from mer_contrast.config_check import check
 
     cli_args = [*(arg for config in args.config for arg in ("--config", config)), *overrides]

@@ -134,7 +134,8 @@ def config_hash(configs: list[str], overrides: list[str]) -> str:
             raise FileNotFoundError(
                 f"{config}: config file not found; pass a YAML such as configs/casme2.yaml"
             )
-        parts += config_texts(path)  # with the section files it names (`model: model/x.yaml`)
+        # With the section files it names (`model: model/x.yaml`); `loso:` says how many folds, not what
+        parts += config_texts(path, ignore=("loso",))
     blob = json.dumps({"configs": parts, "overrides": list(overrides)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
