@@ -1,4 +1,4 @@
-"""Config files whose sections are files of their own (``model: model/compact3d.yaml``).
+"""Config files whose sections are files of their own (``model: model/compact3d.yaml``); shipped configs.
 
 jsonargparse reads a section given as a path relative to the folder of the config that names it
 (``configs/casme2.yaml`` -> ``configs/model/compact3d.yaml``). The package's own readers of config
@@ -15,6 +15,22 @@ from typing import Any
 import yaml
 
 SECTIONS = ("trainer", "model", "data")
+
+
+def find_config(name: str) -> Path:
+    """A shipped config by name (``demo.yaml``, ``model/compact3d.yaml``): the copy a wheel installs as
+    package data (``mer_contrast/configs``, from the repository's ``configs/``), else ``configs/<name>``
+    of the source checkout (an editable install has no packaged copy)."""
+    from importlib import resources
+
+    shipped = Path(str(resources.files("mer_contrast") / "configs" / name))
+    checkout = Path(__file__).resolve().parents[1] / "configs" / name
+    for candidate in (shipped, checkout):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"configs/{name} not found: not packaged with mer_contrast nor in a source checkout; pass --config"
+    )
 
 
 def section_file(value: Any, config: str | Path) -> Path | None:

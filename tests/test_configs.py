@@ -161,7 +161,7 @@ def test_the_wheel_ships_every_module_and_config(tmp_path: Path, capsys: pytest.
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
         "import mer_contrast; from mer_contrast.config_check import check; "
-        "from mer_contrast.loso.demo import find_config; "
+        "from mer_contrast.config_files import find_config; "
         "found = find_config('demo.yaml'); print(mer_contrast.__file__); print(found); "
         "print(check('fit', ['--config', str(found)]))"
     )

@@ -13,32 +13,18 @@ import sys
 import time
 from argparse import ArgumentError, Namespace
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from mer_contrast.cliutil import OneLineParser
 from mer_contrast.config_check import check, describe
+from mer_contrast.config_files import find_config
 from mer_contrast.quiet import quiet_run
 
 __all__ = ["DEMO_DATA", "find_config", "find_demo_config", "main"]
 
 # Synthetic dataset of the demo: enough clips per class for a fold to learn from, small enough for CPU.
 DEMO_DATA = {"subjects": 8, "clips_per_subject": 16, "size": 64, "seed": 0}
-
-
-def find_config(name: str) -> Path:
-    """A shipped config by name (``demo.yaml``, ``model/compact3d.yaml``): the copy a wheel installs as
-    package data (``mer_contrast/configs``, from the repository's ``configs/``), else ``configs/<name>``
-    of the source checkout (an editable install has no packaged copy)."""
-    shipped = Path(str(resources.files("mer_contrast") / "configs" / name))
-    checkout = Path(__file__).resolve().parents[2] / "configs" / name
-    for candidate in (shipped, checkout):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"configs/{name} not found: not packaged with mer_contrast nor in a source checkout; pass --config"
-    )
 
 
 def find_demo_config() -> Path:

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _find_default_config() -> Path:
-    from mer_contrast.loso.demo import find_config
+    from mer_contrast.config_files import find_config
 
     return find_config("casme2_cpu.yaml")
 
