@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mer_contrast.models.visual import out_dim_of
 from mer_contrast.text.facs import au_vocabulary
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,6 @@ log = logging.getLogger(__name__)
 # Checkpoints written before the split held these modules at the top of the LightningModule.
 LEGACY_PREFIXES = ("visual.", "classifier.", "text.", "visual_proj.", "text_proj.")
 PREFIX = "model."  # where MERContrastModule keeps this module
-
-
-def _out_dim(module: nn.Module, role: str) -> int:
-    out_dim = getattr(module, "out_dim", None)
-    if not isinstance(out_dim, int):
-        raise TypeError(
-            f"MERRecognizer: {role} ({type(module).__name__}) needs an integer `out_dim` attribute"
-        )
-    return out_dim
 
 
 class MERRecognizer(nn.Module):
@@ -81,7 +73,7 @@ class MERRecognizer(nn.Module):
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.explain_top_k = explain_top_k
         self.visual = visual
-        feat_dim = _out_dim(visual, "visual")
+        feat_dim = out_dim_of(visual, "MERRecognizer", "visual")
         self.head_dropout = nn.Dropout(head_dropout)
         self.classifier = nn.Linear(feat_dim, num_classes)
         # Built in this order (classifier, then projections) so seeded runs initialise as before.
@@ -90,7 +82,7 @@ class MERRecognizer(nn.Module):
         self.text_proj: nn.Module | None = None
         if text is not None:
             self.visual_proj = nn.Linear(feat_dim, embed_dim)
-            self.text_proj = nn.Linear(_out_dim(text, "text"), embed_dim)
+            self.text_proj = nn.Linear(out_dim_of(text, "MERRecognizer", "text"), embed_dim)
         self._vocabulary: tuple[list[str], Tensor] | None = None
 
     # ----------------------------------------------------------------------------- video

@@ -28,12 +28,14 @@ RGBInput = Literal["frames", "onset_difference"]
 DIFFERENCE_GAIN = 8.0  # [0, 1] frames differ by a few hundredths where the face moves
 
 
-def _stream_dim(stream: nn.Module, role: str) -> int:
-    out_dim = getattr(stream, "out_dim", None)
+OWNER = "TwoStreamVisual"
+
+
+def out_dim_of(module: nn.Module, owner: str, role: str) -> int:
+    """``module.out_dim``, or a TypeError saying which part of ``owner`` lacks it."""
+    out_dim = getattr(module, "out_dim", None)
     if not isinstance(out_dim, int):
-        raise TypeError(
-            f"TwoStreamVisual: {role} ({type(stream).__name__}) needs an integer `out_dim` attribute"
-        )
+        raise TypeError(f"{owner}: {role} ({type(module).__name__}) needs an integer `out_dim` attribute")
     return out_dim
 
 
@@ -78,7 +80,7 @@ class TwoStreamVisual(nn.Module):
         if rgb_stream is not None and flow_stream is not None:
             self.fusion = fusion if fusion is not None else ConcatFusion()
             self.out_dim: int = self.fusion.build(
-                _stream_dim(rgb_stream, "rgb_stream"), _stream_dim(flow_stream, "flow_stream")
+                out_dim_of(rgb_stream, OWNER, "rgb_stream"), out_dim_of(flow_stream, OWNER, "flow_stream")
             )
         else:
             if fusion is not None:
@@ -89,7 +91,8 @@ class TwoStreamVisual(nn.Module):
                 )
             single = rgb_stream if rgb_stream is not None else flow_stream
             assert single is not None
-            self.out_dim = _stream_dim(single, "rgb_stream" if rgb_stream is not None else "flow_stream")
+            role = "rgb_stream" if rgb_stream is not None else "flow_stream"
+            self.out_dim = out_dim_of(single, OWNER, role)
         self.dropout = nn.Dropout(dropout)
 
     @property
