@@ -2,8 +2,8 @@
 
 * :mod:`~mer_contrast.loso.metrics`: pooled accuracy / UF1 / UAR (numpy), per fold, mean ± std.
 * :mod:`~mer_contrast.loso.runner`: one fresh model per held-out subject and seed (``mer-contrast loso``),
-  with :mod:`~mer_contrast.loso.schedule` (sequential, ``--fold-index``) and
-  :mod:`~mer_contrast.loso.parallel` (one fold per GPU).
+  with :mod:`~mer_contrast.loso.schedule` (all folds in process, one with ``--fold-index``, or
+  subprocesses on GPUs).
 * :mod:`~mer_contrast.loso.callbacks`: per-epoch test predictions for the labelled oracle selection.
 * :mod:`~mer_contrast.loso.report`: ``mer-contrast report DIR`` (summary.json / .md / confusion PNGs).
 * :mod:`~mer_contrast.loso.store`: the output folder layout; :mod:`~mer_contrast.loso.demo`: the CPU demo.

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from lightning.pytorch.loggers import CSVLogger
 
-from mer_contrast.loso import parallel
+from mer_contrast.loso import schedule
 from mer_contrast.loso.cli import _strip_scheduling, parse_args
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
@@ -131,11 +131,11 @@ class FakeChild:
 def test_parallel_runs_at_most_n_folds_each_on_its_own_gpu(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parallel.subprocess, "Popen", FakeChild)
-    monkeypatch.setattr(parallel.time, "sleep", lambda s: None)
+    monkeypatch.setattr(schedule.subprocess, "Popen", FakeChild)
+    monkeypatch.setattr(schedule.time, "sleep", lambda s: None)
     specs = [FoldSpec(i, 0, f"sub{i:02d}") for i in range(5)]
     plan = type("Plan", (), {"out": tmp_path})()
-    failed = parallel.run_parallel(plan, specs, ["-c", "x.yaml"], 2, FoldProgress(5))  # type: ignore[arg-type]
+    failed = schedule.run_parallel(plan, specs, ["-c", "x.yaml"], 2, FoldProgress(5))  # type: ignore[arg-type]
     assert [s.index for s in failed] == [2]
     assert FakeChild.peak == 2 and len(FakeChild.launched) == 5
     assert {gpu for _, gpu in FakeChild.launched} == {"0", "1"}
@@ -200,12 +200,12 @@ def test_real_config_instantiates_on_cpu(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_procs_per_gpu_shares_each_gpu_between_folds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel.subprocess, "Popen", FakeChild)
-    monkeypatch.setattr(parallel.time, "sleep", lambda s: None)
+    monkeypatch.setattr(schedule.subprocess, "Popen", FakeChild)
+    monkeypatch.setattr(schedule.time, "sleep", lambda s: None)
     FakeChild.launched, FakeChild.running, FakeChild.peak = [], 0, 0
     specs = [FoldSpec(i, 0, f"sub{i:02d}") for i in range(7)]
     plan = type("Plan", (), {"out": tmp_path})()
-    parallel.run_parallel(plan, specs, ["-c", "x.yaml"], 1, FoldProgress(7), procs_per_gpu=3)  # type: ignore[arg-type]
+    schedule.run_parallel(plan, specs, ["-c", "x.yaml"], 1, FoldProgress(7), procs_per_gpu=3)  # type: ignore[arg-type]
     assert FakeChild.peak == 3 and len(FakeChild.launched) == 7
     assert {gpu for _, gpu in FakeChild.launched} == {"0"}
     assert "--procs-per-gpu" not in _strip_scheduling(
