@@ -115,7 +115,8 @@ def _lightning(argv: list[str], from_sys_argv: bool) -> int:
         from lightning.pytorch.utilities.exceptions import SIGTERMException
 
         from mer_contrast.cli import build_cli
-        from mer_contrast.clips.errors import EnvironmentFault
+        from mer_contrast.clips.errors import find_fault
+        from mer_contrast.datasets.errors import DATA_ERRORS
 
         quiet.attach()  # Lightning's handlers exist now
         # LightningCLI reads sys.argv itself: hide a caller's own argv when args are given, and pass
@@ -128,12 +129,20 @@ def _lightning(argv: list[str], from_sys_argv: bool) -> int:
         except SIGTERMException:  # a SystemExit with status 0: a scheduler would record success
             print(f"terminated (SIGTERM) during `{argv[0]}`; the run did not finish", file=sys.stderr)
             return 143
-        except argparse.ArgumentError as error:  # jsonargparse's, with exit_on_error=False
-            print(f"error: {_one_line(str(error), argv)}", file=sys.stderr)
-            return 2
-        except EnvironmentFault as fault:  # full or read-only cache, dead workers: not the data's fault
-            print(f"error: {fault}", file=sys.stderr)
-            return 1
+        except Exception as error:
+            # Full or read-only cache, dead workers: not the data's fault. Also found when raised in a
+            # constructor and wrapped by jsonargparse.
+            fault = find_fault(error)
+            if fault is not None:
+                print(f"error: {fault}", file=sys.stderr)
+                return 1
+            if isinstance(error, DATA_ERRORS):  # another database's sheet, a clip with two labels, ...
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            if isinstance(error, argparse.ArgumentError):  # jsonargparse's, with exit_on_error=False
+                print(f"error: {_one_line(str(error), argv)}", file=sys.stderr)
+                return 2
+            raise
         finally:
             sys.argv = saved
     return 0

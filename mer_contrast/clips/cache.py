@@ -130,7 +130,7 @@ class ClipCache:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise EnvironmentFault(
-                f"{self.root}: cannot create the flow cache folder ({err.strerror or err}); {CACHE_FIX}"
+                f"{self.root}: cannot create the clip cache folder ({err.strerror or err}); {CACHE_FIX}"
             ) from err
 
     def check_writable(self) -> None:

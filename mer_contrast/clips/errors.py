@@ -38,3 +38,18 @@ class EnvironmentFault(RuntimeError):
 
     def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
+
+
+def find_fault(error: BaseException | None) -> EnvironmentFault | None:
+    """The :class:`EnvironmentFault` behind ``error``, if any.
+
+    jsonargparse wraps what a constructor raises (a datamodule whose cache folder cannot be made) in
+    its own errors; the fault is then in the chain of causes, where this finds it.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, EnvironmentFault):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None

@@ -98,3 +98,12 @@ class DuplicateClipError(ValueError):
         self.rows = rows
         self.clip = clip
         self.labels = labels
+
+
+#: What the data (a sheet, a folder) is to blame for: a one-line message naming the file and the fix.
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    DatasetNotFoundError,
+    SheetFormatError,
+    DatasetStrictError,
+    DuplicateClipError,
+)

@@ -214,16 +214,24 @@ def _run(args: argparse.Namespace, overrides: list[str], argv: list[str], cli_ar
         early_stopping=args.early_stopping,
         keep_best_only=args.keep_best_only,
     )
+    from mer_contrast.clips.errors import EnvironmentFault, find_fault
+
     try:
         plan = make_plan(options)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except argparse.ArgumentError as err:  # jsonargparse's (exit_on_error=False): one line, not a dump
-        from mer_contrast.config_check import describe
+    except Exception as err:
+        fault = find_fault(err)  # a cache folder that cannot be made, raised inside the datamodule
+        if fault is not None:
+            print(f"error: {fault}", file=sys.stderr)
+            return 1
+        if isinstance(err, argparse.ArgumentError):  # jsonargparse's (exit_on_error=False): one line
+            from mer_contrast.config_check import describe
 
-        print(f"error: {describe(str(err), cli_args)}", file=sys.stderr)
-        return 2
+            print(f"error: {describe(str(err), cli_args)}", file=sys.stderr)
+            return 2
+        if isinstance(err, (FileNotFoundError, ValueError)):
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        raise
     if options.early_stopping and plan.val_strategy == "none":
         print(
             "error: --early-stopping needs data.init_args.val_strategy holdout_subjects (or test)",
@@ -244,7 +252,6 @@ def _run(args: argparse.Namespace, overrides: list[str], argv: list[str], cli_ar
         )
         return 2
     write_metadata(plan, options)
-    from mer_contrast.clips.errors import EnvironmentFault
     from mer_contrast.loso.schedule import run_folds
 
     try:

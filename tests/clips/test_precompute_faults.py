@@ -192,7 +192,7 @@ def test_unguarded_script_is_not_run_again_by_the_workers(tmp_path: Path) -> Non
 # ---- full, read-only and uncreatable cache folders ------------------------------------------------
 def test_uncreatable_cache_folder_is_one_line_naming_it(tmp_path: Path) -> None:
     (tmp_path / "a_file").write_text("")
-    with pytest.raises(EnvironmentFault, match=r"a_file/cache: cannot create the flow cache folder") as err:
+    with pytest.raises(EnvironmentFault, match=r"a_file/cache: cannot create the clip cache folder") as err:
         ClipCache(tmp_path / "a_file" / "cache")
     assert "\n" not in str(err.value) and "cache_dir" in str(err.value)
 

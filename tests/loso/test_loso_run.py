@@ -277,3 +277,92 @@ def test_sigterm_during_loso_exits_non_zero_and_leaves_the_fold_unfinished(
     assert proc.returncode == 143, err[-2000:]
     assert "terminated (SIGTERM)" in err
     assert not (out / "seed0" / "sub01" / "done.json").exists()  # the fold is not passed off as done
+    # The rerun resumes: the interrupted fold is trained again and finished.
+    again = [a if a != "--trainer.max_epochs=100000" else "--trainer.max_epochs=1" for a in argv[3:]]
+    assert main(again) == 0  # the config changed (max_epochs): --force is not needed, nothing was done
+    assert (out / "seed0" / "sub01" / "done.json").is_file()
+
+
+def test_sigterm_during_fit_exits_143(base_args: list[str], tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "mer_contrast.main", "fit", *base_args, "--trainer.max_epochs=100000"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "offline"}
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.rglob("metrics.csv")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # into the training loop
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated (SIGTERM) during `fit`; the run did not finish" in err
+
+
+def test_environment_fault_in_a_fold_stops_loso_in_one_line(
+    base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mer_contrast.clips.errors import EnvironmentFault
+    from mer_contrast.loso import schedule
+
+    calls = []
+    fault = "/cache: disk full (No space left on device); free space"
+
+    def full_disk(*args: object) -> None:
+        calls.append(args)
+        try:
+            raise EnvironmentFault(fault)
+        except EnvironmentFault as err:  # as jsonargparse wraps what a constructor raises
+            raise ValueError("Problem with given class_path") from err
+
+    monkeypatch.setattr(schedule, "run_fold", full_disk)
+    argv = ["loso", "--config", str(CONF / "casme2.yaml"), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--", *overrides(base_args)]) == 1 and len(calls) == 1  # at once, not per fold
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert err == [f"error: {fault}; finished folds are kept, rerun to resume"]
+
+
+@pytest.mark.parametrize("command", ["fit", "loso"])
+def test_uncreatable_cache_folder_is_one_line(
+    command: str, base_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    bad = f"--data.init_args.cache_dir={blocker / 'cache'}"
+    if command == "fit":
+        argv = ["fit", *base_args, bad]
+    else:
+        argv = ["loso", "--config", str(CONF / "casme2.yaml"), "--out", str(tmp_path / "o"), "--"]
+        argv += [*overrides(base_args), bad]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "a_file/cache: cannot create the clip cache folder" in lines[0], err
+
+
+def test_fit_on_another_databases_sheet_is_one_line(
+    base_args: list[str], casme2_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "casme2"
+    shutil.copytree(casme2_root, root)
+    import openpyxl
+
+    book = openpyxl.Workbook()  # SAMM's columns under CASME II's file name
+    book.active.append(
+        ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
+         "Micro", "Objective Classes", "Notes", "Action Units", "Estimated Emotion"]
+    )  # fmt: skip
+    book.active.append(["006", "006_1_2", 1, 5086, 5123, 5128, 43, "Micro - 1/2", 1, "", "4+7", "Anger"])
+    book.save(root / "CASME2-coding-20140508.xlsx")
+    argv = ["fit", *base_args, f"--data.init_args.root={root}"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "looks like the SAMM" in lines[0], err
