@@ -170,11 +170,14 @@ def wait_for_workers(proc: subprocess.Popen[str], count: int = 2) -> tuple[set[i
 
 
 # ---- the caller's script: stdin, no main guard ---------------------------------------------------
-def test_workers_start_from_stdin(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["stdin", "-c"])
+def test_workers_start_from_stdin_and_python_c(tmp_path: Path, how: str) -> None:
     (tmp_path / "data").mkdir()
+    source = ["-"] if how == "stdin" else ["-c", UNGUARDED]  # `python -c` has no file to re-import either
     run = subprocess.run(
-        [sys.executable, "-", str(tmp_path / "data"), str(tmp_path / "cache"), "2", "32", "3"],
-        input=UNGUARDED, capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        [sys.executable, *source, str(tmp_path / "data"), str(tmp_path / "cache"), "2", "32", "3"],
+        input=UNGUARDED if how == "stdin" else None, capture_output=True, text=True, cwd=tmp_path,
+        timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     assert "flow cache: 2 computed, 0 cached, 0 failed" in run.stdout, run.stdout + run.stderr
@@ -260,7 +263,8 @@ def test_ctrl_c_stops_the_workers_at_once_and_keeps_valid_entries(tmp_path: Path
     stopped_after = time.monotonic() - sent
     entries = list((tmp_path / "cache").glob("*.npz"))
     assert proc.returncode != 0 and "KeyboardInterrupt" in out, out
-    assert stopped_after < 5, f"took {stopped_after:.1f} s to stop"  # finishing every clip takes ~30 s
+    # The bound (measured here: 0.1 s); finishing every clip would take ~30 s
+    assert stopped_after < 2, f"took {stopped_after:.1f} s to stop"
     assert 1 <= len(entries) < 40
     assert all(ClipCache(tmp_path / "cache").get(e.stem) is not None for e in entries)
     time.sleep(1.5)
