@@ -72,6 +72,14 @@ def test_config_typo_in_a_yaml_names_file_and_line(tmp_path: Path) -> None:
     )
 
 
+def test_a_config_that_is_not_yaml_is_one_line_before_torch(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("trainer:\n  max_epochs: [1, 2\n")
+    code, _, err, imported = run_script("fit", "--config", str(bad))
+    assert code == 2 and top_level(imported) == set()
+    assert err.startswith(f"error: {bad}") and "not valid YAML" in err and "\n" not in err
+
+
 def test_cached_subcommand_help_is_served_without_torch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
