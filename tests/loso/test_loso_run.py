@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -244,63 +245,49 @@ def test_parallel_gpus_runs_folds_as_subprocesses(base_args: list[str], tmp_path
     assert (out / "seed0" / "sub01.log").is_file()
 
 
+def sigterm_when(argv: list[str], cwd: Path, ready: Callable[[], bool], settle: float) -> tuple[int, str]:
+    """Run ``mer-contrast argv`` as a real process, send it SIGTERM once ``ready()`` and ``settle`` s
+    more have passed (into the training loop), and return its status and stderr."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "offline"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mer_contrast.main", *argv],
+        cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not ready() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(settle)
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, err
+
+
 def test_sigterm_during_loso_exits_non_zero_and_leaves_the_fold_unfinished(
     base_args: list[str], tmp_path: Path
 ) -> None:
     # A real process and a real signal: what SLURM and Kubernetes send before they kill a job.
     out = tmp_path / "term"
-    argv = [sys.executable, "-m", "mer_contrast.main", "loso", "--config", str(CONF / "casme2.yaml")]
-    argv += [
-        "--out",
-        str(out),
-        "--max-folds",
-        "1",
-        "--",
-        *overrides(base_args),
-        "--trainer.max_epochs=100000",
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "offline"}
-    proc = subprocess.Popen(
-        argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (out / "seed0" / "sub01").is_dir() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(3)  # into the training loop
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, err[-2000:]
+    argv = ["loso", "--config", str(CONF / "casme2.yaml"), "--out", str(out), "--max-folds", "1", "--"]
+    argv += [*overrides(base_args), "--trainer.max_epochs=100000"]
+    code, err = sigterm_when(argv, tmp_path, (out / "seed0" / "sub01").is_dir, settle=3)
+    assert code == 143, err[-2000:]
     assert "terminated (SIGTERM)" in err
     assert not (out / "seed0" / "sub01" / "done.json").exists()  # the fold is not passed off as done
     # The rerun resumes: the interrupted fold is trained again and finished.
-    again = [a if a != "--trainer.max_epochs=100000" else "--trainer.max_epochs=1" for a in argv[3:]]
+    again = [a if a != "--trainer.max_epochs=100000" else "--trainer.max_epochs=1" for a in argv]
     assert main(again) == 0  # the config changed (max_epochs): --force is not needed, nothing was done
     assert (out / "seed0" / "sub01" / "done.json").is_file()
 
 
 def test_sigterm_during_fit_exits_143(base_args: list[str], tmp_path: Path) -> None:
-    argv = [sys.executable, "-m", "mer_contrast.main", "fit", *base_args, "--trainer.max_epochs=100000"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "offline"}
-    proc = subprocess.Popen(
-        argv, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not list(tmp_path.rglob("metrics.csv")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2)  # into the training loop
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, err[-2000:]
+    argv = ["fit", *base_args, "--trainer.max_epochs=100000"]
+    code, err = sigterm_when(argv, tmp_path, lambda: bool(list(tmp_path.rglob("metrics.csv"))), settle=2)
+    assert code == 143, err[-2000:]
     assert "terminated (SIGTERM) during `fit`; the run did not finish" in err
 
 
