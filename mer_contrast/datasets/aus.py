@@ -184,27 +184,15 @@ def _parse_token(token: str, raw: object, *, uncertain: bool) -> ActionUnit:
     match = _TOKEN.fullmatch(text)
     if match is None:
         raise AUParseError(raw, f"unknown token {token!r}")
-    side: str | None = None
-    modifier: str | None = None
-    intensity: str | None = None
-    for letter in match.group("pre"):
-        if letter in "LR":
-            if side is not None:
-                raise AUParseError(raw, f"two sides in {token!r}")
-            side = letter
-        else:
-            if modifier is not None:
-                raise AUParseError(raw, f"two modifiers in {token!r}")
-            modifier = letter
-    for letter in match.group("suf"):
-        if letter in "LR":
-            if side is not None:
-                raise AUParseError(raw, f"two sides in {token!r}")
-            side = letter
-        else:
-            if intensity is not None:
-                raise AUParseError(raw, f"two intensities in {token!r}")
-            intensity = letter
+    # Letters before the number: side and modifier; after it: side and intensity (one of each).
+    found: dict[str, str] = {}
+    for letters, other in ((match.group("pre"), "modifier"), (match.group("suf"), "intensity")):
+        for letter in letters:
+            kind = "side" if letter in "LR" else other
+            if kind in found:
+                raise AUParseError(raw, f"two {kind}s in {token!r}")
+            found[kind] = letter
+    side, modifier, intensity = (found.get(k) for k in ("side", "modifier", "intensity"))
     unit = ActionUnit(
         number=int(match.group("num")),
         side=side,  # type: ignore[arg-type]  # checked above: "L" or "R"
