@@ -123,18 +123,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(options: Any, args: argparse.Namespace, overrides: list[str]) -> int:
     """Plan and run the folds as `mer-contrast loso` does (folds after the first in this process)."""
+    from mer_contrast.loso.cli import fold_command
     from mer_contrast.loso.runner import make_plan, write_metadata
     from mer_contrast.loso.schedule import run_folds
 
     plan = make_plan(options)
     write_metadata(plan, options)
-    child_argv = [
-        *(arg for config in args.config for arg in ("--config", config)), "--out", str(args.out),
-        "--seeds", args.seeds, *(["--max-folds", str(args.max_folds)] if args.max_folds else []),
-        "--no-report", "--", *overrides,
-    ]  # fmt: skip
     return run_folds(
-        options, plan, gpus=args.parallel_gpus, procs_per_gpu=args.procs_per_gpu, child_argv=child_argv
+        options,
+        plan,
+        gpus=args.parallel_gpus,
+        procs_per_gpu=args.procs_per_gpu,
+        child_argv=fold_command(options),
     )
 
 

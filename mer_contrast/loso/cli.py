@@ -22,9 +22,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mer_contrast.cliutil import OneLineParser
 from mer_contrast.loso.options import LosoSectionError, read_section
+
+if TYPE_CHECKING:  # the runner imports Lightning: only when a run starts
+    from mer_contrast.loso.runner import LosoOptions
 
 __all__ = ["main", "parse_args"]
 
@@ -136,21 +140,27 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return args, overrides
 
 
-def _strip_scheduling(argv: Sequence[str]) -> list[str]:
-    """The command line minus ``--parallel-gpus`` / ``--fold-index`` (for the child processes)."""
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--parallel-gpus", "--fold-index", "--procs-per-gpu"):
-            skip = True
-            continue
-        if arg.startswith(("--parallel-gpus=", "--fold-index=", "--procs-per-gpu=")):
-            continue
-        out.append(arg)
-    return out
+def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
+    """The ``loso`` arguments of one fold's child process (``--fold-index K`` is put in front).
+
+    Built from the options rather than from the parent's argv, so a child is told exactly what the
+    parent decided (its configs' ``loso:`` sections give the same values again) and nothing about
+    scheduling; LightningCLI overrides follow ``--``.
+    """
+    argv = [arg for config in options.configs for arg in ("--config", str(config))]
+    argv += ["--out", str(options.output_dir()), "--selection", options.selection]
+    argv += ["--oracle-metric", options.oracle_metric, "--early-stopping", str(options.early_stopping)]
+    if options.folds:
+        argv += ["--folds", ",".join(options.folds)]
+    if options.max_folds is not None:
+        argv += ["--max-folds", str(options.max_folds)]
+    if options.seeds:
+        argv += ["--seeds", ",".join(str(seed) for seed in options.seeds)]
+    if options.keep_best_only:
+        argv.append("--keep-best-only")
+    if force:
+        argv.append("--force")
+    return [*argv, "--", *options.overrides]
 
 
 def _log_to_stderr() -> None:
@@ -196,10 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mer_contrast.quiet import quiet_run
 
     with quiet_run():
-        return _run(args, overrides, argv, cli_args)
+        return _run(args, overrides, cli_args)
 
 
-def _run(args: argparse.Namespace, overrides: list[str], argv: list[str], cli_args: list[str]) -> int:
+def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) -> int:
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
 
     options = LosoOptions(
@@ -257,7 +267,8 @@ def _run(args: argparse.Namespace, overrides: list[str], argv: list[str], cli_ar
     try:
         return run_folds(
             options, plan, fold_index=args.fold_index, gpus=args.parallel_gpus,
-            procs_per_gpu=args.procs_per_gpu, child_argv=_strip_scheduling(argv), report=not args.no_report,
+            procs_per_gpu=args.procs_per_gpu, child_argv=fold_command(options, args.force),
+            report=not args.no_report,
         )  # fmt: skip
     except KeyboardInterrupt:
         print("interrupted: finished folds are kept; rerun the same command to resume", file=sys.stderr)

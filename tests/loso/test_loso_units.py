@@ -11,7 +11,7 @@ import yaml
 from lightning.pytorch.loggers import CSVLogger
 
 from mer_contrast.loso import schedule
-from mer_contrast.loso.cli import _strip_scheduling, parse_args
+from mer_contrast.loso.cli import fold_command, parse_args
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
 from mer_contrast.loso.store import fold_dir, subject_folder, write_json, write_predictions
@@ -29,8 +29,13 @@ def test_parse_args_splits_overrides() -> None:
     assert extra == ["--model.x=1", "--trainer.max_epochs", "3"]
     with pytest.raises(SystemExit):
         parse_args(["-c", "a.yaml", "--bogus"])
-    argv = ["-c", "a.yaml", "--parallel-gpus", "4", "--fold-index=3", "--", "--data.x=1"]
-    assert _strip_scheduling(argv) == ["-c", "a.yaml", "--", "--data.x=1"]
+    options = LosoOptions(configs=["a.yaml"], overrides=["--data.x=1"], seeds=[0, 2], max_folds=3)
+    child = fold_command(options, force=True)
+    assert child[:4] == ["--config", "a.yaml", "--out", str(Path("runs/loso/a"))]
+    assert child[-2:] == ["--", "--data.x=1"] and "--force" in child
+    assert "--parallel-gpus" not in child and "--fold-index" not in child
+    args, extra = parse_args(child)  # a child parses back what the parent decided
+    assert args.seeds == [0, 2] and args.max_folds == 3 and args.force and extra == ["--data.x=1"]
 
 
 def test_subject_folders_are_one_level() -> None:
@@ -208,6 +213,4 @@ def test_procs_per_gpu_shares_each_gpu_between_folds(tmp_path: Path, monkeypatch
     schedule.run_parallel(plan, specs, ["-c", "x.yaml"], 1, FoldProgress(7), procs_per_gpu=3)  # type: ignore[arg-type]
     assert FakeChild.peak == 3 and len(FakeChild.launched) == 7
     assert {gpu for _, gpu in FakeChild.launched} == {"0"}
-    assert "--procs-per-gpu" not in _strip_scheduling(
-        ["-c", "x", "--procs-per-gpu", "3", "--parallel-gpus=1"]
-    )
+    assert "--procs-per-gpu" not in fold_command(LosoOptions(configs=["x"]))
