@@ -55,7 +55,7 @@ class SpotConfig:
     blur: float = 1.0
     average_s: float = 0.025
     grid: int = 6
-    eye_band: tuple[float, float] = (0.31, 0.52)
+    eye_band: tuple[float, float] = (0.25, 0.52)
     top_fraction: float = 0.25
     smooth_s: float = 0.05
     z: float = 5.0
