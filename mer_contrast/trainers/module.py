@@ -33,6 +33,7 @@ from mer_contrast.metrics import classification_metrics
 from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
 from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
+from mer_contrast.trainers.mixup import same_class_mixup
 from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
 
 # A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
@@ -87,6 +88,8 @@ class MERContrastModule(LightningModule):
         warmup_epochs: epochs of linear warmup.
         explain_top_k: number of nearest FACS descriptions returned per clip by ``predict``.
         head_dropout: dropout before the classifier.
+        mixup_alpha: Beta(alpha, alpha) mixup of each training clip with a clip of the same class
+            (:mod:`mer_contrast.trainers.mixup`; labels kept); 0 turns it off.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class MERContrastModule(LightningModule):
         warmup_epochs: int = 0,
         explain_top_k: int = 3,
         head_dropout: float = 0.0,
+        mixup_alpha: float = 0.0,
     ) -> None:
         super().__init__()
         # Config-built (CLI, from_config, load_from_checkpoint): hparams hold the towers' configs.
@@ -130,6 +134,9 @@ class MERContrastModule(LightningModule):
         self.weight_decay = weight_decay
         self.scheduler_name = scheduler
         self.warmup_epochs = warmup_epochs
+        if mixup_alpha < 0:
+            raise ValueError(f"mixup_alpha must be >= 0 (0 = off), got {mixup_alpha}")
+        self.mixup_alpha = mixup_alpha
 
         # The ablation builds no text-side modules: unused trainable parameters would break DDP.
         joint = contrastive_weight > 0 and text is not None
@@ -256,7 +263,8 @@ class MERContrastModule(LightningModule):
     # ----------------------------------------------------------------------------- steps
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         labels = batch["label"]
-        feat = self.model.features(batch["rgb"], batch.get("flow"))
+        rgb, flow = same_class_mixup(batch["rgb"], batch.get("flow"), labels, self.mixup_alpha)
+        feat = self.model.features(rgb, flow)
         logits = self.model.classify(feat)
         ce = self.classification_loss(logits, labels)
         loss = ce
