@@ -15,7 +15,7 @@ chosen the same way (:func:`~mer_contrast.clips.flow.choose_bounds`) from the vi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import torch
 
 from mer_contrast import quiet
 from mer_contrast.clips.errors import ClipError
+from mer_contrast.clips.face import CropMode
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
 from mer_contrast.spot.source import FootageSource, SpotError
@@ -77,14 +78,17 @@ class Classifier:
 
     def prepare(self, source: FootageSource, intervals: list[Interval]) -> list[dict[str, np.ndarray]]:
         """The model's arrays of every interval (the clip pipeline, see the module docstring)."""
-        clips = []
-        for index, interval in enumerate(intervals):
-            record = source.record(f"me{index:03d}", interval.onset, interval.apex, interval.offset)
-            try:
-                clips.append(prepare_clip(record, self.clip))
-            except ClipError as err:
-                raise SpotError(err.path, err.reason) from None
-        return clips
+        return [self.prepare_one(source, f"me{i:03d}", interval) for i, interval in enumerate(intervals)]
+
+    def prepare_one(
+        self, source: FootageSource, name: str, interval: Interval, crop: CropMode | None = None
+    ) -> dict[str, np.ndarray]:
+        """One interval's arrays; ``crop`` overrides the checkpoint's ``detect`` (face crops already)."""
+        record = source.record(name, interval.onset, interval.apex, interval.offset)
+        try:
+            return prepare_clip(record, self.clip if crop is None else replace(self.clip, crop=crop))
+        except ClipError as err:
+            raise SpotError(err.path, err.reason) from None
 
     def norm(self, clips: list[dict[str, np.ndarray]]) -> FlowNorm:
         """The checkpoint's flow bounds, else bounds chosen from these clips as training did."""

@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from mer_contrast.clips.prepare import ClipConfig
 from mer_contrast.cliutil import OneLineParser
+from mer_contrast.spot.report import interval_row, write_csv
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import FaceTrack, Interval, SpotConfig, smooth
 
@@ -52,18 +53,20 @@ def clip_folders(root: Path) -> list[Path]:
 
 
 def estimate_apex(
-    source: FootageSource, cfg: SpotConfig, crop: Literal["detect", "none"], margin: float = 0.15
+    source: FootageSource, cfg: SpotConfig, crop: Literal["detect", "none"], margin: float | None = None
 ) -> tuple[int, float]:
     """The frame index that moved most from the first one, and that motion in pixels (module docstring).
 
     The face box is the clip pipeline's (:func:`~mer_contrast.clips.face.face_box` on the first frame,
-    ``margin`` as the checkpoint's ``face_margin``; a centred square when no face is found).
+    ``margin`` as the checkpoint's ``face_margin``, else the clip pipeline's default; a centred square
+    when no face is found).
     """
     from mer_contrast.clips.face import face_box
     from mer_contrast.clips.flow import flow_pair
 
     first = source.read(0, 1)[0]
     height, width = first.shape[:2]
+    margin = ClipConfig().face_margin if margin is None else margin
     box = face_box(first, "detect", margin, source.path.name) if crop == "detect" else None
     track = FaceTrack(source, cfg, box or (0, 0, width, height))
     crops = [c for _, frames in source.chunks(cfg.chunk) for c in track.crops(frames)]
@@ -81,76 +84,44 @@ def predict_clips(
     root: Path, ckpt: Path | None, *, fps: float | None, crop: Literal["detect", "none"], cfg: SpotConfig
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows of the table (one per usable clip) and one line per clip left out."""
-    from mer_contrast.clips.errors import ClipError
-    from mer_contrast.clips.prepare import prepare_clip
     from mer_contrast.spot.classify import Classifier
 
     classifier = Classifier.load(ckpt) if ckpt is not None else None  # fail fast, before reading clips
     folders = clip_folders(root)
     if not folders:
         raise SpotError(root, "no clip folder with image frames found under it: pass FOLDER/<clip>/*.jpg")
-    rows, skipped, prepared = [], [], []
+    margin = classifier.clip.face_margin if classifier is not None else ClipConfig().face_margin
+    clips: list[tuple[str, FootageSource, Interval]] = []
+    skipped, prepared = [], []
     for folder in folders:
         name = folder.relative_to(root).as_posix() if folder != root else folder.name
         try:
             source = FootageSource.open(folder, fps)
             if source.num_frames < 2:
                 raise SpotError(folder, f"{source.num_frames} frame: a clip needs at least 2")
-            margin = classifier.clip.face_margin if classifier is not None else 0.15
             apex, score = estimate_apex(source, cfg, crop, margin)
             interval = Interval(0, apex, source.num_frames - 1, score)
             if classifier is not None:
-                clip_cfg = replace(classifier.clip, crop=crop)
-                record = source.record(name, interval.onset, interval.apex, interval.offset)
-                try:
-                    prepared.append(prepare_clip(record, clip_cfg))
-                except ClipError as err:
-                    raise SpotError(err.path, err.reason) from None
+                prepared.append(classifier.prepare_one(source, name, interval, crop))
         except SpotError as err:
             skipped.append(f"skipped clip {name}: {err}")
             continue
-        rows.append(_row(name, source, interval))
-    if classifier is not None:
-        subjects = [row["clip"].split("/")[0] for row in rows]
-        for row, label in zip(rows, classifier.classify_arrays(prepared, subjects), strict=True):
-            row.update(
-                {"class": label["class_name"], "probability": round(label["probability"], 4)},
-                explanation=label["explanation"],
-                probs=label["probs"],
-            )
+        clips.append((name, source, interval))
+    subjects = [name.split("/")[0] for name, _, _ in clips]
+    labels = classifier.classify_arrays(prepared, subjects) if classifier is not None else [{}] * len(clips)
+    rows = []
+    for (name, source, interval), label in zip(clips, labels, strict=True):
+        row = {"clip": name, "frames": source.num_frames, "apex_file": source.files[interval.apex].name}
+        row |= interval_row(interval, source.fps, label)
+        rows.append({**{key: row[key] for key in CLIP_COLUMNS}, **row})  # columns first, then probs
     return rows, skipped
-
-
-def _row(name: str, source: FootageSource, interval: Interval) -> dict[str, Any]:
-    fps = source.fps
-    return {
-        "clip": name,
-        "frames": source.num_frames,
-        "start_frame": interval.onset,
-        "apex_frame": interval.apex,
-        "end_frame": interval.offset,
-        "start_s": round(interval.onset / fps, 4),
-        "apex_s": round(interval.apex / fps, 4),
-        "end_s": round(interval.offset / fps, 4),
-        "score": round(interval.score, 4),
-        "apex_file": source.files[interval.apex].name,
-        "class": "",
-        "probability": None,
-        "explanation": [],
-    }
 
 
 def write_table(out: Path, stem: str, rows: list[dict[str, Any]], document: str) -> tuple[Path, Path]:
     """``<stem>_clips.csv`` (explanations joined by ``" | "``) and ``<stem>_clips.json`` in ``out``."""
-    import csv
-
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / f"{stem}_clips.csv", out / f"{stem}_clips.json"
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CLIP_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({**row, "explanation": " | ".join(row["explanation"])})
+    write_csv(csv_path, rows, CLIP_COLUMNS)
     json_path.write_text(document + "\n")
     return csv_path, json_path
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mer_contrast.spot.spotting import SpotResult
+from mer_contrast.spot.spotting import Interval, SpotResult
 
 COLUMNS = (
     "index", "start_frame", "apex_frame", "end_frame", "start_s", "apex_s", "end_s",
@@ -19,32 +20,35 @@ COLUMNS = (
 
 def table(result: SpotResult, classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per spotted interval (:data:`COLUMNS`, plus ``probs`` when classified)."""
-    rows = []
-    for index, interval in enumerate(result.intervals):
-        label = classes[index] if index < len(classes) else {}
-        row: dict[str, Any] = {
-            "index": index,
-            "start_frame": interval.onset,
-            "apex_frame": interval.apex,
-            "end_frame": interval.offset,
-            "start_s": round(interval.onset / result.fps, 4),
-            "apex_s": round(interval.apex / result.fps, 4),
-            "end_s": round(interval.offset / result.fps, 4),
-            "score": round(interval.score, 4),
-            "class": label.get("class_name", ""),
-            "probability": round(label["probability"], 4) if label else None,
-            "explanation": label.get("explanation", []),
-        }
-        if label:
-            row["probs"] = label["probs"]
-        rows.append(row)
-    return rows
+    return [
+        {"index": index, **interval_row(interval, result.fps, classes[index] if index < len(classes) else {})}
+        for index, interval in enumerate(result.intervals)
+    ]
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def interval_row(interval: Interval, fps: float, label: Mapping[str, Any]) -> dict[str, Any]:
+    """An interval's frames and times, and its class (a row of ``Classifier.classify``, or empty)."""
+    row: dict[str, Any] = {
+        "start_frame": interval.onset,
+        "apex_frame": interval.apex,
+        "end_frame": interval.offset,
+        "start_s": round(interval.onset / fps, 4),
+        "apex_s": round(interval.apex / fps, 4),
+        "end_s": round(interval.offset / fps, 4),
+        "score": round(interval.score, 4),
+        "class": label.get("class_name", ""),
+        "probability": round(label["probability"], 4) if label else None,
+        "explanation": label.get("explanation", []),
+    }
+    if label:
+        row["probs"] = label["probs"]
+    return row
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> None:
     """The table as CSV; the explanation's descriptions are joined by ``" | "``."""
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, "explanation": " | ".join(row["explanation"])})
