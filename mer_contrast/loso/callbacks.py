@@ -20,6 +20,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.seed import isolate_rng
 
 from mer_contrast.loso.metrics import pooled_metrics
+from mer_contrast.trainers.module import prediction_rows
 
 __all__ = ["EpochTestPredictions", "predict_clips"]
 
@@ -38,18 +39,8 @@ def predict_clips(
         for batch in batches:
             rgb = move_data_to_device(batch["rgb"], device)
             flow = move_data_to_device(batch["flow"], device)
-            probs = module(rgb, flow).float().softmax(dim=-1).cpu()
-            labels = torch.as_tensor(batch["label"]).reshape(-1).tolist()
-            for i, p in enumerate(probs):
-                rows.append(
-                    {
-                        "subject": batch["subject"][i],
-                        "clip_id": batch["clip_id"][i],
-                        "label": int(labels[i]),
-                        "pred": int(p.argmax()),
-                        "probs": p.tolist(),
-                    }
-                )
+            probs = module(rgb, flow).float().softmax(dim=-1)
+            rows += prediction_rows({**batch, "label": torch.as_tensor(batch["label"]).reshape(-1)}, probs)
     return rows
 
 
