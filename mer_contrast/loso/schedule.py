@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from mer_contrast.clips.errors import EnvironmentFault, find_fault
+from mer_contrast.clips.errors import find_fault
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, is_rank_zero, run_fold
 from mer_contrast.loso.store import fold_dir, read_predictions
@@ -90,10 +90,12 @@ def run_folds(
             progress.start(name)
             try:
                 done = run_fold(options, plan, spec)
-            except (KeyboardInterrupt, EnvironmentFault):
-                raise  # the machine, not this fold: every later fold would fail the same way
+            except KeyboardInterrupt:
+                raise
             except Exception as err:
-                fault = find_fault(err)  # raised inside a constructor, wrapped by jsonargparse
+                # The machine, not this fold (also when jsonargparse wrapped it): every later fold
+                # would fail the same way.
+                fault = find_fault(err)
                 if fault is not None:
                     raise fault from None
                 # One broken fold must not lose the others; the report lists it as missing.
