@@ -25,7 +25,7 @@ import inspect
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # Checkpoints written before the split held these modules at the top of the LightningModule.
 LEGACY_PREFIXES = ("visual.", "classifier.", "text.", "visual_proj.", "text_proj.")
 PREFIX = "model."  # where MERContrastModule keeps this module
+# A joint-space head classifies unit vectors: this fixed scale lets its logits span a useful range
+# (as a cosine classifier's; CLIP's learnt logit scale ends near 100, a 5-class head needs less).
+JOINT_HEAD_SCALE = 10.0
 
 
 class MERRecognizer(nn.Module):
@@ -52,6 +55,9 @@ class MERRecognizer(nn.Module):
         embed_dim: width of the joint visual-text space.
         head_dropout: dropout before the classifier.
         explain_top_k: number of nearest FACS descriptions :meth:`explain` returns per clip.
+        head_input: ``"features"`` (the classifier reads the visual features) or ``"joint"`` (it
+            reads the clip's normalised joint-space embedding, the space the FACS sentences share, so
+            that it can also be trained on the sentences; needs ``text``, else ``"features"``).
     """
 
     def __init__(
@@ -63,6 +69,7 @@ class MERRecognizer(nn.Module):
         embed_dim: int = 256,
         head_dropout: float = 0.0,
         explain_top_k: int = 3,
+        head_input: Literal["features", "joint"] = "features",
     ) -> None:
         super().__init__()
         if num_classes < 2:
@@ -75,7 +82,10 @@ class MERRecognizer(nn.Module):
         self.visual = visual
         feat_dim = out_dim_of(visual, "MERRecognizer", "visual")
         self.head_dropout = nn.Dropout(head_dropout)
-        self.classifier = nn.Linear(feat_dim, num_classes)
+        if head_input == "joint" and text is None:
+            log.info("head_input='joint' needs the text tower's joint space: the head reads the features")
+        self.joint_head = head_input == "joint" and text is not None
+        self.classifier = nn.Linear(embed_dim if self.joint_head else feat_dim, num_classes)
         # Built in this order (classifier, then projections) so seeded runs initialise as before.
         self.text: nn.Module | None = text
         self.visual_proj: nn.Module | None = None
@@ -92,7 +102,15 @@ class MERRecognizer(nn.Module):
 
     def classify(self, feat: Tensor) -> Tensor:
         """Class logits of visual features."""
+        if self.joint_head:
+            return self.classify_embedding(self.project_video(feat))
         return self.classifier(self.head_dropout(feat))
+
+    def classify_embedding(self, embedding: Tensor) -> Tensor:
+        """Class logits of joint-space embeddings, of a clip or of a FACS sentence (joint head only)."""
+        if not self.joint_head:
+            raise RuntimeError("this model's classifier reads visual features (head_input='features')")
+        return self.classifier(self.head_dropout(F.normalize(embedding, dim=-1) * JOINT_HEAD_SCALE))
 
     def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
         """Class logits ``(B, num_classes)`` from video alone."""

@@ -28,9 +28,11 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
+from mer_contrast.losses.distill import TextDistillation
 from mer_contrast.losses.distributed import gather_rows
 from mer_contrast.metrics import classification_metrics
 from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
+from mer_contrast.models.visual import out_dim_of
 from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
 from mer_contrast.trainers.config import build_from_config, cli_given_hparams
 from mer_contrast.trainers.mixup import same_class_mixup
@@ -90,6 +92,16 @@ class MERContrastModule(LightningModule):
         head_dropout: dropout before the classifier.
         mixup_alpha: Beta(alpha, alpha) mixup of each training clip with a clip of the same class
             (:mod:`mer_contrast.trainers.mixup`; labels kept); 0 turns it off.
+        distill_weight: weight of distilling a text teacher (a linear head over the FACS sentences)
+            into the video classifier (:mod:`mer_contrast.losses.distill`); 0 turns it off. Needs the
+            text tower, so ``contrastive_weight: 0`` (the visual-only ablation) turns it off too.
+        distill_temperature: softening of the teacher's and the video classifier's distributions.
+        head_input: ``"features"`` or ``"joint"``: the classifier reads the joint space, where it
+            can also learn from the FACS sentences (``text_classification_weight``); see
+            :class:`~mer_contrast.models.MERRecognizer`.
+        text_classification_weight: weight of the classifier's cross-entropy on the training clips'
+            projected sentences (joint head only; 0 turns it off). Text stays a training signal: at
+            test time the same head reads the video's embedding.
     """
 
     def __init__(
@@ -114,6 +126,10 @@ class MERContrastModule(LightningModule):
         explain_top_k: int = 3,
         head_dropout: float = 0.0,
         mixup_alpha: float = 0.0,
+        distill_weight: float = 0.0,
+        distill_temperature: float = 2.0,
+        head_input: Literal["features", "joint"] = "features",
+        text_classification_weight: float = 0.0,
     ) -> None:
         super().__init__()
         # Config-built (CLI, from_config, load_from_checkpoint): hparams hold the towers' configs.
@@ -143,7 +159,14 @@ class MERContrastModule(LightningModule):
         if text is not None and not joint:
             log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
         self.model = MERRecognizer(
-            visual, text if joint else None, num_classes, class_names, embed_dim, head_dropout, explain_top_k
+            visual,
+            text if joint else None,
+            num_classes,
+            class_names,
+            embed_dim,
+            head_dropout,
+            explain_top_k,
+            head_input,
         )
         self.classification_loss = ClassificationLoss(
             num_classes, classification_loss, class_weights, focal_gamma
@@ -153,6 +176,19 @@ class MERContrastModule(LightningModule):
             self.contrastive_loss = ContrastiveLoss(
                 init_temperature, positives=positives, similarity_temperature=similarity_temperature
             )
+        if text_classification_weight < 0:
+            raise ValueError(
+                f"text_classification_weight must be >= 0 (0 = off), got {text_classification_weight}"
+            )
+        self.text_classification_weight = text_classification_weight if self.model.joint_head else 0.0
+        if distill_weight < 0:
+            raise ValueError(f"distill_weight must be >= 0 (0 = off), got {distill_weight}")
+        self.distill_weight = distill_weight
+        self.distillation: TextDistillation | None = None
+        if joint and distill_weight > 0:
+            assert text is not None  # joint
+            text_dim = out_dim_of(text, "MERContrastModule", "text")
+            self.distillation = TextDistillation(text_dim, num_classes, distill_temperature)
 
         # The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's.
         self.train_metrics = classification_metrics(num_classes, "train_")
@@ -282,6 +318,15 @@ class MERContrastModule(LightningModule):
             loss = ce + self.contrastive_weight * contrastive
             terms["train_contrastive"] = contrastive
             terms["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
+            if self.text_classification_weight > 0:
+                text_ce = self.classification_loss(self.model.classify_embedding(text_embedding), labels)
+                loss = loss + self.text_classification_weight * text_ce
+                terms["train_text_ce"] = text_ce
+            if self.distillation is not None:
+                weight = self.classification_loss.weight if self.classification_loss.weighted else None
+                teacher_ce, distill = self.distillation(text_features, logits, labels, weight)
+                loss = loss + teacher_ce + self.distill_weight * distill
+                terms |= {"train_teacher_ce": teacher_ce, "train_distill": distill}
         batch_size = labels.shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
         # ``_step`` values every ``log_every_n_steps``; ``_epoch`` means synced across ranks.

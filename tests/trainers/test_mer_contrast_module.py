@@ -362,3 +362,50 @@ def test_ddp_spawn_two_cpu_processes(tiny_bert: str, tmp_path: Path) -> None:
     for rank in range(2):
         rows = torch.load(tmp_path / f"rank{rank}.pt")
         assert [r["clip_id"] for r in rows] == expected
+
+
+def test_text_distillation_trains_a_teacher_and_is_off_without_the_text(tiny_bert: str) -> None:
+    model = MERContrastModule.from_config(model_config(tiny_bert, distill_weight=1.0))
+    assert model.distillation is not None
+    before = model.distillation.teacher.weight.detach().clone()
+    Trainer(**TRAINER_KW, max_steps=2, limit_val_batches=0).fit(model, ToyDataModule())
+    assert not torch.equal(model.distillation.teacher.weight, before)  # the teacher learnt
+    assert {"train_teacher_ce", "train_distill"} <= set(model.trainer.callback_metrics)
+    # The teacher is a training-only module: the recognizer alone predicts as the task does.
+    batch = next(iter(ToyDataModule().predict_dataloader()))
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.model(batch["rgb"], batch["flow"]), eval_logits(model, batch))
+    ablation = MERContrastModule.from_config(
+        model_config(tiny_bert, distill_weight=1.0, contrastive_weight=0.0)
+    )
+    assert ablation.distillation is None and ablation.text is None
+    with pytest.raises(ValueError, match="distill_weight must be >= 0"):
+        MERContrastModule.from_config(model_config(tiny_bert, distill_weight=-1.0))
+
+
+def test_joint_head_learns_from_the_sentences_and_predicts_from_video_alone(tiny_bert: str) -> None:
+    model = MERContrastModule.from_config(
+        model_config(tiny_bert, head_input="joint", text_classification_weight=1.0)
+    )
+    assert model.model.joint_head and model.classifier.in_features == model.hparams.embed_dim
+    Trainer(**TRAINER_KW, max_steps=2, limit_val_batches=0).fit(model, ToyDataModule())
+    assert "train_text_ce" in model.trainer.callback_metrics
+    # The head reads the clip's joint-space embedding; at test time the text tower is not called.
+    batch = next(iter(ToyDataModule().predict_dataloader()))
+    model.eval()
+    with torch.no_grad():
+        embedding = model.model.project_video(model.model.features(batch["rgb"], batch["flow"]))
+        torch.testing.assert_close(
+            model.model(batch["rgb"], batch["flow"]), model.model.classify_embedding(embedding)
+        )
+        torch.testing.assert_close(model.model(batch["rgb"], batch["flow"]), eval_logits(model, batch))
+    # The visual-only ablation of the same config has no joint space: its head reads the features.
+    ablation = MERContrastModule.from_config(
+        model_config(tiny_bert, head_input="joint", text_classification_weight=1.0, contrastive_weight=0.0)
+    )
+    assert not ablation.model.joint_head and ablation.text_classification_weight == 0.0
+    with pytest.raises(RuntimeError, match="reads visual features"):
+        ablation.model.classify_embedding(torch.zeros(1, 8))
+    with pytest.raises(ValueError, match="text_classification_weight must be >= 0"):
+        MERContrastModule.from_config(model_config(tiny_bert, text_classification_weight=-1.0))
