@@ -18,14 +18,16 @@ fold ``DIR/seed{S}/{subject}/`` with checkpoints, prediction CSVs and ``done.jso
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from mer_contrast.cliutil import OneLineParser
-from mer_contrast.loso.options import LosoSectionError, read_section
+from mer_contrast.loso.options import LosoSectionError, LosoSettings, read_section
 
 if TYPE_CHECKING:  # the runner imports Lightning: only when a run starts
     from mer_contrast.loso.runner import LosoOptions
@@ -34,6 +36,8 @@ __all__ = ["main", "parse_args"]
 
 log = logging.getLogger(__name__)
 
+# How the parent runs its folds, not what a fold computes: a fold's child process is not told.
+SCHEDULING = ("parallel_gpus", "procs_per_gpu")
 PASS_THROUGH = ("--trainer.", "--model.", "--data.", "--trainer=", "--model=", "--data=")
 
 
@@ -51,8 +55,24 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"seeds must be integers: {text!r}") from err
 
 
+def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
+    """``add_argument`` keywords of a :class:`LosoSettings` field: its type, default and help."""
+    kind = typing.get_type_hints(LosoSettings)[setting.name]
+    keywords: dict[str, Any] = {"default": setting.default, **setting.metadata}
+    if kind is bool:
+        return {**keywords, "action": "store_true"}
+    if typing.get_origin(kind) is Literal:
+        return {**keywords, "choices": typing.get_args(kind)}
+    members = set(typing.get_args(kind)) or {kind}
+    if list[int] in members:
+        return {**keywords, "type": _seeds}
+    if list[str] in members:
+        return {**keywords, "type": _csv}
+    return {**keywords, "type": Path if Path in members else int}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``mer-contrast loso``."""
+    """The argparse parser of ``mer-contrast loso``; the settings' flags come from :class:`LosoSettings`."""
     parser = OneLineParser(
         prog="mer-contrast loso",
         description=__doc__,
@@ -63,40 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", "-c", action="append", required=True, help="LightningCLI YAML (repeatable)"
     )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="output folder (default: runs/loso/<config name>)"
-    )
-    parser.add_argument("--folds", type=_csv, default=None, help="only these subjects, e.g. sub01,sub05")
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N folds (quick checks)")
-    parser.add_argument(
-        "--seeds", type=_seeds, default=None, help="seeds, e.g. 0,1,2 (default: seed_everything)"
-    )
-    parser.add_argument(
-        "--selection",
-        choices=("honest", "oracle", "both"),
-        default="honest",
-        help="honest: last epoch, or best val_uf1 on held-out training subjects (default); "
-        "oracle: per-subject best TEST epoch (optimistic, labelled as such); both",
-    )
-    parser.add_argument(
-        "--oracle-metric",
-        choices=("accuracy", "uf1"),
-        default="accuracy",
-        help="test score the oracle maximises",
-    )
-    parser.add_argument(
-        "--early-stopping", type=int, default=0, metavar="PATIENCE",
-        help="stop when val_uf1 has not improved for PATIENCE epochs (needs a validation set; 0 = off)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--keep-best-only", action="store_true", help="delete last.ckpt when best.ckpt exists"
-    )
+    for setting in dataclasses.fields(LosoSettings):
+        parser.add_argument(f"--{setting.name.replace('_', '-')}", **_flag(setting))
     parser.add_argument(
         "--fold-index", type=int, default=None, help="run only fold K (seed-major order) and exit"
-    )
-    parser.add_argument("--parallel-gpus", type=int, default=0, help="run folds as subprocesses on N GPUs")
-    parser.add_argument(
-        "--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once (with --parallel-gpus)"
     )
     parser.add_argument("--no-report", action="store_true", help="do not write/print the report at the end")
     parser.add_argument(
@@ -148,16 +138,16 @@ def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
     scheduling; LightningCLI overrides follow ``--``.
     """
     argv = [arg for config in options.configs for arg in ("--config", str(config))]
-    argv += ["--out", str(options.output_dir()), "--selection", options.selection]
-    argv += ["--oracle-metric", options.oracle_metric, "--early-stopping", str(options.early_stopping)]
-    if options.folds:
-        argv += ["--folds", ",".join(options.folds)]
-    if options.max_folds is not None:
-        argv += ["--max-folds", str(options.max_folds)]
-    if options.seeds:
-        argv += ["--seeds", ",".join(str(seed) for seed in options.seeds)]
-    if options.keep_best_only:
-        argv.append("--keep-best-only")
+    argv += ["--out", str(options.output_dir())]
+    for setting in dataclasses.fields(LosoSettings):
+        value = getattr(options, setting.name)
+        if setting.name in ("out", *SCHEDULING) or value is None or value is False:
+            continue
+        flag = f"--{setting.name.replace('_', '-')}"
+        if value is True:
+            argv.append(flag)
+        else:
+            argv += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
     if force:
         argv.append("--force")
     return [*argv, "--", *options.overrides]
@@ -212,18 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) -> int:
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
 
-    options = LosoOptions(
-        configs=list(args.config),
-        overrides=overrides,
-        out=args.out,
-        folds=args.folds,
-        max_folds=args.max_folds,
-        seeds=args.seeds,
-        selection=args.selection,
-        oracle_metric=args.oracle_metric,
-        early_stopping=args.early_stopping,
-        keep_best_only=args.keep_best_only,
-    )
+    settings = {setting.name: getattr(args, setting.name) for setting in dataclasses.fields(LosoSettings)}
+    options = LosoOptions(configs=list(args.config), overrides=overrides, **settings)
     from mer_contrast.clips.errors import EnvironmentFault, find_fault
 
     try:
@@ -266,8 +246,8 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
 
     try:
         return run_folds(
-            options, plan, fold_index=args.fold_index, gpus=args.parallel_gpus,
-            procs_per_gpu=args.procs_per_gpu, child_argv=fold_command(options, args.force),
+            options, plan, fold_index=args.fold_index, gpus=options.parallel_gpus,
+            procs_per_gpu=options.procs_per_gpu, child_argv=fold_command(options, args.force),
             report=not args.no_report,
         )  # fmt: skip
     except KeyboardInterrupt:

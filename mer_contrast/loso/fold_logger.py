@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["FILE_LOGGER_CLASSES", "WANDB_CLASSES", "LoggerKind", "finish_wandb", "logger_args", "logger_kind"]
+__all__ = ["LoggerKind", "finish_wandb", "logger_args", "logger_kind"]
 
-WANDB_CLASSES = ("OfflineSafeWandbLogger", "WandbLogger")
-FILE_LOGGER_CLASSES = ("CSVLogger", "TensorBoardLogger")
 LoggerKind = Literal["wandb", "file", "none", "other"]
 
 
@@ -27,12 +26,29 @@ def logger_kind(logger_config: Any) -> LoggerKind:
     class_path = getattr(logger_config, "class_path", None) or (
         logger_config.get("class_path") if isinstance(logger_config, dict) else None
     )
-    name = class_path.rsplit(".", 1)[-1] if isinstance(class_path, str) else ""
-    if name in WANDB_CLASSES:
+    # By class, not by name: a user's subclass of WandbLogger or CSVLogger is set up as its base.
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger, WandbLogger
+
+    logger_class = _resolve(class_path)
+    if logger_class is None:
+        return "other"
+    if issubclass(logger_class, WandbLogger):
         return "wandb"
-    if name in FILE_LOGGER_CLASSES:
+    if issubclass(logger_class, (CSVLogger, TensorBoardLogger)):
         return "file"
     return "other"
+
+
+def _resolve(class_path: Any) -> type | None:
+    """The class a config's ``class_path`` names (``CSVLogger`` alone: Lightning's), or None."""
+    if not isinstance(class_path, str) or not class_path:
+        return None
+    module, _, name = class_path.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module or "lightning.pytorch.loggers"), name)
+    except (ImportError, AttributeError):
+        return None
+    return found if isinstance(found, type) else None
 
 
 def logger_args(kind: LoggerKind, experiment: str, out: Path, folder: Path, run_name: str) -> list[str]:

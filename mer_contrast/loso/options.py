@@ -18,27 +18,53 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 KEY = "loso"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LosoSettings:
-    """The options of ``mer-contrast loso`` that a config may set (flag ``--max-folds`` = ``max_folds``)."""
+    """The options of ``mer-contrast loso`` that a config may set (flag ``--max-folds`` = ``max_folds``).
 
-    out: str | None = None
-    folds: list[str] | None = None
-    max_folds: int | None = None
-    seeds: list[int] | None = None
-    selection: Literal["honest", "oracle", "both"] = "honest"
-    oracle_metric: Literal["accuracy", "uf1"] = "accuracy"
-    early_stopping: int = 0
-    keep_best_only: bool = False
-    parallel_gpus: int = 0
-    procs_per_gpu: int = 1
+    The one definition of them: :func:`mer_contrast.loso.cli.build_parser` makes the flags from these
+    fields (type, default, and the ``help`` and argparse extras in their metadata), and
+    :class:`~mer_contrast.loso.runner.LosoOptions` extends them.
+    """
+
+    out: str | Path | None = field(
+        default=None, metadata={"help": "output folder (default: runs/loso/<config name>)"}
+    )
+    folds: list[str] | None = field(default=None, metadata={"help": "only these subjects, e.g. sub01,sub05"})
+    max_folds: int | None = field(default=None, metadata={"help": "only the first N folds (quick checks)"})
+    seeds: list[int] | None = field(
+        default=None, metadata={"help": "seeds, e.g. 0,1,2 (default: seed_everything)"}
+    )
+    selection: Literal["honest", "oracle", "both"] = field(
+        default="honest",
+        metadata={
+            "help": "honest: last epoch, or best val_uf1 on held-out training subjects (default); "
+            "oracle: per-subject best TEST epoch (optimistic, labelled as such); both"
+        },
+    )
+    oracle_metric: Literal["accuracy", "uf1"] = field(
+        default="accuracy", metadata={"help": "test score the oracle maximises"}
+    )
+    early_stopping: int = field(
+        default=0,
+        metadata={
+            "help": "stop when val_uf1 has not improved for PATIENCE epochs "
+            "(needs a validation set; 0 = off)",
+            "metavar": "PATIENCE",
+        },
+    )
+    keep_best_only: bool = field(default=False, metadata={"help": "delete last.ckpt when best.ckpt exists"})
+    parallel_gpus: int = field(default=0, metadata={"help": "run folds as subprocesses on N GPUs"})
+    procs_per_gpu: int = field(
+        default=1, metadata={"help": "folds sharing each GPU at once (with --parallel-gpus)"}
+    )
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(LosoSettings)}

@@ -29,12 +29,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import mer_contrast
 from mer_contrast.config_files import config_texts
 from mer_contrast.datamodules.protocol import missing_members
 from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
+from mer_contrast.loso.options import LosoSettings
 from mer_contrast.loso.store import (
     DONE_FILE,
     EPOCHS_FILE,
@@ -63,26 +64,20 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Selection = Literal["honest", "oracle", "both"]
-
 
 @dataclass
-class LosoOptions:
-    """What ``mer-contrast loso`` was asked to do (see :mod:`mer_contrast.loso.cli` for the flags)."""
+class LosoOptions(LosoSettings):
+    """What ``mer-contrast loso`` was asked to do: the configs, their overrides and the settings.
+
+    The settings (:class:`~mer_contrast.loso.options.LosoSettings`) are keyword-only; they are the
+    flags of :mod:`mer_contrast.loso.cli` and the keys of a config's ``loso:`` section.
+    """
 
     configs: list[str]
     overrides: list[str] = field(default_factory=list)
-    out: Path | None = None
-    folds: list[str] | None = None
-    max_folds: int | None = None
-    seeds: list[int] | None = None
-    selection: Selection = "honest"
-    oracle_metric: Literal["accuracy", "uf1"] = "accuracy"
-    early_stopping: int = 0
-    keep_best_only: bool = False
 
     def output_dir(self) -> Path:
-        return self.out if self.out is not None else Path("runs") / "loso" / Path(self.configs[0]).stem
+        return Path(self.out) if self.out is not None else Path("runs") / "loso" / Path(self.configs[0]).stem
 
 
 @dataclass(frozen=True)

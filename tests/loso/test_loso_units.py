@@ -38,6 +38,25 @@ def test_parse_args_splits_overrides() -> None:
     assert args.seeds == [0, 2] and args.max_folds == 3 and args.force and extra == ["--data.x=1"]
 
 
+def test_each_setting_is_defined_once_as_flag_section_key_and_option() -> None:
+    """LosoSettings is the one definition: every field is a flag, and a child parses back its value."""
+    import dataclasses
+
+    from mer_contrast.loso.cli import build_parser
+    from mer_contrast.loso.options import LosoSettings
+
+    flags = {action.dest for action in build_parser()._actions}
+    names = [setting.name for setting in dataclasses.fields(LosoSettings)]
+    assert set(names) <= flags and {"config", "fold_index", "force", "no_report"} <= flags
+    chosen = {"folds": ["sub02"], "max_folds": 2, "seeds": [3], "selection": "both", "oracle_metric": "uf1"}
+    chosen |= {"early_stopping": 4, "keep_best_only": True, "out": "elsewhere"}
+    options = LosoOptions(["a.yaml"], ["--x=1"], parallel_gpus=2, procs_per_gpu=3, **chosen)
+    args, extra = parse_args(fold_command(options))
+    assert {name: getattr(args, name) for name in chosen} == chosen | {"out": Path("elsewhere")}
+    assert (args.parallel_gpus, args.procs_per_gpu) == (0, 1)  # scheduling stays with the parent
+    assert extra == ["--x=1"]
+
+
 def test_subject_folders_are_one_level() -> None:
     assert subject_folder("casme2/sub01") == "casme2-sub01" and subject_folder("spNO.1") == "spNO.1"
     assert fold_dir("out", 1, "samm/006") == Path("out/seed1/samm-006")
@@ -214,3 +233,19 @@ def test_procs_per_gpu_shares_each_gpu_between_folds(tmp_path: Path, monkeypatch
     assert FakeChild.peak == 3 and len(FakeChild.launched) == 7
     assert {gpu for _, gpu in FakeChild.launched} == {"0"}
     assert "--procs-per-gpu" not in fold_command(LosoOptions(configs=["x"]))
+
+
+class MyCSVLogger(CSVLogger):
+    """A user's own file logger: set up per fold as its base class is."""
+
+
+def test_logger_kind_goes_by_class_so_subclasses_count() -> None:
+    from mer_contrast.loso.fold_logger import logger_kind
+
+    here = __name__
+    assert logger_kind({"class_path": f"{here}.MyCSVLogger"}) == "file"
+    assert logger_kind({"class_path": "CSVLogger"}) == "file"  # a short name is Lightning's
+    assert logger_kind({"class_path": "mer_contrast.loggers.OfflineSafeWandbLogger"}) == "wandb"
+    assert logger_kind({"class_path": "lightning.pytorch.loggers.MLFlowLogger"}) == "other"
+    assert logger_kind({"class_path": "no.such.Logger"}) == "other"
+    assert logger_kind(None) == logger_kind(True) == "none" and logger_kind(False) == "other"
