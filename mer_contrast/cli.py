@@ -9,6 +9,7 @@ run and pushed to W&B when that is the logger.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any, NoReturn
 
 from lightning.pytorch import LightningModule, Trainer
@@ -96,6 +97,11 @@ def _exit(error: CheckpointError) -> NoReturn:
 
 def build_cli(args: ArgsType = None, run: bool = True, **kwargs: Any) -> MERLightningCLI:
     """Build (and by default run) the CLI; ``run=False`` returns it with model, data and trainer built."""
+    # Every caller hands LightningCLI its arguments: the console script its own command line, the
+    # LOSO runner a fold's. Lightning warns when ``sys.argv`` holds arguments as well, which it then
+    # always does; the arguments it parses are ``args`` either way. (Set per call: a filter set at
+    # import would not survive a test framework's per-test warning state.)
+    warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run")
     return MERLightningCLI(
         model_class=MERContrastModule,
         datamodule_class=MERDataModule,

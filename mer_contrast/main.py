@@ -56,7 +56,7 @@ def main(args: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     argv = list(sys.argv[1:] if args is None else args)
     try:
-        code = _dispatch(argv, from_sys_argv=args is None)
+        code = _dispatch(argv)
         sys.stdout.flush()  # buffered output meets a closed pipe here, not in the interpreter's exit
     except BrokenPipeError:
         _drop_stdout()
@@ -75,7 +75,7 @@ def _drop_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
 
 
-def _dispatch(argv: list[str], from_sys_argv: bool) -> int:
+def _dispatch(argv: list[str]) -> int:
     if _clip_folders_given(argv):  # `predict FOLDER ...`: no sheet, no config (spot/clips.py)
         from mer_contrast.spot import clips
 
@@ -98,17 +98,17 @@ def _dispatch(argv: list[str], from_sys_argv: bool) -> int:
         return 2
     if argv[0] in LIGHTNING_COMMANDS:
         if _plain_help(argv[1:]):
-            return _lightning_help(argv, from_sys_argv)
+            return _lightning_help(argv)
         from mer_contrast.config_check import check
 
         problem = check(argv[0], argv[1:])
         if problem is not None:
             print(f"error: {problem}", file=sys.stderr)
             return 2
-    return _lightning(argv, from_sys_argv)
+    return _lightning(argv)
 
 
-def _lightning(argv: list[str], from_sys_argv: bool) -> int:
+def _lightning(argv: list[str]) -> int:
     from mer_contrast import quiet
 
     with quiet.quiet_run():
@@ -119,13 +119,8 @@ def _lightning(argv: list[str], from_sys_argv: bool) -> int:
         from mer_contrast.datasets.errors import DATA_ERRORS
 
         quiet.attach()  # Lightning's handlers exist now
-        # LightningCLI reads sys.argv itself: hide a caller's own argv when args are given, and pass
-        # none when they are sys.argv (either way it warns about getting both).
-        saved = sys.argv
-        if not from_sys_argv:
-            sys.argv = sys.argv[:1]
         try:
-            build_cli(None if from_sys_argv else argv)
+            build_cli(argv)  # the arguments, never sys.argv (a caller of main() passes its own)
         except SIGTERMException:  # a SystemExit with status 0: a scheduler would record success
             print(f"terminated (SIGTERM) during `{argv[0]}`; the run did not finish", file=sys.stderr)
             return 143
@@ -143,8 +138,6 @@ def _lightning(argv: list[str], from_sys_argv: bool) -> int:
                 print(f"error: {_one_line(str(error), argv)}", file=sys.stderr)
                 return 2
             raise
-        finally:
-            sys.argv = saved
     return 0
 
 
@@ -170,7 +163,7 @@ def _plain_help(rest: list[str]) -> bool:
     return all(flag in ("-c", "--config") and os.path.isfile(path) for flag, path in pairs)
 
 
-def _lightning_help(argv: list[str], from_sys_argv: bool) -> int:
+def _lightning_help(argv: list[str]) -> int:
     """``mer-contrast fit [--config FILE] --help``: from the cache, else built (Lightning loads)."""
     from mer_contrast import help_cache
 
@@ -179,20 +172,15 @@ def _lightning_help(argv: list[str], from_sys_argv: bool) -> int:
         from mer_contrast.cli import build_cli
 
         captured = io.StringIO()
-        saved = sys.argv
-        if not from_sys_argv:
-            sys.argv = sys.argv[:1]  # see _lightning
         try:
             with contextlib.redirect_stdout(captured):
-                build_cli(None if from_sys_argv else argv)
+                build_cli(argv)
         except SystemExit as stop:  # argparse's help action exits 0 after printing
             if stop.code not in (0, None):
                 raise
         except argparse.ArgumentError as error:  # e.g. a bad value in the --config file
             print(f"error: {_one_line(str(error), argv)}", file=sys.stderr)
             return 2
-        finally:
-            sys.argv = saved
         text = captured.getvalue()
         help_cache.save(argv, text)
     sys.stdout.write(text)

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,16 +139,12 @@ def _config_args(options: LosoOptions) -> list[str]:
 
 
 def build_fold_cli(args: list[str]) -> Any:
-    """``build_cli(args, run=False)`` with the process's own argv hidden (it holds the runner's flags)."""
+    """``build_cli(args, run=False)``: a fold's config, built but not run (``sys.argv`` is not read)."""
     from mer_contrast.cli import build_cli
     from mer_contrast.quiet import attach
 
     attach()  # Lightning's log handlers exist once it is imported
-    saved, sys.argv = sys.argv, sys.argv[:1]
-    try:
-        return build_cli(args, run=False)
-    finally:
-        sys.argv = saved
+    return build_cli(args, run=False)
 
 
 def make_plan(options: LosoOptions) -> RunPlan:

@@ -249,3 +249,13 @@ def test_logger_kind_goes_by_class_so_subclasses_count() -> None:
     assert logger_kind({"class_path": "lightning.pytorch.loggers.MLFlowLogger"}) == "other"
     assert logger_kind({"class_path": "no.such.Logger"}) == "other"
     assert logger_kind(None) == logger_kind(True) == "none" and logger_kind(False) == "other"
+
+
+def test_a_fold_cli_parses_its_arguments_not_sys_argv(
+    base_args: list[str], monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
+) -> None:
+    # The runner's own flags stay in sys.argv (nothing swaps it); the fold's CLI reads its args only.
+    monkeypatch.setattr("sys.argv", ["mer-contrast", "loso", "--seeds", "0,1", "--bogus"])
+    cli = build_fold_cli([*base_args, "--trainer.max_epochs=2"])
+    assert cli.trainer.max_epochs == 2
+    assert not [w for w in recwarn if "args parameter" in str(w.message)]
