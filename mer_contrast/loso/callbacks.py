@@ -20,7 +20,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.seed import isolate_rng
 
 from mer_contrast.loso.metrics import pooled_metrics
-from mer_contrast.trainers.module import prediction_rows
+from mer_contrast.trainers.predictions import prediction_rows
 
 __all__ = ["EpochTestPredictions", "predict_clips"]
 

@@ -140,7 +140,7 @@ def run_plain(module: MERContrastModule, args: argparse.Namespace, data: DataLoa
         labels, texts = batch["label"].to(device), list(batch["au_text"])
         feat = module.visual(rgb, flow)
         loss = F.cross_entropy(
-            module.classifier(feat), labels
+            module.model.classify(feat), labels
         ) + module.contrastive_weight * module.contrastive_loss(
             module.visual_proj(feat),
             module.text_proj(module.text(texts)),

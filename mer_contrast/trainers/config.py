@@ -8,16 +8,23 @@ CLI, or :func:`build_from_config`), Lightning's instantiator hands the resolved 
 ``save_hyperparameters`` and ``load_from_checkpoint`` re-instantiates it with jsonargparse.
 A module built from tower *instances* in Python cannot know the towers' constructor arguments, so its
 checkpoints need ``visual=`` / ``text=`` at load time (we warn when saving such a checkpoint).
+
+The private Lightning names this takes (``_given_hyperparameters``, ``_set_hparams``,
+``_hparams_initial``) are used here and nowhere else: they are how LightningCLI itself hands a
+resolved config to ``save_hyperparameters`` (Lightning >= 2.3), and no public API tells a
+config-built module from an object-built one.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from lightning.pytorch import LightningModule
+from lightning.pytorch.utilities import rank_zero_warn
 
 from mer_contrast.config_files import load_config
 
@@ -67,3 +74,25 @@ def build_from_config(cls: type[ModuleT], config: Mapping[str, Any] | str | Path
     resolved = yaml.safe_load(parser.dump(parsed, skip_none=False, format="yaml"))["model"]
     with _given_hyperparameters_context(hparams=resolved, instantiator=INSTANTIATOR):
         return parser.instantiate_classes(parsed).model
+
+
+def adopt_saved_configs(module: LightningModule, checkpoint: Mapping[str, Any]) -> bool:
+    """Keep a checkpoint's tower configs as ``module``'s hparams; True if it has them.
+
+    A module that ``load_from_checkpoint`` rebuilt with jsonargparse from the stored configs holds
+    the towers as objects: taking the configs back lets a re-saved checkpoint load alone too.
+    """
+    saved = checkpoint.get(module.CHECKPOINT_HYPER_PARAMS_KEY, {})
+    if not isinstance(saved.get("visual"), Mapping):
+        return False
+    module._set_hparams(dict(saved))
+    module._hparams_initial = copy.deepcopy(module._hparams)  # type: ignore[assignment]
+    return True
+
+
+def warn_not_self_describing(name: str) -> None:
+    """The warning, once per module, that its checkpoints need the towers at load time."""
+    rank_zero_warn(
+        f"{name} was built from tower objects, so its checkpoints need visual=/text= at load time; "
+        f"use {name}.from_config(...) or the CLI for self-describing checkpoints"
+    )

@@ -15,7 +15,6 @@ the joint space explains a prediction by the FACS descriptions nearest to the cl
 
 from __future__ import annotations
 
-import copy
 import logging
 import warnings
 from collections.abc import Mapping
@@ -34,9 +33,15 @@ from mer_contrast.metrics import classification_metrics
 from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
 from mer_contrast.models.visual import out_dim_of
 from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
-from mer_contrast.trainers.config import build_from_config, cli_given_hparams
+from mer_contrast.trainers.config import (
+    adopt_saved_configs,
+    build_from_config,
+    cli_given_hparams,
+    warn_not_self_describing,
+)
 from mer_contrast.trainers.mixup import same_class_mixup
 from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
+from mer_contrast.trainers.predictions import prediction_rows
 
 # A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
@@ -44,23 +49,6 @@ warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
 log = logging.getLogger(__name__)
 
 Stage = Literal["train", "val", "test"]
-
-
-def prediction_rows(batch: Mapping[str, Any], probs: Tensor) -> list[dict[str, Any]]:
-    """One row per clip: ``subject``, ``clip_id``, ``probs`` (floats), ``pred`` and, if known, ``label``.
-
-    The one definition of a prediction row (test and predict steps, the per-epoch test pass); one
-    device sync per batch, not per clip.
-    """
-    preds = probs.argmax(dim=-1).cpu().tolist()
-    labels = batch["label"].cpu().tolist() if "label" in batch else None
-    rows = []
-    for i, (prob, pred) in enumerate(zip(probs.float().cpu().tolist(), preds, strict=True)):
-        row: dict[str, Any] = {"subject": batch["subject"][i], "clip_id": batch["clip_id"][i]}
-        if labels is not None:
-            row["label"] = labels[i]
-        rows.append({**row, "pred": pred, "probs": prob})
-    return rows
 
 
 class MERContrastModule(LightningModule):
@@ -136,8 +124,14 @@ class MERContrastModule(LightningModule):
         # Object-built: keep the towers out of hparams (see trainers/config.py).
         self.self_describing = cli_given_hparams() is not None
         self.save_hyperparameters(ignore=None if self.self_describing else ["visual", "text"])
-        if contrastive_weight < 0:
-            raise ValueError(f"contrastive_weight must be >= 0, got {contrastive_weight}")
+        weights = {"contrastive_weight": contrastive_weight, "mixup_alpha": mixup_alpha}
+        weights |= {
+            "distill_weight": distill_weight,
+            "text_classification_weight": text_classification_weight,
+        }
+        for name, value in weights.items():
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0 (0 = off), got {value}")
         if contrastive_weight > 0 and text is None:
             raise ValueError(
                 "contrastive_weight > 0 needs a text tower: set model.text (e.g. class_path: TextTower) "
@@ -150,8 +144,6 @@ class MERContrastModule(LightningModule):
         self.weight_decay = weight_decay
         self.scheduler_name = scheduler
         self.warmup_epochs = warmup_epochs
-        if mixup_alpha < 0:
-            raise ValueError(f"mixup_alpha must be >= 0 (0 = off), got {mixup_alpha}")
         self.mixup_alpha = mixup_alpha
 
         # The ablation builds no text-side modules: unused trainable parameters would break DDP.
@@ -159,15 +151,9 @@ class MERContrastModule(LightningModule):
         if text is not None and not joint:
             log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
         self.model = MERRecognizer(
-            visual,
-            text if joint else None,
-            num_classes,
-            class_names,
-            embed_dim,
-            head_dropout,
-            explain_top_k,
+            visual, text if joint else None, num_classes, class_names, embed_dim, head_dropout, explain_top_k,
             head_input,
-        )
+        )  # fmt: skip
         self.classification_loss = ClassificationLoss(
             num_classes, classification_loss, class_weights, focal_gamma
         )
@@ -176,13 +162,7 @@ class MERContrastModule(LightningModule):
             self.contrastive_loss = ContrastiveLoss(
                 init_temperature, positives=positives, similarity_temperature=similarity_temperature
             )
-        if text_classification_weight < 0:
-            raise ValueError(
-                f"text_classification_weight must be >= 0 (0 = off), got {text_classification_weight}"
-            )
         self.text_classification_weight = text_classification_weight if self.model.joint_head else 0.0
-        if distill_weight < 0:
-            raise ValueError(f"distill_weight must be >= 0 (0 = off), got {distill_weight}")
         self.distill_weight = distill_weight
         self.distillation: TextDistillation | None = None
         if joint and distill_weight > 0:
@@ -247,21 +227,14 @@ class MERContrastModule(LightningModule):
         record_clip_settings(self, checkpoint)  # testing with other clip settings is then an error
         if not self.self_describing and not self._warned_not_self_describing:
             self._warned_not_self_describing = True
-            rank_zero_warn(
-                "MERContrastModule was built from tower objects, so its checkpoints need visual=/text= at "
-                "load time; use MERContrastModule.from_config(...) or the CLI for self-describing checkpoints"
-            )
+            warn_not_self_describing(type(self).__name__)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_loaded_settings(self, checkpoint)
         if upgrade_state_dict(checkpoint.get("state_dict", {})):  # written before the model/task split
             log.info("checkpoint from before mer-contrast 0.x's model/task split: keys moved under model.")
-        # Rebuilt by jsonargparse from the stored configs: keep them so a re-saved checkpoint loads too.
-        saved = checkpoint.get(self.CHECKPOINT_HYPER_PARAMS_KEY, {})
-        if not self.self_describing and isinstance(saved.get("visual"), Mapping):
-            self._set_hparams(dict(saved))
-            self._hparams_initial = copy.deepcopy(self._hparams)
-            self.self_describing = True
+        if not self.self_describing:
+            self.self_describing = adopt_saved_configs(self, checkpoint)
         self.model.forget_vocabulary()
 
     def setup(self, stage: str) -> None:
@@ -283,10 +256,6 @@ class MERContrastModule(LightningModule):
             )
 
     # ----------------------------------------------------------------------------- model
-    def encode_video(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
-        """Visual-tower features ``(B, visual.out_dim)``."""
-        return self.model.features(rgb, flow)
-
     def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
         """Class logits ``(B, num_classes)`` from video alone."""
         return self.model(rgb, flow)
@@ -393,7 +362,7 @@ class MERContrastModule(LightningModule):
     ) -> list[dict[str, Any]]:
         """Per clip: ``subject, clip_id, probs, pred, class_name, explanation`` (+ ``label`` if known)."""
         feat = self.model.features(batch["rgb"], batch.get("flow"))
-        probs = self.model.classifier(feat).float().softmax(dim=-1)
+        probs = self.model.classify(feat).float().softmax(dim=-1)
         rows = prediction_rows(batch, probs)
         for row, explanation in zip(rows, self.explain(feat), strict=True):
             row["class_name"] = self.class_names[row["pred"]]
