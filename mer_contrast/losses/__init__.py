@@ -2,7 +2,7 @@
 
 from mer_contrast.losses.classification import ClassificationLoss, balanced_class_weights, focal_loss
 from mer_contrast.losses.contrastive import ContrastiveLoss, stable_text_ids
-from mer_contrast.losses.distributed import gather_no_grad, gather_rows, gather_with_grad, rank_and_world_size
+from mer_contrast.losses.distributed import gather_no_grad, gather_with_grad, rank_and_world_size
 from mer_contrast.losses.functional import (
     clip_logits,
     clip_loss,
@@ -19,7 +19,6 @@ __all__ = [
     "clip_loss",
     "focal_loss",
     "gather_no_grad",
-    "gather_rows",
     "gather_with_grad",
     "local_clip_loss",
     "positives_mask",

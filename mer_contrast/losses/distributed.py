@@ -6,13 +6,10 @@ on gloo it is emulated with all-to-all + sum, so the same code runs in CPU tests
 gradients would leave remote features and this rank's contribution to other ranks' losses out of the
 backward pass (open_clip's "local_loss without gather_with_grad" mode, which is incomplete).
 
-``gather_rows`` collects per-clip prediction rows (test time) from every rank. It lives here, with the
-other collectives, so it imports no Lightning.
+The test-time gather of per-clip prediction rows is :func:`mer_contrast.trainers.predictions.gather_rows`.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -53,26 +50,3 @@ def gather_no_grad(tensor: Tensor) -> Tensor:
     buffers = [torch.empty_like(tensor) for _ in range(world_size)]
     dist.all_gather(buffers, tensor.contiguous())
     return torch.cat(buffers, dim=0)
-
-
-def gather_rows(rows: list[dict[str, Any]], key: str = "clip_id") -> list[dict[str, Any]]:
-    """Per-clip prediction rows from every rank, in dataset order, without sampler padding.
-
-    Pickled object gathering copes with uneven shards (a tensor all-gather needs equal sizes and
-    would hang). ``DistributedSampler`` deals indices round-robin (rank ``r`` gets ``r, r+W, ...``)
-    and pads the last round with repeats, so interleaving the ranks' lists restores the order and
-    keeping the first row per ``key`` drops the padding.
-    """
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return list(rows)
-    per_rank: list[list[dict[str, Any]] | None] = [None] * dist.get_world_size()
-    dist.all_gather_object(per_rank, rows)
-    lists = [r or [] for r in per_rank]
-    interleaved = [lst[i] for i in range(max(map(len, lists))) for lst in lists if i < len(lst)]
-    seen: set[Any] = set()
-    unique = []
-    for row in interleaved:
-        if row[key] not in seen:
-            seen.add(row[key])
-            unique.append(row)
-    return unique

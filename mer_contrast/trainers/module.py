@@ -28,7 +28,6 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 
 from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
 from mer_contrast.losses.distill import TextDistillation
-from mer_contrast.losses.distributed import gather_rows
 from mer_contrast.metrics import classification_metrics
 from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
 from mer_contrast.models.visual import out_dim_of
@@ -41,7 +40,7 @@ from mer_contrast.trainers.config import (
 )
 from mer_contrast.trainers.mixup import same_class_mixup
 from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
-from mer_contrast.trainers.predictions import prediction_rows
+from mer_contrast.trainers.predictions import gather_rows, prediction_rows
 
 # A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")

@@ -1,10 +1,14 @@
-"""One row per predicted clip: the table that test, predict and the per-epoch test pass write."""
+"""One row per predicted clip: the table that test, predict and the per-epoch test pass write.
+
+``gather_rows`` collects the rows of every rank after a distributed test (no Lightning import).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+import torch.distributed as dist
 from torch import Tensor
 
 
@@ -23,3 +27,26 @@ def prediction_rows(batch: Mapping[str, Any], probs: Tensor) -> list[dict[str, A
             row["label"] = labels[i]
         rows.append({**row, "pred": pred, "probs": prob})
     return rows
+
+
+def gather_rows(rows: list[dict[str, Any]], key: str = "clip_id") -> list[dict[str, Any]]:
+    """Per-clip prediction rows from every rank, in dataset order, without sampler padding.
+
+    Pickled object gathering copes with uneven shards (a tensor all-gather needs equal sizes and
+    would hang). ``DistributedSampler`` deals indices round-robin (rank ``r`` gets ``r, r+W, ...``)
+    and pads the last round with repeats, so interleaving the ranks' lists restores the order and
+    keeping the first row per ``key`` drops the padding.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return list(rows)
+    per_rank: list[list[dict[str, Any]] | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(per_rank, rows)
+    lists = [r or [] for r in per_rank]
+    interleaved = [lst[i] for i in range(max(map(len, lists))) for lst in lists if i < len(lst)]
+    seen: set[Any] = set()
+    unique = []
+    for row in interleaved:
+        if row[key] not in seen:
+            seen.add(row[key])
+            unique.append(row)
+    return unique

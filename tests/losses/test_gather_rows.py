@@ -9,7 +9,7 @@ import torch
 import torch.multiprocessing as mp
 from torch.utils.data import DistributedSampler
 
-from mer_contrast.losses.distributed import gather_rows
+from mer_contrast.trainers.predictions import gather_rows
 
 from .gloo import run_rank
 
