@@ -10,10 +10,12 @@ training subjects only unless ``val_strategy="test"`` (test-set selection, label
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -133,6 +135,11 @@ class MERDataModule(LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        if isinstance(facs_template, FacsTemplate):  # built in Python, not by the CLI (a dict there)
+            # Plain values only: a checkpoint must load with torch.load(weights_only=True).
+            self.hparams["facs_template"] = dataclasses.asdict(facs_template)
+        elif isinstance(facs_template, Mapping):  # such a checkpoint's hparams, given back
+            facs_template = FacsTemplate(**facs_template)
         self.dataset = dataset
         self.root = Path(root)
         self.protocol_name = protocol or DEFAULT_PROTOCOL[dataset]

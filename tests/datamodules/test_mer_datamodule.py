@@ -175,3 +175,20 @@ def test_facs_template_shapes_the_training_sentences(dataset_root: Path, cache_d
         emotion = plain.class_names[item.label]
         assert item.au_text.startswith(f"{emotion} micro-expression with "), item.au_text
         assert ":" not in item.au_text and item.au_text != by_clip[item.clip_id].au_text
+
+
+def test_a_python_built_template_leaves_plain_hparams(tmp_path: Path) -> None:
+    """A FacsTemplate object in the hparams would stop a checkpoint loading with weights_only=True."""
+    import io
+
+    from mer_contrast.text.facs import FacsTemplate
+
+    template = FacsTemplate(include_emotion=True)
+    data = MERDataModule(root=str(tmp_path), facs_template=template)
+    buffer = io.BytesIO()
+    torch.save({"datamodule_hyper_parameters": dict(data.hparams)}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)["datamodule_hyper_parameters"]
+    assert saved["facs_template"]["include_emotion"] is True
+    # Given back (LightningDataModule.load_from_checkpoint), the dict is the same template again.
+    assert MERDataModule(root=str(tmp_path), facs_template=saved["facs_template"]).facs_template == template
