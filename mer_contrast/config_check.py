@@ -10,6 +10,7 @@ whose long errors :func:`condense` turns into one line.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import functools
 import importlib.util
@@ -30,15 +31,17 @@ TOP_LEVEL = {"config", "seed_everything", "loso", *SECTIONS}  # loso: mer_contra
 METHOD_SKIP = {"model", "train_dataloaders", "val_dataloaders", "dataloaders", "datamodule"}
 # Packages whose classes a YAML may name by short name (importing them registers the names).
 SHORT_NAME_HOMES = (
-    "mer_contrast.models",
-    "mer_contrast.trainers",
-    "mer_contrast.datamodules",
-    "mer_contrast.loggers",
+    *(f"mer_contrast.{package}" for package in ("models", "trainers", "datamodules", "loggers")),
     "lightning.pytorch.callbacks",
     "lightning.pytorch.loggers",
 )
 
 Path_ = tuple[str | int, ...]
+
+# MERDataModule's flat arguments that became fields of its typed groups (``flow:``, ``augmentation:``).
+MOVED = {f"flow_{name}": f"flow.{name}" for name in ("method", "size", "pairs", "channels")}
+MOVED |= {name: f"augmentation.{name}" for name in ("flip_prob", "spatial_jitter", "temporal_jitter")}
+MOVED |= {"flow_params": "flow", "augment": "augmentation"}  # augmentation: null turns it off
 
 
 class Origin(NamedTuple):
@@ -277,6 +280,9 @@ def _unknown(config: Config, keys: Path_, options: frozenset[str], owner: str | 
     origin = config.origins.get(keys) or Origin("command line", keys)
     match = difflib.get_close_matches(str(keys[-1]), sorted(options), n=1, cutoff=0.6)
     hint = f" (did you mean {origin.describe(match[0])}?)" if match else ""
+    moved = MOVED.get(str(keys[-1]))
+    if moved is not None and moved.split(".")[0] in options:
+        hint = f" (it moved into a group: write {origin.describe(moved)})"
     if not match and owner and len(options) <= 6:
         hint = f" ({owner} takes {', '.join(sorted(options)) or 'no arguments'})"
     where = origin.source + (f":{origin.line}" if origin.line else "")
@@ -336,7 +342,7 @@ def check(subcommand: str, args: Sequence[str]) -> str | None:
                 _check_class(config, value, (key,), SECTIONS[key])
     except ConfigProblem as problem:
         return str(problem)
-    except Exception:
+    except Exception:  # anything else is jsonargparse's to judge
         return None
     return None
 
@@ -382,10 +388,9 @@ def describe(message: str, args: Sequence[str]) -> str:
     dotted, reason = condense(message)
     if not dotted:
         return reason
-    try:
+    config = None
+    with contextlib.suppress(Exception):  # no origins: the key alone
         config = gather(args)
-    except Exception:
-        config = None
     for keys, origin in reversed(list(config.origins.items()) if config else []):
         if ".".join(str(k) for k in keys if k != "init_args") == dotted.replace(".init_args", ""):
             where = origin.source + (f":{origin.line}" if origin.line else "")

@@ -31,6 +31,7 @@ import lightning as L
 import matplotlib.pyplot as plt
 import torch
 
+from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.models import Compact3DCNN, GatedFusion, TextTower, TwoStreamVisual
 from mer_contrast.synth import generate
@@ -42,7 +43,7 @@ generate("casme2", workdir / "CASME2", subjects=4, clips_per_subject=6, size=48,
 # %%
 data = MERDataModule(
     dataset="casme2", root=str(workdir / "CASME2"), test_subject="sub01",
-    num_frames=4, image_size=32, flow_method="dis", cache_dir=str(workdir / "cache"),
+    num_frames=4, image_size=32, flow=FlowConfig(method="dis"), cache_dir=str(workdir / "cache"),
     batch_size=4, num_workers=0, precompute_workers=0,
 )
 data.prepare_data()

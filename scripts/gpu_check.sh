@@ -22,7 +22,7 @@ python -m mer_contrast synth --layout casme2 --out runs/gpu_data --subjects 26 -
     --size 180 --overwrite > "$OUT/synth.log"
 start=$(date +%s)
 python -m mer_contrast bench loso --config configs/casme2.yaml --root runs/gpu_data --out runs/gpu_loso \
-    --parallel-gpus 1 --procs-per-gpu "$PROCS" -- --data.init_args.flow_method=dis \
+    --parallel-gpus 1 --procs-per-gpu "$PROCS" -- --data.init_args.flow.method=dis \
     --data.init_args.precompute_workers=12 --trainer.logger=false 2>&1 | tee "$OUT/bench_loso.log" | tail -5
 echo "wall_s=$(( $(date +%s) - start )) procs_per_gpu=$PROCS" >> "$OUT/bench_loso.log"
 cp runs/gpu_loso/bench_loso.json runs/gpu_loso/summary.md "$OUT/" 2>/dev/null || true

@@ -50,3 +50,21 @@ def test_fit_test_and_predict_each_database_through_the_console_script(
     logged = " ".join(path.read_text() for path in tmp_path.rglob("metrics.csv"))
     assert "test_uf1" in logged and "train_contrastive" in logged  # the held-out subject was scored
     assert main(["predict", *args, f"--ckpt_path={checkpoints[-1]}"]) == 0
+    if dataset == "casme2":  # clip folders without a sheet: the clip settings come from the checkpoint
+        folder = root / "Cropped" / held_out
+        out = tmp_path / "clips"
+        assert (
+            main(
+                [
+                    "predict",
+                    str(folder),
+                    f"--ckpt_path={checkpoints[-1]}",
+                    "--crop",
+                    "none",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+        assert len((out / f"{folder.name}_clips.csv").read_text().splitlines()) > 1

@@ -178,3 +178,15 @@ def test_the_early_check_knows_every_key_lightningcli_prints(capsys: pytest.Capt
     printed = yaml.safe_load(capsys.readouterr().out)
     assert set(printed) <= (top_level_keys("fit") or set())
     assert set(printed["trainer"]) <= (class_params(TRAINER) or set())
+
+
+def test_a_flat_flow_or_augmentation_key_says_where_it_moved(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text(
+        "data:\n  class_path: mer_contrast.datamodules.MERDataModule\n  init_args:\n    flow_method: dis\n"
+    )
+    problem = check("fit", ["--config", str(old)])
+    moved = "(it moved into a group: write data.init_args.flow.method)"
+    assert problem == f"{old}:4: unknown key data.init_args.flow_method {moved}"
+    problem = check("fit", ["--config", str(CONF), "--data.init_args.flip_prob=0"])
+    assert problem is not None and "write --data.init_args.augmentation.flip_prob)" in problem

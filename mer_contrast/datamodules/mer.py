@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -41,6 +41,16 @@ from mer_contrast.text.facs import FacsTemplate, describe_aus
 warnings.filterwarnings("ignore", message=r"Total length of `list` across ranks is zero")
 
 log = logging.getLogger(__name__)
+
+
+DEFAULT_FLOW = FlowConfig()  # TV-L1 from the onset to each sampled frame, u and v, native crop
+DEFAULT_AUGMENTATION = Augmentation()
+GroupT = TypeVar("GroupT")
+
+
+def _group(cls: type[GroupT], value: Any) -> Any:
+    """A config group as its dataclass: a mapping (a checkpoint's hparams, given back) is converted."""
+    return cls(**value) if isinstance(value, Mapping) else value
 
 
 def default_cache_dir() -> Path:
@@ -66,16 +76,15 @@ class MERDataModule(LightningDataModule):
         register: align each clip's frames to its first sampled frame against head drift
             (:mod:`mer_contrast.clips.register`); ``translation`` by default (measured in
             ``docs/pipeline.md``: +9 UF1 points for the flow probe on the CASME II twin).
-        flow_method: optical-flow algorithm.
-        flow_size: side of the face crop the flow is computed on; None = native resolution. The
-            field is then resized to ``image_size`` with its vectors scaled.
-        flow_pairs: ``onset`` (onset to each sampled frame), ``onset_apex`` (one pair) or
-            ``consecutive``.
-        flow_channels: u, v and optionally magnitude and/or optical strain.
+        flow: how the optical flow is computed (:class:`~mer_contrast.clips.flow.FlowConfig`):
+            ``method`` (``tvl1``, ``farneback``, ``dis``), ``pairs`` (``onset``: onset to each sampled
+            frame, ``onset_apex``, ``consecutive``), ``channels`` (u, v and optionally magnitude
+            and/or optical strain), ``size`` (side of the face crop the flow is computed on; None =
+            native resolution, the field then resized to ``image_size`` with its vectors scaled)
+            and the method's own parameters. In YAML: ``flow: {method: dis, channels: uv_strain}``.
         flow_bound: pixels (of the ``image_size`` image) mapped to 1.0 for u, v, magnitude; None =
             chosen from the training clips (:func:`~mer_contrast.clips.flow.choose_bounds`).
         strain_bound: strain mapped to 1.0; None = chosen from the training clips.
-        flow_params: extra algorithm parameters passed to :class:`~mer_contrast.clips.flow.FlowConfig`.
         cache_dir: where prepared clips are cached; None = ``$MER_CONTRAST_CACHE``, else
             ``~/.cache/mer-contrast``.
         batch_size: clips per batch (per device).
@@ -83,10 +92,9 @@ class MERDataModule(LightningDataModule):
         in_memory: keep the prepared clips in this process's memory once read, shared by every fold
             of a LOSO run (a CASME II-sized set at 64 px holds ~100 MB).
         precompute_workers: processes that fill the flow cache in ``prepare_data``.
-        augment: training augmentation on/off.
-        flip_prob: horizontal flip probability (the flow's u is negated with it).
-        spatial_jitter: maximum random translation, pixels.
-        temporal_jitter: maximum shift of the T-frame window, in sampled steps.
+        augmentation: training augmentation (:class:`~mer_contrast.datamodules.dataset.Augmentation`:
+            ``flip_prob`` with the flow's u negated, ``spatial_jitter`` pixels of random shift,
+            ``temporal_jitter`` sampled steps of window shift); None (``augmentation: null``) = off.
         balanced_sampling: draw training clips with probability inversely proportional to class frequency.
         drop_last: drop the last incomplete training batch (all ranks need equal batches for the
             contrastive all-gather, and BatchNorm dislikes a batch of one).
@@ -110,22 +118,15 @@ class MERDataModule(LightningDataModule):
         span: Literal["onset_apex", "onset_apex_offset", "whole"] = "onset_apex",
         crop: Literal["auto", "dataset", "detect", "none"] = "auto",
         register: Literal["none", "translation", "euclidean"] = "translation",
-        flow_method: Literal["tvl1", "farneback", "dis"] = "tvl1",
-        flow_size: int | None = None,
-        flow_pairs: Literal["onset", "onset_apex", "consecutive"] = "onset",
-        flow_channels: Literal["uv", "uv_magnitude", "uv_strain", "uv_magnitude_strain"] = "uv",
+        flow: FlowConfig = DEFAULT_FLOW,
         flow_bound: float | None = None,
         strain_bound: float | None = None,
-        flow_params: dict[str, Any] | None = None,
         cache_dir: str | None = None,
         batch_size: int = 16,
         num_workers: int = 2,
         in_memory: bool = True,
         precompute_workers: int = 2,
-        augment: bool = True,
-        flip_prob: float = 0.5,
-        spatial_jitter: int = 4,
-        temporal_jitter: int = 0,
+        augmentation: Augmentation | None = DEFAULT_AUGMENTATION,
         balanced_sampling: bool = False,
         drop_last: bool = True,
         facs_template: FacsTemplate | None = None,
@@ -135,11 +136,15 @@ class MERDataModule(LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if isinstance(facs_template, FacsTemplate):  # built in Python, not by the CLI (a dict there)
-            # Plain values only: a checkpoint must load with torch.load(weights_only=True).
-            self.hparams["facs_template"] = dataclasses.asdict(facs_template)
-        elif isinstance(facs_template, Mapping):  # such a checkpoint's hparams, given back
-            facs_template = FacsTemplate(**facs_template)
+        # Built in Python, the groups are dataclass objects (the CLI passes dicts to hparams): store
+        # plain values, so a checkpoint loads with torch.load(weights_only=True), and take them back.
+        groups: dict[str, Any] = {"flow": flow, "augmentation": augmentation, "facs_template": facs_template}
+        for name, value in groups.items():
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                self.hparams[name] = dataclasses.asdict(value)
+        flow = _group(FlowConfig, flow)
+        augmentation = _group(Augmentation, augmentation)
+        facs_template = _group(FacsTemplate, facs_template)
         self.dataset = dataset
         self.root = Path(root)
         self.protocol_name = protocol or DEFAULT_PROTOCOL[dataset]
@@ -157,11 +162,8 @@ class MERDataModule(LightningDataModule):
         self.reader_options = dict(reader_options or {})
         self.strict = strict
         self.seed = seed
-        self.augmentation = (
-            Augmentation(flip_prob=flip_prob, spatial_jitter=spatial_jitter, temporal_jitter=temporal_jitter)
-            if augment
-            else None
-        )
+        self.augmentation = augmentation
+        temporal_jitter = augmentation.temporal_jitter if augmentation is not None else 0
         # Cache T + temporal_jitter frames so a shifted T-window never needs new flow.
         self.clip_config = ClipConfig(
             num_frames=num_frames + temporal_jitter,
@@ -169,13 +171,7 @@ class MERDataModule(LightningDataModule):
             span=span,
             crop=crop,
             register=register,
-            flow=FlowConfig(
-                method=flow_method,
-                pairs=flow_pairs,
-                channels=flow_channels,
-                size=flow_size,
-                **(flow_params or {}),
-            ),
+            flow=flow,
         )
         for name, value in (("flow_bound", flow_bound), ("strain_bound", strain_bound)):
             if value is not None and value <= 0:

@@ -59,13 +59,16 @@ class Classifier:
         def get(name: str, default: Any) -> Any:
             return settings.get(name, data.get(name, default))
 
-        flow = FlowConfig(
-            method=get("flow_method", "tvl1"),
-            pairs=get("flow_pairs", "onset"),
-            channels=get("flow_channels", "uv"),
-            size=data.get("flow_size"),
-            **(data.get("flow_params") or {}),
-        )
+        if isinstance(data.get("flow"), dict):  # the data's `flow:` group
+            flow = FlowConfig(**data["flow"])
+        else:  # a checkpoint from before the group: flat flow_* arguments
+            flow = FlowConfig(
+                method=get("flow_method", "tvl1"),
+                pairs=get("flow_pairs", "onset"),
+                channels=get("flow_channels", "uv"),
+                size=data.get("flow_size"),
+                **(data.get("flow_params") or {}),
+            )
         clip = ClipConfig(
             num_frames=int(get("num_frames", 8)),
             image_size=int(get("image_size", 112)),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset
 from mer_contrast.synth import generate
@@ -17,7 +18,7 @@ from mer_contrast.synth import generate
 OPTIONS: dict[str, Any] = dict(
     num_frames=4,
     image_size=24,
-    flow_method="dis",
+    flow=FlowConfig(method="dis"),
     batch_size=2,
     num_workers=0,
     precompute_workers=0,
@@ -86,7 +87,12 @@ def test_batches_hold_the_documented_keys(dataset_root: Path, cache_dir: str) ->
 def test_same_seed_same_batches(dataset_root: Path, cache_dir: str) -> None:
     def epochs(seed: int, workers: int) -> list[torch.Tensor]:
         dm = make(
-            dataset_root, cache_dir, test_subject="sub02", seed=seed, num_workers=workers, temporal_jitter=1
+            dataset_root,
+            cache_dir,
+            test_subject="sub02",
+            seed=seed,
+            num_workers=workers,
+            augmentation=Augmentation(temporal_jitter=1),
         )
         loader = dm.train_dataloader()
         return [torch.cat([b["rgb"].flatten() for b in loader]) for _ in range(2)]
@@ -140,7 +146,9 @@ def test_corrupt_frame_is_skipped_with_warning_and_strict_raises(
 def test_flow_bounds_come_from_training_subjects_only(dataset_root: Path, cache_dir: str) -> None:
     from mer_contrast.clips.flow import choose_bounds
 
-    dm = make(dataset_root, cache_dir, test_subject="sub02", flow_channels="uv_strain")
+    dm = make(
+        dataset_root, cache_dir, test_subject="sub02", flow=FlowConfig(method="dis", channels="uv_strain")
+    )
     assert dm.flow_norm is not None and dm.train_set is not None and dm.test_set is not None
     train_flows = [dm.cache.get(it.cache_key)["flow"] for it in dm.train_set.items]  # type: ignore[index]
     assert (dm.flow_norm.bound, dm.flow_norm.strain_bound) == choose_bounds(train_flows, "uv_strain")
@@ -158,7 +166,13 @@ def test_flow_bounds_come_from_training_subjects_only(dataset_root: Path, cache_
 
 
 def test_onset_apex_pairs_give_one_flow_step(dataset_root: Path, cache_dir: str) -> None:
-    dm = make(dataset_root, cache_dir, test_subject="sub01", flow_pairs="onset_apex", temporal_jitter=1)
+    dm = make(
+        dataset_root,
+        cache_dir,
+        test_subject="sub01",
+        flow=FlowConfig(method="dis", pairs="onset_apex"),
+        augmentation=Augmentation(temporal_jitter=1),
+    )
     assert dm.train_set is not None
     sample = dm.train_set[(0, 7)]
     assert sample["flow"].shape == (1, 2, 24, 24) and sample["rgb"].shape == (4, 3, 24, 24)
@@ -184,11 +198,16 @@ def test_a_python_built_template_leaves_plain_hparams(tmp_path: Path) -> None:
     from mer_contrast.text.facs import FacsTemplate
 
     template = FacsTemplate(include_emotion=True)
-    data = MERDataModule(root=str(tmp_path), facs_template=template)
+    flow, augmentation = FlowConfig(method="dis", channels="uv_strain"), Augmentation(spatial_jitter=1)
+    data = MERDataModule(root=str(tmp_path), facs_template=template, flow=flow, augmentation=augmentation)
     buffer = io.BytesIO()
     torch.save({"datamodule_hyper_parameters": dict(data.hparams)}, buffer)
     buffer.seek(0)
     saved = torch.load(buffer, weights_only=True)["datamodule_hyper_parameters"]
-    assert saved["facs_template"]["include_emotion"] is True
-    # Given back (LightningDataModule.load_from_checkpoint), the dict is the same template again.
-    assert MERDataModule(root=str(tmp_path), facs_template=saved["facs_template"]).facs_template == template
+    assert saved["facs_template"]["include_emotion"] is True and saved["flow"]["method"] == "dis"
+    # Given back (LightningDataModule.load_from_checkpoint), the dicts are the same groups again.
+    again = MERDataModule(
+        root=str(tmp_path), **{k: saved[k] for k in ("facs_template", "flow", "augmentation")}
+    )
+    assert (again.facs_template, again.clip_config.flow, again.augmentation) == (template, flow, augmentation)
+    assert MERDataModule(root=str(tmp_path), augmentation=None).augmentation is None  # null: off

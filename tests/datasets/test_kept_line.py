@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from ds_builders import CASME2_ROWS
 
+from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.datasets.inspect import kept_line, summarize
 from mer_contrast.synth import generate
@@ -47,7 +48,7 @@ def test_datamodule_setup_prints_the_line_once(tmp_path: Path, capsys: pytest.Ca
         cache_dir=str(tmp_path / "cache"),
         num_frames=4,
         image_size=24,
-        flow_method="dis",
+        flow=FlowConfig(method="dis"),
         num_workers=0,
         precompute_workers=0,
     )
