@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -45,10 +45,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FLOW = FlowConfig()  # TV-L1 from the onset to each sampled frame, u and v, native crop
 DEFAULT_AUGMENTATION = Augmentation()
-GroupT = TypeVar("GroupT")
 
 
-def _group(cls: type[GroupT], value: Any) -> Any:
+def _group(cls: type, value: Any) -> Any:
     """A config group as its dataclass: a mapping (a checkpoint's hparams, given back) is converted."""
     return cls(**value) if isinstance(value, Mapping) else value
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mer_contrast.cliutil import OneLineParser
-from mer_contrast.loso.options import LosoSectionError, LosoSettings, read_section
+from mer_contrast.loso.options import FIELDS, LosoSectionError, read_section, setting_type
 
 if TYPE_CHECKING:  # the runner imports Lightning: only when a run starts
     from mer_contrast.loso.runner import LosoOptions
@@ -56,8 +56,8 @@ def _seeds(text: str) -> list[int]:
 
 
 def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
-    """``add_argument`` keywords of a :class:`LosoSettings` field: its type, default and help."""
-    kind = typing.get_type_hints(LosoSettings)[setting.name]
+    """``add_argument`` keywords of a ``LosoSettings`` field (options.py): its type, default and help."""
+    kind = setting_type(setting.name)
     keywords: dict[str, Any] = {"default": setting.default, **setting.metadata}
     if kind is bool:
         return {**keywords, "action": "store_true"}
@@ -72,7 +72,7 @@ def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``mer-contrast loso``; the settings' flags come from :class:`LosoSettings`."""
+    """The argparse parser of ``mer-contrast loso``; the settings' flags come from ``LosoSettings``."""
     parser = OneLineParser(
         prog="mer-contrast loso",
         description=__doc__,
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", "-c", action="append", required=True, help="LightningCLI YAML (repeatable)"
     )
-    for setting in dataclasses.fields(LosoSettings):
+    for setting in FIELDS.values():
         parser.add_argument(f"--{setting.name.replace('_', '-')}", **_flag(setting))
     parser.add_argument(
         "--fold-index", type=int, default=None, help="run only fold K (seed-major order) and exit"
@@ -139,7 +139,7 @@ def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
     """
     argv = [arg for config in options.configs for arg in ("--config", str(config))]
     argv += ["--out", str(options.output_dir())]
-    for setting in dataclasses.fields(LosoSettings):
+    for setting in FIELDS.values():
         value = getattr(options, setting.name)
         if setting.name in ("out", *SCHEDULING) or value is None or value is False:
             continue
@@ -202,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) -> int:
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
 
-    settings = {setting.name: getattr(args, setting.name) for setting in dataclasses.fields(LosoSettings)}
+    settings = {name: getattr(args, name) for name in FIELDS}
     options = LosoOptions(configs=list(args.config), overrides=overrides, **settings)
     from mer_contrast.clips.errors import EnvironmentFault, find_fault
 

@@ -105,7 +105,7 @@ def _checked(path: Path, name: str, value: Any) -> Any:
     from jsonargparse import ArgumentParser
 
     parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument(f"--{name}", type=_type(name))
+    parser.add_argument(f"--{name}", type=setting_type(name))
     try:
         return getattr(parser.parse_object({name: value}), name)
     except Exception as err:  # jsonargparse's ArgumentError: keep its first line
@@ -113,7 +113,7 @@ def _checked(path: Path, name: str, value: Any) -> Any:
         raise LosoSectionError(f"{path}: {KEY}.{name}: {first}") from None
 
 
-def _type(name: str) -> Any:
+def setting_type(name: str) -> Any:
     """The resolved annotation of a field (the module uses postponed annotations)."""
     import typing
 

@@ -9,11 +9,12 @@ using privileged information", Lopez-Paz et al. 2016)::
     text features --(detached)--> teacher (linear) --> CE with the label           (teacher learns)
                                                \\--> softmax(t / T) --(detached)--> KL <-- video logits / T
 
-Why it helps: the real coders' emotion is a noisy function of the AUs (the same AUs carry different
+The idea: the real coders' emotion is a noisy function of the AUs (the same AUs carry different
 labels in different subjects), and a hard label says nothing about which other classes a clip is
 close to. The teacher has seen every training sentence with its label, so its targets say "these
 AUs are 60 % disgust, 30 % repression" and agree across clips with the same AUs, which hard labels
-cannot. At test time nothing of this runs: the teacher is a training-only module.
+cannot. At test time nothing of this runs: the teacher is a training-only module. On the CASME II
+twin it did not raise UF1 (docs/recipe.md, "The text as a teacher"), so it is off by default.
 """
 
 from __future__ import annotations
