@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import Any, NoReturn
 
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 
@@ -89,20 +89,41 @@ class MERLightningCLI(LightningCLI):
         self._check_settings("predict")
 
 
+class DataOnlyCLI(MERLightningCLI):
+    """The whole config parsed and checked, but only the datamodule built: what a LOSO plan reads.
+
+    No model (nor its text tower) and no trainer: listing the folds costs the data alone.
+    """
+
+    def instantiate_classes(self) -> None:
+        from jsonargparse import ArgumentParser
+
+        parser = ArgumentParser(exit_on_error=False)
+        parser.add_subclass_arguments(LightningDataModule, "data", required=True)
+        config = parser.parse_object({"data": self.config["data"].as_dict()})
+        self.config_init = parser.instantiate_classes(config)
+        self.datamodule = self.config_init["data"]
+
+
 def _exit(error: CheckpointError) -> NoReturn:
     """An unusable checkpoint is a bad argument: its one-line message and status 2, as for the parser."""
     print(f"error: {error}", file=sys.stderr)  # the format of mer_contrast.main's one-line errors
     raise SystemExit(2) from None
 
 
-def build_cli(args: ArgsType = None, run: bool = True, **kwargs: Any) -> MERLightningCLI:
-    """Build (and by default run) the CLI; ``run=False`` returns it with model, data and trainer built."""
+def build_cli(
+    args: ArgsType = None, run: bool = True, data_only: bool = False, **kwargs: Any
+) -> MERLightningCLI:
+    """Build (and by default run) the CLI; ``run=False`` returns it with model, data and trainer built.
+
+    ``data_only`` (with ``run=False``): only the datamodule is built (:class:`DataOnlyCLI`).
+    """
     # Every caller hands LightningCLI its arguments: the console script its own command line, the
     # LOSO runner a fold's. Lightning warns when ``sys.argv`` holds arguments as well, which it then
     # always does; the arguments it parses are ``args`` either way. (Set per call: a filter set at
     # import would not survive a test framework's per-test warning state.)
     warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run")
-    return MERLightningCLI(
+    return (DataOnlyCLI if data_only else MERLightningCLI)(
         model_class=MERContrastModule,
         datamodule_class=MERDataModule,
         subclass_mode_model=True,

@@ -15,7 +15,6 @@ Figures depend on the machine and on its load: on a shared machine the scaling i
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.precompute import PrecomputeReport, precompute, worker_context
 from mer_contrast.clips.prepare import ClipConfig
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.datasets.records import SampleRecord
 
 
@@ -147,9 +147,7 @@ def run_precompute(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures; returns 0."""
-    parser = argparse.ArgumentParser(
-        prog="python -m mer_contrast.clips.bench", description=__doc__.split("\n")[0]
-    )
+    parser = ToolParser(prog="python -m mer_contrast.clips.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=12, help="synthetic clips (default 12)")
     parser.add_argument("--frames", type=int, default=30, help="frames per clip on disk (default 30)")
     parser.add_argument(

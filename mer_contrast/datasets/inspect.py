@@ -7,7 +7,6 @@ why, and frames found vs expected; ``--json`` prints the same as one JSON object
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -15,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.datasets import READERS, read_dataset
 from mer_contrast.datasets.errors import (
     AUParseError,
@@ -128,8 +128,8 @@ def _short_reason(reason: str) -> str:
     return re.sub(r"\s+in$", "", " ".join(text.split())) or reason
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ToolParser:
+    parser = ToolParser(
         prog="mer-contrast inspect",
         description="Summarise a micro-expression dataset on disk: samples per class and subject, skipped "
         "rows and why, frames found vs expected.",

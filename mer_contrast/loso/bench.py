@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser, comma_ints, split_overrides
 from mer_contrast.loso.store import done_paths, read_json
 
 
@@ -68,10 +68,9 @@ def summarize(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(
+    parser = ToolParser(
         prog="mer-contrast bench loso",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--config", "-c", action="append", required=True, help="LightningCLI YAML (repeatable)"
@@ -81,22 +80,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=Path("runs/bench_loso"), help="run folder (emptied first)"
     )
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects")
-    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    parser.add_argument("--seeds", type=comma_ints, default=[0], help="comma-separated seeds (default 0)")
     parser.add_argument("--parallel-gpus", type=int, default=0, help="run folds as subprocesses on N GPUs")
     parser.add_argument("--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once")
-    args, extra = parser.parse_known_args(argv)
+    own, overrides = split_overrides(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own)
 
     from mer_contrast.loso.runner import LosoOptions
     from mer_contrast.quiet import quiet_run
 
-    overrides = [a for a in extra if a != "--"]
     if args.root is not None:
         overrides.insert(0, f"--data.init_args.root={args.root}")
     if args.out.exists():
         shutil.rmtree(args.out)
     options = LosoOptions(
         configs=args.config, overrides=overrides, out=args.out, max_folds=args.max_folds,
-        seeds=[int(s) for s in args.seeds.split(",")], selection="honest",
+        seeds=args.seeds, selection="honest",
     )  # fmt: skip
     started = time.perf_counter()
     with quiet_run():  # as `loso`: each log line once, no Lightning tips

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser, comma_ints, comma_list, split_overrides
 from mer_contrast.loso.options import FIELDS, LosoSectionError, read_section, setting_type
 
 if TYPE_CHECKING:  # the runner imports Lightning: only when a run starts
@@ -38,21 +38,6 @@ log = logging.getLogger(__name__)
 
 # How the parent runs its folds, not what a fold computes: a fold's child process is not told.
 SCHEDULING = ("parallel_gpus", "procs_per_gpu")
-PASS_THROUGH = ("--trainer.", "--model.", "--data.", "--trainer=", "--model=", "--data=")
-
-
-def _csv(text: str) -> list[str]:
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list")
-    return items
-
-
-def _seeds(text: str) -> list[int]:
-    try:
-        return [int(t) for t in _csv(text)]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"seeds must be integers: {text!r}") from err
 
 
 def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
@@ -65,18 +50,17 @@ def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
         return {**keywords, "choices": typing.get_args(kind)}
     members = set(typing.get_args(kind)) or {kind}
     if list[int] in members:
-        return {**keywords, "type": _seeds}
+        return {**keywords, "type": comma_ints}
     if list[str] in members:
-        return {**keywords, "type": _csv}
+        return {**keywords, "type": comma_list}
     return {**keywords, "type": Path if Path in members else int}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``mer-contrast loso``; the settings' flags come from ``LosoSettings``."""
-    parser = OneLineParser(
+def build_parser() -> ToolParser:
+    """The parser of ``mer-contrast loso``; the settings' flags come from ``LosoSettings``."""
+    parser = ToolParser(
         prog="mer-contrast loso",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Extra LightningCLI overrides go after `--`, e.g. `-- --trainer.max_epochs=3`.",
         allow_abbrev=False,
     )
@@ -100,34 +84,15 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     """Split ``argv`` into the runner's options and the LightningCLI overrides.
 
     The configs' ``loso:`` sections (:mod:`mer_contrast.loso.options`) are the defaults of the
-    runner's options; the command line overrides them.
+    runner's options; an ``--options`` file overrides them and the command line overrides both.
     """
-    argv = list(argv)
-    overrides: list[str] = []
-    if "--" in argv:
-        cut = argv.index("--")
-        argv, overrides = argv[:cut], argv[cut + 1 :]
+    own, overrides = split_overrides(argv)
+    # First only to learn the configs (--print_options waits for their sections), then with them.
+    configs = build_parser().parse_args([arg for arg in own if not arg.startswith("--print_options")]).config
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    section = read_section(args.config)
-    if section:
-        parser = build_parser()
-        parser.set_defaults(**{k: Path(v) if k == "out" and v is not None else v for k, v in section.items()})
-        args, unknown = parser.parse_known_args(argv)
-    rest = []
-    for i, arg in enumerate(unknown):
-        # `--trainer.max_epochs 3` (space-separated value) follows a pass-through flag.
-        if arg.startswith(PASS_THROUGH) or (
-            i and unknown[i - 1].startswith(PASS_THROUGH) and "=" not in unknown[i - 1]
-        ):
-            overrides.append(arg)
-        else:
-            rest.append(arg)
-    if rest:
-        build_parser().error(
-            f"unrecognized arguments: {' '.join(rest)} (LightningCLI overrides go after `--`)"
-        )
-    return args, overrides
+    section = read_section(configs)
+    parser.set_defaults(**{k: Path(v) if k == "out" and v is not None else v for k, v in section.items()})
+    return parser.parse_args(own), overrides
 
 
 def fold_command(options: LosoOptions, force: bool = False) -> list[str]:

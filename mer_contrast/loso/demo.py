@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser, split_overrides
 from mer_contrast.config_check import check, describe
 from mer_contrast.config_files import find_config
 from mer_contrast.quiet import quiet_run
@@ -44,7 +44,7 @@ def ensure_data(root: Path, subjects: int, clips_per_subject: int, size: int, se
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast demo``; returns the exit code."""
-    parser = OneLineParser(prog="mer-contrast demo", description=__doc__.splitlines()[0])
+    parser = ToolParser(prog="mer-contrast demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="LOSO output folder")
     parser.add_argument("--data", type=Path, default=Path("data/demo"), help="synthetic dataset folder")
     parser.add_argument(
@@ -54,13 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
     parser.add_argument("--subjects", type=int, default=DEMO_DATA["subjects"], help="subjects to generate")
     parser.add_argument("--clips-per-subject", type=int, default=DEMO_DATA["clips_per_subject"])
-    args, extra = parser.parse_known_args(argv)
+    own, extra = split_overrides(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own)
 
     started = time.time()
     overrides = [f"--data.init_args.root={args.data}", f"--data.init_args.cache_dir={args.out / 'cache'}"]
     if args.epochs is not None:
         overrides.append(f"--trainer.max_epochs={args.epochs}")
-    overrides += [a for a in extra if a != "--"]
+    overrides += extra
     try:
         config = args.config or find_demo_config()
         problem = check("fit", ["--config", str(config), *overrides])  # before data or Lightning

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import mer_contrast
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.loso.metrics import (
     METRIC_NAMES,
     confusion_matrix,
@@ -272,7 +272,7 @@ def print_report(summary: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``mer-contrast report DIR [--no-plots] [--quiet]``."""
-    parser = OneLineParser(prog="mer-contrast report", description=__doc__.splitlines()[0])
+    parser = ToolParser(prog="mer-contrast report", description=__doc__.splitlines()[0])
     parser.add_argument("out", help="output folder of `mer-contrast loso` (holds seed*/<subject>/done.json)")
     parser.add_argument("--no-plots", action="store_true", help="skip the confusion-matrix PNGs")
     parser.add_argument("--quiet", action="store_true", help="write the files without printing the report")

@@ -138,20 +138,23 @@ def _config_args(options: LosoOptions) -> list[str]:
     return [arg for config in options.configs for arg in ("--config", str(config))] + list(options.overrides)
 
 
-def build_fold_cli(args: list[str]) -> Any:
-    """``build_cli(args, run=False)``: a fold's config, built but not run (``sys.argv`` is not read)."""
+def build_fold_cli(args: list[str], data_only: bool = False) -> Any:
+    """``build_cli(args, run=False)``: a fold's config, built but not run (``sys.argv`` is not read).
+
+    ``data_only``: the config is parsed whole but only the datamodule is built (the plan's need).
+    """
     from mer_contrast.cli import build_cli
     from mer_contrast.quiet import attach
 
     attach()  # Lightning's log handlers exist once it is imported
-    return build_cli(args, run=False)
+    return build_cli(args, run=False, data_only=data_only)
 
 
 def make_plan(options: LosoOptions) -> RunPlan:
-    """Build the config once (data, model, trainer) to learn folds, classes and validation strategy."""
+    """Parse the config once and build its data to learn folds, classes and validation strategy."""
     out = options.output_dir()
     digest = config_hash(options.configs, options.overrides)
-    cli = build_fold_cli([*_config_args(options), f"--trainer.default_root_dir={out}"])
+    cli = build_fold_cli([*_config_args(options), f"--trainer.default_root_dir={out}"], data_only=True)
     datamodule = cli.datamodule
     lacking = missing_members(datamodule)
     if lacking:

@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from mer_contrast.cliutil import ToolParser, comma_list, split_overrides
 from mer_contrast.loso.metrics import METRIC_NAMES, mean_std, pooled_metrics
 
 log = logging.getLogger(__name__)
@@ -49,11 +49,10 @@ DESCRIPTIONS = {
 DEFAULT_ROOT = Path("data/twin_casme2")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> ToolParser:
+    parser = ToolParser(
         prog="mer-contrast bench quality",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="dataset folder (default: the twin)")
@@ -63,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench_quality"), help="output folder")
-    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated subset of {', '.join(ROWS)}")
+    parser.add_argument(
+        "--rows", type=comma_list, default=list(ROWS), help=f"comma-separated subset of {', '.join(ROWS)}"
+    )
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects (smoke tests)")
     parser.add_argument("--workers", type=int, default=2, help="flow precompute processes (default 2)")
     parser.add_argument("--cache-dir", default=None, help="flow cache (default: the config's)")
@@ -203,8 +204,9 @@ def render_markdown(table: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad arguments or a missing dataset)."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    own, extra = split_overrides(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(own)
+    rows = args.rows
     unknown = [r for r in rows if r not in ROWS]
     if unknown:
         parser.error(f"unknown rows {', '.join(unknown)}; choose from {', '.join(ROWS)}")
@@ -219,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         configs = args.config or [str(_find_default_config())]
-        overrides = [f"--data.init_args.root={args.root}", *(a for a in extra if a != "--")]
+        overrides = [f"--data.init_args.root={args.root}", *extra]
         if args.dataset:
             overrides.append(f"--data.init_args.dataset={args.dataset}")
         if args.cache_dir:

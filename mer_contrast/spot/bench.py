@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.spot.metrics import Score, spotting_score, strs_score
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import SpotConfig, spot
@@ -127,7 +127,7 @@ def apex_error(dataset: str, root: Path, crop: Literal["detect", "none"] = "none
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bench spot``; exit 0, or 2 for an unusable checkpoint or folder."""
-    parser = OneLineParser(prog="mer-contrast bench spot", description=HELP)
+    parser = ToolParser(prog="mer-contrast bench spot", description=HELP)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="video seeds")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each video (default 10)")
     parser.add_argument("--micro-expressions", type=int, default=4, help="per video (default 4)")

@@ -17,15 +17,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import SpotConfig, SpotResult, spot
 
 HELP = "spot micro-expressions in a video or frame folder, classify and explain each (CSV/JSON/PNG)"
 
 
-def build_parser() -> OneLineParser:
-    parser = OneLineParser(prog="mer-contrast predict-video", description=HELP)
+def build_parser() -> ToolParser:
+    parser = ToolParser(prog="mer-contrast predict-video", description=HELP)
     parser.add_argument("video", type=Path, help="video file (decord) or folder of frames")
     parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint of `mer-contrast fit`")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside the input)")

@@ -20,7 +20,6 @@ left out of the table; the others are still classified. Exit 0, or 2 when no cli
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from mer_contrast.clips.prepare import ClipConfig
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.spot.report import interval_row, write_csv
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import FaceTrack, Interval, SpotConfig, smooth
@@ -126,8 +125,8 @@ def write_table(out: Path, stem: str, rows: list[dict[str, Any]], document: str)
     return csv_path, json_path
 
 
-def build_parser(prog: str = "mer-contrast predict") -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=prog, description=HELP)
+def build_parser(prog: str = "mer-contrast predict") -> ToolParser:
+    parser = ToolParser(prog=prog, description=HELP)
     parser.add_argument("folder", type=Path, help="folder of clip folders (each a folder of frames)")
     parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint of `mer-contrast fit`")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside FOLDER)")

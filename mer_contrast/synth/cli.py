@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import OneLineParser
+from mer_contrast.cliutil import ToolParser, from_text
 from mer_contrast.synth.generator import generate
 from mer_contrast.synth.patterns import LAYOUTS
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(
+def build_parser() -> ToolParser:
+    parser = ToolParser(
         prog="mer-contrast synth",
         description="Write a synthetic micro-expression dataset in the layout of CASME II, MMEW or SAMM.",
     )
@@ -84,7 +84,7 @@ def _pair(kind: type) -> Callable[[str], tuple[Any, Any]]:
         except ValueError as err:
             raise argparse.ArgumentTypeError(f"not numbers: {text!r}") from err
 
-    return parse
+    return from_text(parse)  # YAML gives [150, 210]
 
 
 def _from_sheet(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader, Dataset
 
+from mer_contrast.cliutil import ToolParser
 from mer_contrast.datasets.records import ActionUnit
 from mer_contrast.losses import stable_text_ids
 from mer_contrast.trainers.bench_meters import PeakMemory, StepClock, TextTimer
@@ -239,9 +240,7 @@ def overhead(args: argparse.Namespace, texts: Sequence[str]) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m mer_contrast.trainers.bench", description=__doc__.split("\n")[0]
-    )
+    parser = ToolParser(prog="python -m mer_contrast.trainers.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--sections", nargs="+", choices=("throughput", "text", "overhead"),
                         default=["throughput", "text", "overhead"])  # fmt: skip

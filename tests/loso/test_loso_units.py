@@ -26,7 +26,7 @@ def test_parse_args_splits_overrides() -> None:
         ["-c", "a.yaml", "--seeds", "0,2", "--trainer.max_epochs", "3", "--", "--model.x=1"]
     )
     assert args.config == ["a.yaml"] and args.seeds == [0, 2] and args.selection == "honest"
-    assert extra == ["--model.x=1", "--trainer.max_epochs", "3"]
+    assert extra == ["--trainer.max_epochs", "3", "--model.x=1"]  # command-line order: later wins
     with pytest.raises(SystemExit):
         parse_args(["-c", "a.yaml", "--bogus"])
     options = LosoOptions(configs=["a.yaml"], overrides=["--data.x=1"], seeds=[0, 2], max_folds=3)
@@ -259,3 +259,20 @@ def test_a_fold_cli_parses_its_arguments_not_sys_argv(
     cli = build_fold_cli([*base_args, "--trainer.max_epochs=2"])
     assert cli.trainer.max_epochs == 2
     assert not [w for w in recwarn if "args parameter" in str(w.message)]
+
+
+def test_the_plan_builds_the_data_only(
+    base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    from mer_contrast.trainers import MERContrastModule
+
+    @functools.wraps(MERContrastModule.__init__)  # the signature stays, for the parser
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the plan built the model")
+
+    monkeypatch.setattr(MERContrastModule, "__init__", no_model)
+    options = LosoOptions([str(CONF / "casme2.yaml")], overrides(base_args), out=tmp_path / "run")
+    plan = make_plan(options)
+    assert plan.subjects and len(plan.folds) == len(plan.subjects) and plan.classes
