@@ -109,9 +109,7 @@ def test_loso_options_file_sits_between_the_section_and_the_command_line(tmp_pat
 
 
 def test_split_overrides_keeps_command_line_order() -> None:
-    own, extra = split_overrides(
-        ["--seeds", "0", "--trainer.max_epochs", "3", "--data.init_args.root=r", "--force"]
-        + ["--", "--model.a=1"]
-    )
+    argv = ["--seeds", "0", "--trainer.max_epochs", "3", "--data.init_args.root=r", "--force"]
+    own, extra = split_overrides([*argv, "--", "--model.a=1"])
     assert own == ["--seeds", "0", "--force"]
     assert extra == ["--trainer.max_epochs", "3", "--data.init_args.root=r", "--model.a=1"]
