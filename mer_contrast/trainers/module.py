@@ -5,10 +5,11 @@
     rgb, flow -> model.features -> feat -> model.classify -> logits -> CE (or focal)
                                     \\-> model.project_video --\\
     au_text   -> model.encode_text -----------------------> ContrastiveLoss (InfoNCE, learnable T)
-    loss = CE + contrastive_weight * contrastive
+    loss = CE + contrastive_weight * contrastive (+ the joint head's and the teacher's terms)
 
-The recognizer (towers, head, projections) is ``self.model``, a plain ``nn.Module`` usable without
-Lightning; this module adds the losses, metrics, optimiser and checkpoint handling. Text is a training
+The recognizer (towers, head, projections) is ``self.model`` and the loss is ``self.objective``
+(:class:`~mer_contrast.losses.objective.MERObjective`), both plain ``nn.Module``s usable without
+Lightning; this task adds the steps, metrics, optimiser and checkpoint handling. Text is a training
 signal only: ``forward(rgb, flow)`` (validation, test, deployment) sees video alone. At predict time
 the joint space explains a prediction by the FACS descriptions nearest to the clip's embedding.
 """
@@ -26,8 +27,9 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from mer_contrast.losses import ClassificationLoss, ContrastiveLoss, stable_text_ids
+from mer_contrast.losses import ClassificationLoss, ContrastiveLoss
 from mer_contrast.losses.distill import TextDistillation
+from mer_contrast.losses.objective import MERObjective, upgrade_loss_keys
 from mer_contrast.metrics import classification_metrics
 from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
 from mer_contrast.models.visual import out_dim_of
@@ -153,21 +155,14 @@ class MERContrastModule(LightningModule):
             visual, text if joint else None, num_classes, class_names, embed_dim, head_dropout, explain_top_k,
             head_input,
         )  # fmt: skip
-        self.classification_loss = ClassificationLoss(
-            num_classes, classification_loss, class_weights, focal_gamma
-        )
-        self.contrastive_loss: ContrastiveLoss | None = None
-        if joint:
-            self.contrastive_loss = ContrastiveLoss(
-                init_temperature, positives=positives, similarity_temperature=similarity_temperature
-            )
-        self.text_classification_weight = text_classification_weight if self.model.joint_head else 0.0
-        self.distill_weight = distill_weight
-        self.distillation: TextDistillation | None = None
-        if joint and distill_weight > 0:
-            assert text is not None  # joint
-            text_dim = out_dim_of(text, "MERContrastModule", "text")
-            self.distillation = TextDistillation(text_dim, num_classes, distill_temperature)
+        self.objective = MERObjective(
+            num_classes, out_dim_of(text, "MERContrastModule", "text") if joint and text else None,
+            self.model.joint_head, classification_loss=classification_loss, class_weights=class_weights,
+            focal_gamma=focal_gamma, contrastive_weight=contrastive_weight, positives=positives,
+            init_temperature=init_temperature, similarity_temperature=similarity_temperature,
+            text_classification_weight=text_classification_weight, distill_weight=distill_weight,
+            distill_temperature=distill_temperature,
+        )  # fmt: skip
 
         # The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's.
         self.train_metrics = classification_metrics(num_classes, "train_")
@@ -205,6 +200,19 @@ class MERContrastModule(LightningModule):
     def class_names(self) -> list[str]:
         return self.model.class_names
 
+    # The losses, as attributes of the task (they live in ``self.objective``).
+    @property
+    def classification_loss(self) -> ClassificationLoss:
+        return self.objective.classification_loss
+
+    @property
+    def contrastive_loss(self) -> ContrastiveLoss | None:
+        return self.objective.contrastive_loss
+
+    @property
+    def distillation(self) -> TextDistillation | None:
+        return self.objective.distillation
+
     # ----------------------------------------------------------------------------- construction
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | Path) -> MERContrastModule:
@@ -230,8 +238,10 @@ class MERContrastModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_loaded_settings(self, checkpoint)
-        if upgrade_state_dict(checkpoint.get("state_dict", {})):  # written before the model/task split
+        state = checkpoint.get("state_dict", {})
+        if upgrade_state_dict(state):  # written before the model/task split
             log.info("checkpoint from before mer-contrast 0.x's model/task split: keys moved under model.")
+        upgrade_loss_keys(state)  # written before the losses moved into MERObjective
         if not self.self_describing:
             self.self_describing = adopt_saved_configs(self, checkpoint)
         self.model.forget_vocabulary()
@@ -262,7 +272,7 @@ class MERContrastModule(LightningModule):
     @property
     def temperature(self) -> float | None:
         """Current InfoNCE temperature (None without the contrastive branch)."""
-        return self.contrastive_loss.temperature if self.contrastive_loss is not None else None
+        return self.objective.temperature
 
     # ----------------------------------------------------------------------------- steps
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
@@ -270,31 +280,7 @@ class MERContrastModule(LightningModule):
         rgb, flow = same_class_mixup(batch["rgb"], batch.get("flow"), labels, self.mixup_alpha)
         feat = self.model.features(rgb, flow)
         logits = self.model.classify(feat)
-        ce = self.classification_loss(logits, labels)
-        loss = ce
-        terms = {"train_ce": ce}
-        if self.contrastive_loss is not None:
-            texts = list(batch["au_text"])
-            text_features, text_embedding = self.model.encode_text(texts)
-            contrastive = self.contrastive_loss(
-                self.model.project_video(feat),
-                text_embedding,
-                text_ids=stable_text_ids(texts, device=feat.device),
-                labels=labels,
-                text_features=text_features,
-            )
-            loss = ce + self.contrastive_weight * contrastive
-            terms["train_contrastive"] = contrastive
-            terms["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
-            if self.text_classification_weight > 0:
-                text_ce = self.classification_loss(self.model.classify_embedding(text_embedding), labels)
-                loss = loss + self.text_classification_weight * text_ce
-                terms["train_text_ce"] = text_ce
-            if self.distillation is not None:
-                weight = self.classification_loss.weight if self.classification_loss.weighted else None
-                teacher_ce, distill = self.distillation(text_features, logits, labels, weight)
-                loss = loss + teacher_ce + self.distill_weight * distill
-                terms |= {"train_teacher_ce": teacher_ce, "train_distill": distill}
+        loss, terms = self.objective(self.model, feat, logits, labels, batch["au_text"])
         batch_size = labels.shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
         # ``_step`` values every ``log_every_n_steps``; ``_epoch`` means synced across ranks.
@@ -305,8 +291,7 @@ class MERContrastModule(LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # After the optimizer step (CLIP clamps exp(logit_scale) to <= 100 after every step).
-        if self.contrastive_loss is not None:
-            self.contrastive_loss.clamp_()
+        self.objective.clamp_()
 
     def on_train_start(self) -> None:
         self.model.forget_vocabulary()  # the projections are about to change

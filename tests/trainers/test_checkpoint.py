@@ -298,16 +298,21 @@ def test_checkpoint_from_before_the_model_task_split_loads(fitted: Path, tmp_pat
     from mer_contrast.models import MERRecognizer
 
     saved = torch.load(fitted, map_location="cpu", weights_only=True)
-    saved["state_dict"] = {k.removeprefix("model."): v for k, v in saved["state_dict"].items()}
+    saved["state_dict"] = {
+        k.removeprefix("model.").removeprefix("objective."): v for k, v in saved["state_dict"].items()
+    }
     assert "classifier.weight" in saved["state_dict"]  # the pre-split layout
+    assert "contrastive_loss.logit_scale" in saved["state_dict"]  # the losses on the task itself
     legacy = tmp_path / "legacy.ckpt"
     torch.save(saved, legacy)
     rgb, flow = _clip_batch()
     with torch.no_grad():
-        new = MERContrastModule.load_from_checkpoint(fitted).eval()(rgb, flow)
-        old = MERContrastModule.load_from_checkpoint(legacy).eval()(rgb, flow)
+        current = MERContrastModule.load_from_checkpoint(fitted).eval()
+        loaded = MERContrastModule.load_from_checkpoint(legacy).eval()
+        new, old = current(rgb, flow), loaded(rgb, flow)
         plain = MERRecognizer.from_checkpoint(legacy).eval()(rgb, flow)
     assert torch.equal(new, old) and torch.equal(new, plain)
+    assert loaded.temperature == current.temperature
 
 
 def test_recognizer_without_text_has_no_joint_space() -> None:

@@ -404,7 +404,7 @@ def test_joint_head_learns_from_the_sentences_and_predicts_from_video_alone(tiny
     ablation = MERContrastModule.from_config(
         model_config(tiny_bert, head_input="joint", text_classification_weight=1.0, contrastive_weight=0.0)
     )
-    assert not ablation.model.joint_head and ablation.text_classification_weight == 0.0
+    assert not ablation.model.joint_head and ablation.objective.text_classification_weight == 0.0
     with pytest.raises(RuntimeError, match="reads visual features"):
         ablation.model.classify_embedding(torch.zeros(1, 8))
     with pytest.raises(ValueError, match="text_classification_weight must be >= 0"):
