@@ -1,13 +1,14 @@
-"""``fit``, ``test`` and ``predict`` through the console script for each database's tiny config.
+"""``fit``, ``test``, ``predict`` and ``loso`` through the console script for each database's tiny config.
 
 As torchgeo's ``tests/test_main.py``: every ``tests/conf/<db>.yaml`` (the shipped parts, shrunk) runs
 end to end on synthetic data in that database's real layout: a fold is fitted, its checkpoint is
-tested and predicts. CAS(ME)^3 and MEGC2019 have no synthetic layout (their readers are tested on
-sheet builders in ``tests/datasets``).
+tested and predicts, and ``loso`` runs a fold and pools its report. CAS(ME)^3 and MEGC2019 have no
+synthetic layout (their readers are tested on sheet builders in ``tests/datasets``).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,16 @@ def test_fit_test_and_predict_each_database_through_the_console_script(
     logged = " ".join(path.read_text() for path in tmp_path.rglob("metrics.csv"))
     assert "test_uf1" in logged and "train_contrastive" in logged  # the held-out subject was scored
     assert main(["predict", *args, f"--ckpt_path={checkpoints[-1]}"]) == 0
+    loso_out = tmp_path / "loso"
+    config = args[1]  # the runner sets each fold's test subject and folder itself
+    overrides = [
+        a for a in args[2:] if not a.startswith(("--data.init_args.test_subject", "--trainer.default"))
+    ]
+    assert (
+        main(["loso", "--config", config, "--out", str(loso_out), "--max-folds", "1", "--", *overrides]) == 0
+    )
+    summary = json.loads((loso_out / "summary.json").read_text())
+    assert [fold["subject"] for fold in summary["honest"]["per_fold"]] == [held_out]
     if dataset == "casme2":  # clip folders without a sheet: the clip settings come from the checkpoint
         folder = root / "Cropped" / held_out
         out = tmp_path / "clips"
