@@ -55,6 +55,7 @@ def attach() -> None:
         return
     # lastResort prints mer_contrast's warnings when nothing configured logging (fit, demo).
     last_resort = [logging.lastResort] if logging.lastResort is not None else []
+    _reopen_closed_streams()
     for handler in [h for name in HANDLER_OWNERS for h in logging.getLogger(name).handlers] + last_resort:
         if _active not in handler.filters:
             handler.addFilter(_active)
@@ -67,6 +68,21 @@ def attach() -> None:
             return
         _bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()
+
+
+def _reopen_closed_streams() -> None:
+    """Point the libraries' stream handlers whose stream was closed at today's ``sys.stderr``.
+
+    Lightning and torch make their handlers when they are imported, on the ``sys.stderr`` of that
+    moment; when that was a caller's temporary stream (a test's capture), every later record would be
+    a "--- Logging error ---" traceback instead of the message.
+    """
+    names = [name for name in logging.Logger.manager.loggerDict if name.startswith(("lightning", "torch"))]
+    for name in [*HANDLER_OWNERS, *names]:
+        for handler in logging.getLogger(name).handlers:
+            stream = getattr(handler, "stream", None)
+            if type(handler) is logging.StreamHandler and getattr(stream, "closed", False):
+                handler.stream = sys.stderr  # not setStream(): it flushes the closed stream first
 
 
 @contextlib.contextmanager

@@ -109,3 +109,26 @@ def test_quiet_run_shows_a_line_once_on_every_handler(caplog: pytest.LogCaptureF
         package.removeHandler(ours)
     assert [r.getMessage() for r in ours.buffer] == ["a fold warning", "a fold warning"]
     assert caplog.messages == ["a fold warning", "a fold warning"]
+
+
+def test_a_library_handler_on_a_closed_stream_is_pointed_at_stderr() -> None:
+    # Lightning makes its handler on the sys.stderr of its import; in a caller that swapped it (a
+    # test's capture, since closed), each record would print "--- Logging error ---" instead.
+    import io
+
+    from mer_contrast import quiet
+
+    logger = logging.getLogger("lightning.closed_stream_test")
+    old = io.StringIO()
+    handler = logging.StreamHandler(old)
+    logger.addHandler(handler)
+    old.close()
+    try:
+        with quiet.quiet_run():
+            assert handler.stream is sys.stderr
+        kept = logging.StreamHandler(io.StringIO())  # an open stream is left where it is
+        logger.addHandler(kept)
+        with quiet.quiet_run():
+            assert kept.stream is not sys.stderr
+    finally:
+        logger.handlers.clear()
