@@ -26,13 +26,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader, Dataset
 
 from mer_contrast.cliutil import ToolParser
 from mer_contrast.datasets.records import ActionUnit
-from mer_contrast.losses import stable_text_ids
 from mer_contrast.trainers.bench_meters import PeakMemory, StepClock, TextTimer
 from mer_contrast.trainers.module import MERContrastModule
 
@@ -133,25 +131,16 @@ def run_plain(module: MERContrastModule, args: argparse.Namespace, data: DataLoa
     device = torch.device(args.device)
     module.to(device).train()
     optimizer = module.configure_optimizers()
-    assert module.text is not None and module.visual_proj is not None and module.text_proj is not None
-    assert module.contrastive_loss is not None
+    assert module.contrastive_loss is not None  # the text side is what the comparison is about
     clock = StepClock(args.device, args.warmup, args.steps, args.min_seconds)
     for batch in data:
-        rgb, flow = batch["rgb"].to(device), batch["flow"].to(device)
-        labels, texts = batch["label"].to(device), list(batch["au_text"])
-        feat = module.visual(rgb, flow)
-        loss = F.cross_entropy(
-            module.model.classify(feat), labels
-        ) + module.contrastive_weight * module.contrastive_loss(
-            module.visual_proj(feat),
-            module.text_proj(module.text(texts)),
-            text_ids=stable_text_ids(texts, device=device),
-            labels=labels,
-        )
+        rgb, flow, labels = batch["rgb"].to(device), batch["flow"].to(device), batch["label"].to(device)
+        feat = module.model.features(rgb, flow)
+        loss, _ = module.objective(module.model, feat, module.model.classify(feat), labels, batch["au_text"])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        module.contrastive_loss.clamp_()
+        module.objective.clamp_()
         if clock.tick():
             break
     return clock

@@ -139,7 +139,6 @@ class MERContrastModule(LightningModule):
                 "or contrastive_weight: 0 for the visual-only ablation"
             )
         self.num_classes = num_classes
-        self.contrastive_weight = contrastive_weight
         self.lr = lr
         self.text_lr = text_lr
         self.weight_decay = weight_decay
