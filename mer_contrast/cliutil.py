@@ -118,18 +118,19 @@ def comma_ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from err
 
 
-def split_overrides(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+def split_overrides(argv: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """The tool's own arguments and the LightningCLI overrides (after ``--``, or ``--trainer.*`` ...).
 
-    ``--trainer.max_epochs 3`` (its value as the next argument) is taken whole.
+    ``None`` is the process's command line. ``--trainer.max_epochs 3`` (its value as the next
+    argument) is taken whole.
     """
-    argv = list(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     overrides: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
         argv, overrides = argv[:cut], argv[cut + 1 :]
     own: list[str] = []
-    passing = []
+    passing: list[str] = []
     for i, arg in enumerate(argv):
         follows = i > 0 and argv[i - 1].startswith(PASS_THROUGH) and "=" not in argv[i - 1]
         if arg.startswith(PASS_THROUGH) or (follows and not arg.startswith("-")):

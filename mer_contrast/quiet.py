@@ -77,8 +77,10 @@ def _reopen_closed_streams() -> None:
     moment; when that was a caller's temporary stream (a test's capture), every later record would be
     a "--- Logging error ---" traceback instead of the message.
     """
-    names = [name for name in logging.Logger.manager.loggerDict if name.startswith(("lightning", "torch"))]
-    for name in [*HANDLER_OWNERS, *names]:
+    libraries = [
+        name for name in logging.Logger.manager.loggerDict if name.startswith(("lightning", "torch"))
+    ]
+    for name in dict.fromkeys([*HANDLER_OWNERS, *libraries]):  # each logger once
         for handler in logging.getLogger(name).handlers:
             stream = getattr(handler, "stream", None)
             if type(handler) is logging.StreamHandler and getattr(stream, "closed", False):

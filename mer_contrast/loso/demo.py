@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
     parser.add_argument("--subjects", type=int, default=DEMO_DATA["subjects"], help="subjects to generate")
     parser.add_argument("--clips-per-subject", type=int, default=DEMO_DATA["clips_per_subject"])
-    own, extra = split_overrides(list(sys.argv[1:] if argv is None else argv))
+    own, extra = split_overrides(argv)
     args = parser.parse_args(own)
 
     started = time.time()

@@ -204,7 +204,7 @@ def render_markdown(table: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad arguments or a missing dataset)."""
     parser = build_parser()
-    own, extra = split_overrides(list(sys.argv[1:] if argv is None else argv))
+    own, extra = split_overrides(argv)
     args = parser.parse_args(own)
     rows = args.rows
     unknown = [r for r in rows if r not in ROWS]
