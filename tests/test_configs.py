@@ -208,3 +208,15 @@ def test_bench_quality_and_from_config_read_section_files() -> None:
     whole = read_model_config(CONFIGS / "casme2.yaml")
     assert whole == read_model_config(CONFIGS / "model" / "compact3d.yaml")
     assert whole["visual"]["class_path"].endswith("TwoStreamVisual")
+
+
+def test_bench_quality_reads_nested_data_overrides_as_lightningcli_does() -> None:
+    from mer_contrast.quality.data import data_init_args
+
+    args = data_init_args(
+        [CONFIGS / "casme2_cpu.yaml"],
+        ["--data.init_args.flow.method=tvl1", "--data.init_args.facs_template.include_emotion=true"],
+    )
+    assert args["flow"]["method"] == "tvl1"
+    assert args["flow"]["channels"] == "uv_magnitude_strain"  # the rest of the config's group is kept
+    assert args["facs_template"] == {"include_emotion": True}

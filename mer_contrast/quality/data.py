@@ -60,8 +60,18 @@ def data_init_args(configs: Sequence[str | Path], overrides: Sequence[str]) -> d
     for override in overrides:
         if override.startswith(prefix) and "=" in override:
             name, value = override[len(prefix) :].split("=", 1)
-            merged[name] = yaml.safe_load(value)
+            _set_dotted(merged, name, yaml.safe_load(value))
     return merged
+
+
+def _set_dotted(args: dict[str, Any], name: str, value: Any) -> None:
+    """``flow.method`` sets ``args["flow"]["method"]``, as LightningCLI reads the same override."""
+    *groups, leaf = name.split(".")
+    for group in groups:
+        if not isinstance(args.get(group), dict):
+            args[group] = {}
+        args = args[group]
+    args[leaf] = value
 
 
 def datamodule(init_args: Mapping[str, Any]) -> MERDataModule:
