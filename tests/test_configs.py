@@ -215,8 +215,8 @@ def test_bench_quality_reads_nested_data_overrides_as_lightningcli_does() -> Non
 
     args = data_init_args(
         [CONFIGS / "casme2_cpu.yaml"],
-        ["--data.init_args.flow.method=tvl1", "--data.init_args.facs_template.include_emotion=true"],
+        ["--data.init_args.flow.method=dis", "--data.init_args.facs_template.include_emotion=true"],
     )
-    assert args["flow"]["method"] == "tvl1"
+    assert args["flow"]["method"] == "dis"  # the config says tvl1: the override wins
     assert args["flow"]["channels"] == "uv_magnitude_strain"  # the rest of the config's group is kept
     assert args["facs_template"] == {"include_emotion": True}
