@@ -29,11 +29,19 @@ class Augmentation:
             every frame and for the flow.
         temporal_jitter: maximum shift, in sampled steps, of the T-frame window inside the
             ``T + temporal_jitter`` frames cached per clip.
+        au_dropout: probability of leaving each AU out of a training clip's FACS sentence (at least
+            one stays), so the text side also sees partial descriptions, as a video model sees AUs
+            it only partly detects. Only the sentence changes; video, label and ``aus`` do not.
     """
 
     flip_prob: float = 0.5
     spatial_jitter: int = 4
     temporal_jitter: int = 0
+    au_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.au_dropout < 1.0:
+            raise ValueError(f"augmentation.au_dropout must be in [0, 1), got {self.au_dropout}")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class ClipItem:
     clip_id: str
     aus: str
     au_text: str
+    # Sentences of the AU subsets (``describe_au_subsets``; the last is ``au_text``), for AU dropout.
+    au_subtexts: tuple[str, ...] = ()
 
 
 def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -56,6 +66,18 @@ def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     ys = (torch.arange(h) - dy).clamp(0, h - 1)
     xs = (torch.arange(w) - dx).clamp(0, w - 1)
     return x[..., ys[:, None], xs[None, :]]
+
+
+def drop_aus(item: ClipItem, rng: np.random.Generator, p: float) -> str:
+    """The sentence of the AUs that survive dropping each with probability ``p`` (one always stays)."""
+    if len(item.au_subtexts) < 2:
+        return item.au_text
+    n = len(item.au_subtexts).bit_length()  # 2**n - 1 subsets
+    kept = rng.random(n) >= p
+    if not kept.any():
+        kept[int(rng.integers(n))] = True
+    mask = int(sum(1 << bit for bit in np.flatnonzero(kept)))
+    return item.au_subtexts[mask - 1]
 
 
 class ClipDataset(Dataset[dict[str, Any]]):
@@ -107,8 +129,11 @@ class ClipDataset(Dataset[dict[str, Any]]):
         if self.flow_norm is not None:
             flow = self.flow_norm(flow)
         rgb_f = rgb.float().div_(255.0)
+        au_text = item.au_text
         if rng is not None and self.augmentation is not None:
             rgb_f, flow = self._augment(rgb_f, flow, rng, self.augmentation)
+            if self.augmentation.au_dropout > 0:  # drawn last: the other draws stay as without it
+                au_text = drop_aus(item, rng, self.augmentation.au_dropout)
         return {
             "rgb": rgb_f.contiguous(),
             "flow": flow.contiguous(),
@@ -116,7 +141,7 @@ class ClipDataset(Dataset[dict[str, Any]]):
             "subject": item.subject,
             "clip_id": item.clip_id,
             "aus": item.aus,
-            "au_text": item.au_text,
+            "au_text": au_text,
         }
 
     @staticmethod

@@ -35,7 +35,7 @@ from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.text.facs import FacsTemplate, describe_aus
+from mer_contrast.text.facs import FacsTemplate, describe_au_subsets, describe_aus
 
 # val_strategy="none" returns no validation loader on purpose.
 warnings.filterwarnings("ignore", message=r"Total length of `list` across ranks is zero")
@@ -249,6 +249,7 @@ class MERDataModule(LightningDataModule):
                     clip_id=record.key,
                     aus=format_aus(record.aus),
                     au_text=describe_aus(record.aus, self.facs_template, record.emotion),
+                    au_subtexts=self._subtexts(record),
                 )
             )
         if missing:
@@ -274,6 +275,12 @@ class MERDataModule(LightningDataModule):
         self.train_set = make(self.split.train, self.augmentation)
         self.val_set = make(self.split.val, None)
         self.test_set = make(self.split.test, None)
+
+    def _subtexts(self, record: SampleRecord) -> tuple[str, ...]:
+        """The AU-subset sentences AU dropout draws from (none when it is off)."""
+        if self.augmentation is None or self.augmentation.au_dropout <= 0:
+            return ()
+        return describe_au_subsets(record.aus, self.facs_template, record.emotion)
 
     def _print_kept(self, not_prepared: int) -> None:
         """Print (rank zero only) how many clips the reader and protocol kept and dropped, and why."""
@@ -321,10 +328,11 @@ class MERDataModule(LightningDataModule):
         return [counts.get(k, 0) for k in range(self.num_classes)]
 
     def train_texts(self) -> list[str]:
-        """The distinct FACS sentences of the training clips (for a frozen text tower to embed once)."""
+        """The distinct FACS sentences of the training clips (for a frozen text tower to embed once),
+        with the AU-subset sentences that AU dropout can draw."""
         self._require_setup()
         assert self.train_set is not None
-        return sorted({it.au_text for it in self.train_set.items})
+        return sorted({text for it in self.train_set.items for text in (it.au_text, *it.au_subtexts)})
 
     def _require_setup(self) -> None:
         if self.split is None:

@@ -144,6 +144,28 @@ def describe_aus(
     return text
 
 
+# Beyond this many distinct AUs a clip keeps its one full sentence (2**n - 1 subsets grow fast).
+MAX_SUBSET_AUS = 8
+
+
+def describe_au_subsets(
+    aus: Sequence[ActionUnit], template: FacsTemplate | None = None, emotion: str | None = None
+) -> tuple[str, ...]:
+    """The sentence of every non-empty subset of a clip's distinct AUs, for AU dropout on the text.
+
+    Entry ``mask - 1`` describes the AUs whose bits are set in ``mask`` (bit ``i`` = the ``i``-th
+    distinct AU, in coded order), so the last entry is the full sentence of :func:`describe_aus`.
+    A clip with no AU, or more than :data:`MAX_SUBSET_AUS`, gets its full sentence alone.
+    """
+    unique = list(dict.fromkeys(aus))
+    if not unique or len(unique) > MAX_SUBSET_AUS:
+        return (describe_aus(aus, template, emotion),)
+    return tuple(
+        describe_aus([au for bit, au in enumerate(unique) if mask >> bit & 1], template, emotion)
+        for mask in range(1, 1 << len(unique))
+    )
+
+
 def au_vocabulary(template: FacsTemplate | None = None) -> list[tuple[int, str]]:
     """One rendered description per table AU, in AU order (to explain predictions by nearest AU)."""
     return [(number, describe_aus([ActionUnit(number)], template)) for number in sorted(AU_TABLE)]

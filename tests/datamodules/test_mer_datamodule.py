@@ -211,3 +211,41 @@ def test_a_python_built_template_leaves_plain_hparams(tmp_path: Path) -> None:
     )
     assert (again.facs_template, again.clip_config.flow, again.augmentation) == (template, flow, augmentation)
     assert MERDataModule(root=str(tmp_path), augmentation=None).augmentation is None  # null: off
+
+
+def test_au_dropout_changes_only_the_sentence_and_keeps_one_au() -> None:
+    import numpy as np
+
+    from mer_contrast.datamodules.dataset import ClipItem, drop_aus
+    from mer_contrast.datasets.records import ActionUnit
+    from mer_contrast.text.facs import describe_au_subsets
+
+    aus = [ActionUnit(1), ActionUnit(2), ActionUnit(4)]
+    subsets = describe_au_subsets(aus)
+    item = ClipItem("k", 0, "s", "c", "1+2+4", subsets[-1], subsets)
+    rng = np.random.default_rng(0)
+    drawn = [drop_aus(item, rng, 0.5) for _ in range(400)]
+    assert set(drawn) == set(subsets)  # every non-empty subset, the full sentence included
+    assert abs(drawn.count(subsets[-1]) / 400 - 1 / 7) < 0.06  # all kept: 0.125 / (1 - 0.125)
+    assert {drop_aus(item, rng, 0.0) for _ in range(20)} == {subsets[-1]}
+    single = ClipItem("k", 0, "s", "c", "4", "brow lowerer", ("brow lowerer",))
+    assert drop_aus(single, rng, 0.9) == "brow lowerer"
+    with pytest.raises(ValueError, match="au_dropout"):
+        Augmentation(au_dropout=1.0)
+
+
+def test_au_dropout_sentences_are_embedded_up_front_and_drawn_in_training(
+    dataset_root: Path, cache_dir: str
+) -> None:
+    plain = make(dataset_root, cache_dir, test_subject="sub01")
+    dm = make(dataset_root, cache_dir, test_subject="sub01", augmentation=Augmentation(au_dropout=0.5))
+    full = set(plain.train_texts())
+    assert full < set(dm.train_texts())  # the subsets are there for the frozen tower's one pass
+    multi = [i for i, it in enumerate(dm.train_set.items) if len(it.au_subtexts) > 1]
+    assert multi, "the fake dataset should have clips with several AUs"
+    index = multi[0]
+    drawn = {dm.train_set[index, seed]["au_text"] for seed in range(40)}
+    assert drawn <= set(dm.train_set.items[index].au_subtexts) and len(drawn) > 1
+    assert dm.test_set[0]["au_text"] == dm.test_set.items[0].au_text  # evaluation never drops
+    same = plain.train_set[index, 3], dm.train_set[index, 3]
+    assert torch.equal(same[0]["flow"], same[1]["flow"]) and torch.equal(same[0]["rgb"], same[1]["rgb"])

@@ -86,3 +86,16 @@ def test_vocabulary_has_one_description_per_au() -> None:
     assert len({text for _, text in vocabulary}) == len(vocabulary)
     prefixed = au_vocabulary(FacsTemplate(prefix="a face with "))
     assert all(text.startswith("a face with ") for _, text in prefixed)
+
+
+def test_subset_sentences_are_indexed_by_bitmask() -> None:
+    from mer_contrast.text.facs import MAX_SUBSET_AUS, describe_au_subsets
+
+    aus = [ActionUnit(4), ActionUnit(7), ActionUnit(14, side="L"), ActionUnit(4)]  # 4 repeated: 3 distinct
+    subsets = describe_au_subsets(aus)
+    assert len(subsets) == 7 and subsets[-1] == describe_aus(aus)
+    assert subsets[0] == describe_aus([ActionUnit(4)])  # mask 0b001
+    assert subsets[4] == describe_aus([ActionUnit(4), ActionUnit(14, side="L")])  # mask 0b101
+    assert describe_au_subsets([]) == (describe_aus([]),)
+    many = [ActionUnit(n) for n in (1, 2, 4, 5, 6, 7, 9, 10, 12)][: MAX_SUBSET_AUS + 1]
+    assert describe_au_subsets(many) == (describe_aus(many),)
