@@ -150,6 +150,7 @@ def run_model_row(
     from mer_contrast.loso.report import summarize
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
     from mer_contrast.loso.schedule import run_folds
+    from mer_contrast.quiet import quiet_run
 
     extra = ["--model.init_args.contrastive_weight=0", "--model.init_args.text=null"] if name.endswith(
         "lambda0"
@@ -161,7 +162,8 @@ def run_model_row(
     begin = time.perf_counter()
     plan = make_plan(options)
     write_metadata(plan, options)
-    code = run_folds(options, plan, report=False)
+    with quiet_run():  # as `loso`: each log line once, no Lightning tips or torch deprecations
+        code = run_folds(options, plan, report=False)
     if code != 0:
         raise RuntimeError(f"{name}: the LOSO run failed (exit {code}); see the log above and {out / name}")
     summary = summarize(out / name)

@@ -48,7 +48,9 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_bench_quality_runs_every_row(twin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bench_quality_runs_every_row(
+    twin: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], recwarn: pytest.WarningsRecorder
+) -> None:
     (tmp_path / "bert").mkdir()
     bert = save_tiny_bert(tmp_path / "bert", ["brow", "lip", "corner", "raiser", "chin", "lowerer"])
     out = tmp_path / "bench"
@@ -74,6 +76,8 @@ def test_bench_quality_runs_every_row(twin: Path, tmp_path: Path, capsys: pytest
         out / "mercontrast_lambda0" / "summary.json"
     ).exists() is False  # the bench pools, loso report not needed
     assert "peer 1: onset->apex TV-L1" in capsys.readouterr().out
+    # The model rows run quietly, as `loso` does: no torch deprecation from inside Lightning.
+    assert not [w for w in recwarn if "LeafSpec" in str(w.message)]
 
 
 def test_bench_quality_refuses_a_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
