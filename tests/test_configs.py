@@ -27,9 +27,11 @@ REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 TESTS_CONF = REPO / "tests" / "conf"
 
-GPU = {"trainer": "configs/trainer/gpu.yaml", "model": "configs/model/compact3d.yaml"}
+GPU = {"trainer": "configs/trainer/gpu.yaml", "model": "configs/model/gridcnn_cpu.yaml"}
 CPU = {"trainer": "configs/trainer/cpu.yaml", "model": "configs/model/gridcnn_cpu.yaml"}
 TINY = {"trainer": "tests/conf/trainer/tiny.yaml", "model": "tests/conf/model/tiny.yaml"}
+DATABASES = {"casme2": "5class", "casme3": "7class", "megc2019": "3class", "mmew": "7class", "samm": "5class",
+             "smic": "3class"}  # fmt: skip
 
 
 def _tags(*tags: str) -> str:
@@ -38,20 +40,24 @@ def _tags(*tags: str) -> str:
 
 # one-file config -> (its parts, what it adds to them); a section without a part is taken as written
 COMPOSITIONS: dict[str, tuple[dict[str, str], list[str]]] = {
-    "configs/casme2.yaml": ({**GPU, "data": "configs/data/casme2.yaml"}, [_tags("casme2", "5class")]),
-    "configs/casme3.yaml": ({**GPU, "data": "configs/data/casme3.yaml"}, [_tags("casme3", "7class")]),
-    "configs/megc2019.yaml": (
-        {**GPU, "data": "configs/data/megc2019.yaml"},
-        [_tags("megc2019", "3class"), "--trainer.max_epochs=50"],
-    ),
-    "configs/mmew.yaml": ({**GPU, "data": "configs/data/mmew.yaml"}, [_tags("mmew", "7class")]),
-    "configs/samm.yaml": ({**GPU, "data": "configs/data/samm.yaml"}, [_tags("samm", "5class")]),
-    # The CPU recipes keep their data written out: `bench quality` and the demo read it from the file.
+    # what a user runs by name: the measured recipe on a GPU, and the same on the CPU
+    **{
+        f"configs/{db}.yaml": ({**GPU, "data": f"configs/data/{db}.yaml"}, [_tags(db, classes)])
+        for db, classes in DATABASES.items()
+    },
+    **{
+        f"configs/{db}_cpu.yaml": ({**CPU, "data": f"configs/data/{db}.yaml"}, [])
+        for db in DATABASES
+        if db != "casme2"
+    },
+    # The CASME II CPU recipe and the demo keep their data written out (the demo reads it from the file).
     "configs/casme2_cpu.yaml": (CPU, ["--trainer.logger.init_args.save_dir=runs/casme2_cpu"]),
     "configs/demo.yaml": (
         CPU,
         ["--trainer.logger.init_args.save_dir=runs/demo", "--trainer.enable_progress_bar=true"],
     ),
+    # the paper-sized network, unmeasured: its trainer and data written out
+    "configs/casme2_compact3d.yaml": ({"model": "configs/model/compact3d.yaml"}, []),
     **{
         f"tests/conf/{name}.yaml": ({**TINY, "data": f"tests/conf/data/{name}.yaml"}, [])
         for name in ("casme2", "casme3", "megc2019", "mmew", "samm")
@@ -106,21 +112,21 @@ def test_a_relative_config_path_from_another_folder(
 
 
 def test_the_early_check_reads_the_parts_a_config_names(tmp_path: Path) -> None:
-    for name in ("casme2.yaml", "model/compact3d.yaml", "data/casme2.yaml"):
+    for name in ("casme2.yaml", "model/gridcnn_cpu.yaml", "data/casme2.yaml"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         shutil.copy(CONFIGS / name, tmp_path / name)
     config = ["--config", str(tmp_path / "casme2.yaml")]
     assert check("fit", config) is None
-    part = tmp_path / "model" / "compact3d.yaml"
+    part = tmp_path / "model" / "gridcnn_cpu.yaml"
     text = part.read_text()
-    part.write_text(text.replace("  embed_dim: 256\n", "  embed_dm: 256\n"))
-    line = 1 + text.splitlines().index("  embed_dim: 256")
+    part.write_text(text.replace("  embed_dim: 64\n", "  embed_dm: 64\n"))
+    line = 1 + text.splitlines().index("  embed_dim: 64")
     assert check("fit", config) == (
         f"{part}:{line}: unknown key model.init_args.embed_dm (did you mean model.init_args.embed_dim?)"
     )
     part.write_text(text)
     data = tmp_path / "data" / "casme2.yaml"
-    data.write_text(data.read_text().replace("  image_size: 112\n", "  imge_size: 112\n"))
+    data.write_text(data.read_text().replace("  image_size: 48\n", "  imge_size: 48\n"))
     assert "unknown key data.init_args.imge_size (did you mean data.init_args.image_size?)" in str(
         check("fit", config)
     )
@@ -190,13 +196,13 @@ def test_loso_config_hash_changes_with_a_section_file(tmp_path: Path) -> None:
     folder = _copy_configs(tmp_path)
     config = str(folder / "casme2.yaml")
     before = config_hash([config], [])
-    part = folder / "model" / "compact3d.yaml"
-    part.write_text(part.read_text().replace("embed_dim: 256", "embed_dim: 64"))
-    assert "embed_dim: 64" in part.read_text()
+    part = folder / "model" / "gridcnn_cpu.yaml"
+    part.write_text(part.read_text().replace("embed_dim: 64", "embed_dim: 32"))
+    assert "embed_dim: 32" in part.read_text()
     assert config_hash([config], []) != before  # resuming would pool folds of two models
-    assert config_hash([str(folder / "casme2_cpu.yaml")], []) == config_hash(
-        [str(CONFIGS / "casme2_cpu.yaml")], []
-    )
+    assert config_hash([str(folder / "casme2_compact3d.yaml")], []) == config_hash(
+        [str(CONFIGS / "casme2_compact3d.yaml")], []
+    )  # a config that does not name the changed part
 
 
 def test_bench_quality_and_from_config_read_section_files() -> None:
@@ -206,7 +212,7 @@ def test_bench_quality_and_from_config_read_section_files() -> None:
     args = data_init_args([CONFIGS / "casme2.yaml"], ["--data.init_args.image_size=48"])
     assert args["dataset"] == "casme2" and args["image_size"] == 48
     whole = read_model_config(CONFIGS / "casme2.yaml")
-    assert whole == read_model_config(CONFIGS / "model" / "compact3d.yaml")
+    assert whole == read_model_config(CONFIGS / "model" / "gridcnn_cpu.yaml")
     assert whole["visual"]["class_path"].endswith("TwoStreamVisual")
 
 

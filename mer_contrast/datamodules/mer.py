@@ -107,7 +107,7 @@ class MERDataModule(LightningDataModule):
 
     def __init__(
         self,
-        dataset: Literal["casme2", "mmew", "samm", "casme3", "megc2019"] = "casme2",
+        dataset: Literal["casme2", "mmew", "samm", "casme3", "megc2019", "smic"] = "casme2",
         root: str = "data/CASME2",
         protocol: str | None = None,
         test_subject: str | None = None,

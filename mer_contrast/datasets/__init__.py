@@ -1,6 +1,7 @@
 """Readers of the micro-expression databases' real on-disk formats.
 
-``read_dataset("casme2", root="/data/CASME2")`` returns a :class:`ReadResult` of
+``read_dataset("casme2", root="/data/CASME2")`` (or ``read_dataset("smic", root="/data/SMIC")``, SMIC-HS
+having no sheet) returns a :class:`ReadResult` of
 :class:`SampleRecord` s; :mod:`.protocols` turns emotions into class labels; ``python -m
 mer_contrast.datasets.inspect`` summarises a dataset on disk.
 """
@@ -11,7 +12,7 @@ import inspect as _inspect
 from collections.abc import Callable
 from pathlib import Path
 
-from mer_contrast.datasets import casme2, casme3, megc2019, mmew, samm
+from mer_contrast.datasets import casme2, casme3, megc2019, mmew, samm, smic
 from mer_contrast.datasets.aus import au_numbers, format_aus, parse_aus
 from mer_contrast.datasets.errors import (
     AUParseError,
@@ -39,7 +40,10 @@ READERS: dict[str, Callable[..., ReadResult]] = {
     "samm": samm.read,
     "casme3": casme3.read,
     "megc2019": megc2019.read,
+    "smic": smic.read,
 }
+#: Readers that read folders only: the database has no annotation sheet (``sheet`` is refused).
+SHEETLESS: frozenset[str] = frozenset({"smic"})
 
 
 def read_dataset(
@@ -74,6 +78,7 @@ __all__ = [
     "DEFAULT_PROTOCOL",
     "PROTOCOLS",
     "READERS",
+    "SHEETLESS",
     "AUParseError",
     "ActionUnit",
     "ClassProtocol",

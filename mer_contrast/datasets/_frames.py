@@ -43,6 +43,17 @@ def undouble(folder: Path) -> Path:
     return folder
 
 
+def child_dir(folder: Path, name: str) -> Path | None:
+    """``folder/name``, matched case-insensitively (``CASME2`` vs ``casme2``); None when absent."""
+    if (folder / name).is_dir():
+        return folder / name
+    if folder.is_dir():
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and child.name.lower() == name.lower():
+                return child
+    return None
+
+
 def _span(numbers: list[int]) -> str:
     return f"{numbers[0]}-{numbers[-1]}" if numbers else "none"
 

@@ -7,6 +7,10 @@ columns. CASME II and MMEW share every required column, and MMEW's only extra on
 have been deleted, so when the columns leave more than one kind the ``Filename`` values decide
 (``EP02_01f`` vs ``S01-01-001``); a sheet that fits no kind, or fits several equally, is left to the
 reader's own column checks.
+
+SMIC-HS has no sheet at all (labels are folder names): :func:`refuse_other_folder` tells a folder that
+holds another database's sheet (``--dataset smic`` pointed at a CASME II root) by that sheet's file
+name.
 """
 
 from __future__ import annotations
@@ -189,6 +193,30 @@ def refuse_other_kinds(path: Path, sheets: Sequence[Rows], accept: Collection[st
             path,
             f"this looks like {kind.title} ({evidence}), not {wanted.title} ({wanted.file}): read it with "
             f"{kind.read_as} instead",
+            kind.key,
+        )
+
+
+def sheet_in_folder(folder: Path) -> SheetKind | None:
+    """The kind of the known sheet file (:attr:`SheetKind.file`) lying in ``folder``, if any."""
+    for kind in SHEET_KINDS:
+        if kind.file and (folder / kind.file).is_file():
+            return kind
+    return None
+
+
+def refuse_other_folder(folder: Path, title: str, layout: str) -> None:
+    """Raise :class:`WrongSheetError` when ``folder`` holds another database's sheet.
+
+    For sheet-less readers (SMIC-HS) whose own tree was not found in ``folder``: ``title`` and
+    ``layout`` say what was wanted (``SMIC-HS``, ``HS/<subject>/micro/<emotion>/<clip>/``).
+    """
+    kind = sheet_in_folder(folder)
+    if kind is not None:
+        raise WrongSheetError(
+            folder,
+            f"this folder holds {kind.file}, so it looks like {kind.title}'s folder, not {title} "
+            f"({layout}): read it with {kind.read_as} instead",
             kind.key,
         )
 

@@ -15,6 +15,7 @@ DATABASE_TITLES: dict[str, str] = {
     "samm": "SAMM",
     "casme3": "CAS(ME)^3",
     "megc2019": "MEGC2019 composite",
+    "smic": "SMIC-HS",
 }
 
 
@@ -28,9 +29,10 @@ class DatasetNotFoundError(FileNotFoundError):
     def __init__(self, dataset: str, expected: str, where: Path | str | None = None) -> None:
         title = DATABASE_TITLES.get(dataset, dataset)
         location = f" in {where}" if where is not None else ""
+        target = "`root`" if dataset == "smic" else "`root` (or `sheet`)"  # SMIC ships no sheet
         message = (
             f"{title}: expected {expected}{location} but it does not exist. {title} is licence-gated and is "
-            "never downloaded: obtain it from its authors and point `root` (or `sheet`) at your copy."
+            f"never downloaded: obtain it from its authors and point {target} at your copy."
         )
         super().__init__(message)
         self.dataset = dataset

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mer_contrast.cliutil import ToolParser
-from mer_contrast.datasets import READERS, read_dataset
+from mer_contrast.datasets import READERS, SHEETLESS, read_dataset
 from mer_contrast.datasets.errors import (
     AUParseError,
     DatasetNotFoundError,
@@ -121,7 +121,7 @@ def print_once(line: str) -> None:
 def _short_reason(reason: str) -> str:
     """The kind of a skip reason: ``unknown emotion 'Bewilderment'`` -> ``unknown emotion``."""
     source, sep, rest = reason.partition(": ")
-    if sep and source in ("CASME II", "SAMM"):  # MEGC2019 rows joined to a source database's reader
+    if sep and source in ("CASME II", "SAMM", "SMIC"):  # MEGC2019 rows joined to a source database's reader
         return f"{source} {_short_reason(rest)}"
     text = re.split(r": |, | \(", _reason_kind(reason), maxsplit=1)[0]
     text = re.sub(r"'[^']*'(/'[^']*')*|(?<!\S)[/~]\S*|\b\d+\b", " ", text)  # values, paths, numbers
@@ -135,8 +135,10 @@ def build_parser() -> ToolParser:
         "rows and why, frames found vs expected.",
     )
     parser.add_argument("--dataset", required=True, choices=sorted(READERS))
-    parser.add_argument("--root", type=Path, help="dataset folder (sheet + frames)")
-    parser.add_argument("--sheet", type=Path, help="annotation sheet (alone: labels only, no frames)")
+    parser.add_argument("--root", type=Path, help="dataset folder (sheet + frames; SMIC: frames only)")
+    parser.add_argument(
+        "--sheet", type=Path, help="annotation sheet (alone: labels only, no frames); SMIC has none"
+    )
     parser.add_argument(
         "--protocol", help=f"class protocol (default per dataset); one of {', '.join(list_protocols())}"
     )
@@ -164,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # argparse already printed its usage error
         return int(stop.code or 0)
     if args.root is None and args.sheet is None:
-        print("error: give --root DIR or --sheet FILE", file=sys.stderr)
+        wanted = "--root DIR (it has no sheet)" if args.dataset in SHEETLESS else "--root DIR or --sheet FILE"
+        print(f"error: give {wanted}", file=sys.stderr)
         return 2
     try:
         options = dict(_split_option(text) for text in args.option)
@@ -214,15 +217,16 @@ def print_tables(summary: dict[str, Any], max_rows: int = 20) -> None:
         subjects.add_row(*cells, *[""] * (2 * per_row - len(cells)))
     console.print(subjects)
 
+    sheetless = summary["dataset"] in SHEETLESS
     if summary["frames_read"]:
-        console.print(
-            f"Frames: {summary['frames_found']} found, {summary['frames_expected']} expected by the sheet"
-        )
+        by = "by the clips' first..last frame numbers" if sheetless else "by the sheet"
+        console.print(f"Frames: {summary['frames_found']} found, {summary['frames_expected']} expected {by}")
     else:
         console.print("Frames: not read (sheet only; give --root to check the frame folders)")
 
     skipped = summary["skipped"]
-    console.print(f"Rows: {summary['rows']} read, {len(skipped)} skipped")
+    unit = "Clip folders" if sheetless else "Rows"  # a sheet-less reader's rows are its clip folders
+    console.print(f"{unit}: {summary['rows']} read, {len(skipped)} skipped")
     if skipped:
         reasons = Table(title="Skipped rows by reason")
         reasons.add_column("stage")

@@ -1,4 +1,4 @@
-"""MEGC2019 composite (CDE) reader: ``combined_3class_gt.csv`` joined to the CASME II and SAMM readers.
+"""MEGC2019 composite (CDE) reader: ``combined_3class_gt.csv`` joined to the CASME II, SAMM and SMIC readers.
 
 The official ground truth (dataset notes §5) has no header and CRLF line endings; each line is
 ``database, subject, video, class`` with class 0 negative, 1 positive, 2 surprise. Subject ids are
@@ -6,19 +6,24 @@ written differently per database (``sub01``, ``6`` for SAMM folder ``006``, ``s0
 ids unique across databases: ``casme2/sub01``, ``samm/006``, ``smic/s01``; ``SampleRecord.dataset`` is
 the source database.
 
-With ``root`` (``root/combined_3class_gt.csv`` plus ``root/CASME2/`` and ``root/SAMM/`` in their own
-layouts, sheets included) each row is joined to the source reader's record for onset/apex/offset,
-AUs and frames. SMIC has no reader here: its rows are skipped. With ``sheet`` only, records have no
-frames, onset/offset 0 and no AUs.
+With ``root`` (``root/combined_3class_gt.csv`` plus ``root/CASME2/``, ``root/SAMM/`` and ``root/SMIC/`` in
+their own layouts, sheets included; ``SMIC/`` is SMIC-HS as released: ``SMIC/SMIC_all_cropped/HS/``,
+``SMIC/HS/`` or ``SMIC/`` being ``HS``, see :mod:`.smic`) each row is joined to the source reader's
+record for onset/apex/offset, AUs and frames. SMIC folders ``s1``/``s1_ne_01`` join the ground truth's
+``s01``/``s01_ne_01``; SMIC records have no apex (middle frame) and no AUs. With all three databases:
+442 records, 68 subjects (LOSO folds). A missing database folder skips that database's rows, with
+the reason. With ``sheet`` only, records have no frames, onset/offset 0 and no AUs.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from mer_contrast.datasets import casme2, samm
+from mer_contrast.datasets import casme2, samm, smic
+from mer_contrast.datasets._frames import child_dir
 from mer_contrast.datasets._kinds import refuse_other_kinds
 from mer_contrast.datasets._reader import open_sheet
 from mer_contrast.datasets._report import FirstRows, Report, logger
@@ -30,7 +35,9 @@ SHEETS = ("combined_3class_gt.csv",)
 CLASSES = ("negative", "positive", "surprise")
 #: Source database -> its folder under ``root``.
 SOURCE_FOLDERS = {"casme2": "CASME2", "samm": "SAMM", "smic": "SMIC"}
-SMIC_REASON = "SMIC frames not supported"
+#: Source database -> its name in skip reasons.
+SOURCE_TITLES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC"}
+SMIC_LAYOUT = "SMIC/SMIC_all_cropped/HS/s1/micro/negative/s1_ne_01/ or SMIC/HS/s1/..."
 
 
 def subject_id(database: str, cell: object) -> str:
@@ -39,6 +46,8 @@ def subject_id(database: str, cell: object) -> str:
         return f"casme2/{casme2.subject_id(cell)}"
     if database == "samm":
         return f"samm/{samm.subject_id(cell)}"
+    if database == "smic":
+        return f"smic/{smic.subject_id(cell_text(cell))}"
     return f"{database}/{cell_text(cell).lower()}"
 
 
@@ -53,10 +62,12 @@ def read(
     """Read the MEGC2019 composite.
 
     Args:
-        root: folder holding ``combined_3class_gt.csv`` and the ``CASME2/``, ``SAMM/`` database folders.
+        root: folder holding ``combined_3class_gt.csv`` and the ``CASME2/``, ``SAMM/``, ``SMIC/`` database
+            folders.
         sheet: explicit ground-truth CSV; alone, records carry labels only (no frames).
         strict: raise instead of skipping a bad (or unjoinable) row.
-        frames: which CASME II frames to use (``auto``/``cropped``/``raw``, see :mod:`.casme2`).
+        frames: which CASME II frames to use (``auto``/``cropped``/``raw``, see :mod:`.casme2`); SMIC
+            uses its cropped tree when present (``auto`` of :mod:`.smic`).
         quiet: do not log warnings (they are still returned).
     """
     root, sheet_path = open_sheet(DATASET, root, sheet, SHEETS, "the ground-truth CSV")
@@ -74,6 +85,8 @@ def read(
             report.skip(row, f"expected 4 fields (database, subject, video, class), got {len(values)}")
             continue
         database, video = values[0].lower(), values[2]
+        if database == "smic":
+            video = smic.clip_id(video)  # s1_ne_01 -> s01_ne_01, as the subject id
         label = cell_int(values[3])
         clip = f"{database}/{values[1]}/{video}"
         if database not in SOURCE_FOLDERS:
@@ -111,13 +124,16 @@ def _join(
     """Join each ground-truth row to the record of its source database's reader."""
     sources: dict[str, ReadResult | str] = {}  # database -> its read, or why its rows are skipped
     for database in dict.fromkeys(entry[1] for entry in entries):
-        folder = _child_dir(root, SOURCE_FOLDERS[database])
-        if database == "smic":
-            sources[database] = SMIC_REASON
-        elif folder is None:
-            sources[database] = f"database folder {SOURCE_FOLDERS[database]}/ not found in {root}"
+        folder = child_dir(root, SOURCE_FOLDERS[database])
+        if folder is None:
+            reason = f"database folder {SOURCE_FOLDERS[database]}/ not found in {root}"
+            if database == "smic":
+                reason += f": put SMIC-HS in {root / 'SMIC'} ({SMIC_LAYOUT}) to join its rows"
+            sources[database] = reason
         elif database == "casme2":
             sources[database] = casme2.read(folder, frames=frames, quiet=True)
+        elif database == "smic":
+            sources[database] = smic.read(folder, quiet=True)
         else:
             sources[database] = samm.read(folder, quiet=True)
 
@@ -144,8 +160,13 @@ def _join(
             continue
         found = by_key.get((database, key))
         if found is None:
-            title = "CASME II" if database == "casme2" else "SAMM"
-            reason = why_skipped.get((database, key), f"not in the {title} sheet")
+            title = SOURCE_TITLES[database]
+            missing = f"not in the {title} sheet"
+            if database == "smic":
+                unpadded = re.sub(r"^s0+(?=\d)", "s", video)
+                where = "under HS/<subject>/micro/<emotion>/"
+                missing = f"not in the SMIC-HS tree (no folder {unpadded} or {video} {where})"
+            reason = why_skipped.get((database, key), missing)
             report.skip(row, f"{title}: {reason}", key)
             continue
         for message in source.warnings:
@@ -166,14 +187,3 @@ def _join(
         if not report.quiet:
             logger.warning("%s: %s: %d rows skipped: %s", DATASET, report.sheet.name, count, reason)
     return report.result(records)
-
-
-def _child_dir(root: Path, name: str) -> Path | None:
-    """``root/name``, matched case-insensitively (``CASME2`` vs ``casme2``)."""
-    if (root / name).is_dir():
-        return root / name
-    if root.is_dir():
-        for child in sorted(root.iterdir()):
-            if child.is_dir() and child.name.lower() == name.lower():
-                return child
-    return None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 Side = Literal["L", "R"]
-DatasetName = Literal["casme2", "mmew", "samm", "casme3", "megc2019"]
+DatasetName = Literal["casme2", "mmew", "samm", "casme3", "megc2019", "smic"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from ds_builders import build_casme2, build_casme3, build_megc, build_mmew, build_samm
+from ds_builders import build_casme2, build_casme3, build_megc, build_mmew, build_samm, build_smic
 
 
 @pytest.fixture
@@ -35,6 +35,11 @@ def megc_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def smic_root(tmp_path: Path) -> Path:
+    return build_smic(tmp_path / "SMIC")
+
+
+@pytest.fixture
 def builders() -> dict[str, Callable[[Path], Path]]:
     """Root builder per dataset name (for tests parametrised over datasets)."""
     return {
@@ -43,4 +48,5 @@ def builders() -> dict[str, Callable[[Path], Path]]:
         "samm": build_samm,
         "casme3": build_casme3,
         "megc2019": build_megc,
+        "smic": build_smic,
     }

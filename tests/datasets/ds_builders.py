@@ -268,11 +268,68 @@ MEGC_ROWS = [
 ]
 
 
-def build_megc(root: Path, *, with_casme2: bool = True, with_samm: bool = True) -> Path:
-    """MEGC2019: headerless CRLF ground truth plus ``CASME2/`` and ``SAMM/`` in their own layouts."""
-    write_csv(root / "combined_3class_gt.csv", MEGC_ROWS, crlf=True)
+def build_megc(
+    root: Path,
+    *,
+    with_casme2: bool = True,
+    with_samm: bool = True,
+    with_smic: bool = False,
+    rows: Sequence[Sequence[object]] = MEGC_ROWS,
+) -> Path:
+    """MEGC2019: headerless CRLF ground truth plus ``CASME2/``, ``SAMM/`` (and ``SMIC/``) in their layouts."""
+    write_csv(root / "combined_3class_gt.csv", rows, crlf=True)
     if with_casme2:
         build_casme2(root / "CASME2")
     if with_samm:
         build_samm(root / "SAMM")
+    if with_smic:
+        build_smic(root / "SMIC")
+    return root
+
+
+# ----------------------------------------------------------------------------------------------- SMIC-HS
+# (subject folder, emotion folder, clip folder, frame numbers): labels are folder names, no sheet.
+SMIC_CLIPS: list[tuple[str, str, str, Sequence[int]]] = [
+    ("s1", "negative", "s1_ne_01", range(106718, 106723)),  # 6-digit frame numbers
+    ("s1", "negative", "s1_ne_02", [8, 9, 10, 11]),  # image9 < image10 numerically
+    ("s2", "positive", "s2_po_01", range(40, 44)),
+    ("s3", "surprise", "s3_sur_01", [77]),  # a single frame: skipped
+    ("s12", "surprise", "s12_sur_05", range(1200, 1203)),  # s12 after s3 in natural order
+]
+#: Clips under ``non_micro/`` (not micro-expressions): the reader must ignore them.
+SMIC_NON_MICRO: list[tuple[str, str, str]] = [("s1", "positive", "s1_po_09"), ("s4", "negative", "s4_ne_01")]
+
+
+def build_smic(
+    root: Path,
+    *,
+    layout: str = "cropped",
+    padded: bool = False,
+    clips: Sequence[tuple[str, str, str, Sequence[int]]] = SMIC_CLIPS,
+) -> Path:
+    """SMIC-HS as released: ``<release>/HS/<subject>/micro/<emotion>/<clip>/<prefix><N>.bmp``.
+
+    ``layout``: ``cropped`` (``SMIC_all_cropped/HS``, ``reg_image<N>.bmp``), ``raw``
+    (``SMIC_all_raw/HS``, ``image<N>.bmp``), ``both``, or ``hs`` (``root/HS`` with cropped frames).
+    ``padded`` writes ``s01``/``s01_ne_01`` folders instead of ``s1``/``s1_ne_01``. Subject ``s4`` has
+    only ``non_micro/``; a ``Thumbs.db`` lies in one clip folder.
+    """
+    trees = {
+        "cropped": [(root / "SMIC_all_cropped" / "HS", "reg_image{}.bmp")],
+        "raw": [(root / "SMIC_all_raw" / "HS", "image{}.bmp")],
+        "hs": [(root / "HS", "reg_image{}.bmp")],
+    }
+    trees["both"] = trees["cropped"] + trees["raw"]
+
+    def pad(name: str) -> str:
+        head, sep, tail = name.partition("_")
+        return f"s{int(head[1:]):02d}{sep}{tail}" if padded else name
+
+    for hs, pattern in trees[layout]:
+        for subject, emotion, clip, numbers in clips:
+            make_frames(hs / pad(subject) / "micro" / emotion / pad(clip), numbers, pattern)
+        for subject, emotion, clip in SMIC_NON_MICRO:
+            make_frames(hs / pad(subject) / "non_micro" / emotion / pad(clip), range(1, 4), pattern)
+        first = clips[0]
+        (hs / pad(first[0]) / "micro" / first[1] / pad(first[2]) / "Thumbs.db").write_bytes(b"db")
     return root

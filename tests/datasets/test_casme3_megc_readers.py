@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from ds_builders import CASME3_C_ROWS, MEGC_ROWS, build_megc, write_xlsx
+from ds_builders import CASME3_C_ROWS, MEGC_ROWS, build_megc, build_smic, write_xlsx
 
-from mer_contrast.datasets import casme3, megc2019, read_dataset
+from mer_contrast.datasets import apply_protocol, casme3, megc2019, read_dataset
 from mer_contrast.datasets.errors import DatasetStrictError
 from mer_contrast.datasets.records import ActionUnit
 
@@ -92,7 +92,11 @@ def test_megc_root_joins_to_source_readers(megc_root: Path, caplog: pytest.LogCa
     assert any(m.startswith("samm/028/028_4_1") and "apex" in m for m in result.warnings)
     reasons = {row.clip: row.reason for row in result.skipped}
     assert reasons["casme2/sub09/EP99_01"] == "CASME II: not in the CASME II sheet"
-    assert reasons["smic/s01/s01_ne_01"] == reasons["smic/s02/s02_po_01"] == "SMIC frames not supported"
+    assert reasons["smic/s01/s01_ne_01"] == reasons["smic/s02/s02_po_01"]
+    assert reasons["smic/s01/s01_ne_01"] == (
+        f"database folder SMIC/ not found in {megc_root}: put SMIC-HS in {megc_root / 'SMIC'} "
+        f"({megc2019.SMIC_LAYOUT}) to join its rows"
+    )
     smic_lines = [r.getMessage() for r in caplog.records if "SMIC" in r.getMessage()]
     assert len(smic_lines) == 1 and "2 rows skipped" in smic_lines[0]
     assert result.frames_found == sum(len(r.frames) for r in result.records)
@@ -123,3 +127,81 @@ def test_megc_bad_rows_are_skipped(tmp_path: Path) -> None:
     assert [row.row for row in result.skipped] == [2, 3, 4]
     assert "unknown database 'foo'" in result.skipped[1].reason
     assert "unknown class '5'" in result.skipped[2].reason
+
+
+#: Ground truth with SMIC rows, as written in combined_3class_gt.csv (``s01``, ``s01_ne_01``), plus
+#: CASME II and SAMM rows of the other builders.
+MEGC_WITH_SMIC = [
+    ("casme2", "sub01", "EP02_01f", 1),
+    ("samm", "6", "006_1_2", 0),
+    ("smic", "s01", "s01_ne_01", 0),
+    ("smic", "s01", "s01_ne_02", 0),
+    ("smic", "s02", "s02_po_01", 1),
+    ("smic", "s12", "s12_sur_05", 2),
+    ("smic", "s03", "s03_sur_01", 2),  # a single frame on disk: skipped with the SMIC reason
+    ("smic", "s05", "s05_ne_01", 0),  # no such folder
+]
+
+
+@pytest.mark.parametrize(("layout", "padded"), [("cropped", False), ("hs", True), ("both", False)])
+def test_megc_joins_smic_rows_to_the_smic_reader(tmp_path: Path, layout: str, padded: bool) -> None:
+    root = build_megc(tmp_path / "megc", rows=MEGC_WITH_SMIC)
+    build_smic(root / "SMIC", layout=layout, padded=padded)
+    result = megc2019.read(root, quiet=True)
+    records = {record.key: record for record in result.records}
+    assert list(records) == [
+        "casme2/sub01/EP02_01f",
+        "samm/006/006_1_2",
+        "smic/s01/s01_ne_01",
+        "smic/s01/s01_ne_02",
+        "smic/s02/s02_po_01",
+        "smic/s12/s12_sur_05",
+    ]
+    joined = records["smic/s01/s01_ne_01"]
+    assert (joined.dataset, joined.subject, joined.clip_id, joined.emotion) == (
+        "smic",
+        "smic/s01",
+        "s01_ne_01",
+        "negative",
+    )
+    assert (joined.onset, joined.apex, joined.offset, joined.aus) == (106718, None, 106722, ())
+    assert joined.frame_numbers == (106718, 106719, 106720, 106721, 106722)
+    folder = joined.frames[0].parent
+    assert folder.name == ("s01_ne_01" if padded else "s1_ne_01") and folder.parent.name == "negative"
+    if layout == "both":
+        assert "SMIC_all_cropped" in str(folder)
+    assert joined.extra["source_emotion"] == "negative" and joined.extra["source_row"] == "1"
+    assert joined.row == 3
+    assert records["smic/s12/s12_sur_05"].emotion == "surprise"
+    reasons = {row.clip: row.reason for row in result.skipped}
+    assert set(reasons) == {"smic/s03/s03_sur_01", "smic/s05/s05_ne_01"}
+    assert reasons["smic/s03/s03_sur_01"].startswith(
+        "SMIC: clip folder has fewer than two frames (1 found): "
+    )
+    assert reasons["smic/s05/s05_ne_01"] == (
+        "SMIC: not in the SMIC-HS tree (no folder s5_ne_01 or s05_ne_01 under HS/<subject>/micro/<emotion>/)"
+    )
+    subjects = {record.subject for record in result.records}
+    assert subjects == {"casme2/sub01", "samm/006", "smic/s01", "smic/s02", "smic/s12"}
+    labelled, dropped = apply_protocol(result, "megc2019-3class")
+    assert [label for _, label in labelled] == [1, 0, 0, 0, 1, 2] and dropped == []
+    assert result.frames_found == sum(len(r.frames) for r in result.records)
+
+
+def test_megc_unpadded_smic_ids_in_the_ground_truth_are_normalised(tmp_path: Path) -> None:
+    root = build_megc(tmp_path / "megc", rows=[("smic", "s1", "s1_ne_01", 0), ("SMIC", "2", "s2_po_01", 1)])
+    build_smic(root / "SMIC")
+    keys = [record.key for record in megc2019.read(root, quiet=True).records]
+    assert keys == ["smic/s01/s01_ne_01", "smic/s02/s02_po_01"]
+
+
+def test_megc_inspect_with_smic_counts_three_databases(tmp_path: Path) -> None:
+    from mer_contrast.datasets.inspect import kept_line, summarize
+
+    root = build_megc(tmp_path / "megc", rows=MEGC_WITH_SMIC, with_smic=True)
+    summary = summarize("megc2019", root=root)
+    assert summary["total"] == 6 and summary["subjects"] == 5
+    assert summary["per_class"] == {"negative": 3, "positive": 2, "surprise": 1}
+    line = kept_line(summary)
+    assert line.startswith("megc2019: 6 clips kept, 2 dropped (")
+    assert "1 SMIC clip folder has fewer than two frames" in line and "1 SMIC not in the SMIC-HS tree" in line

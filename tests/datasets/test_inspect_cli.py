@@ -64,7 +64,7 @@ def test_tables_output(megc_root: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--dataset", "megc2019", "--root", str(megc_root)]) == 0
     out = capsys.readouterr().out
     assert "megc2019 under megc2019-3class" in out
-    assert "SMIC frames not supported" in out and "Frames:" in out
+    assert "SMIC/ not found" in out and "Frames:" in out
 
 
 def test_reader_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
