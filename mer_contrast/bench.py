@@ -1,4 +1,7 @@
-"""``mer-contrast bench flow|train|quality``: benchmarks that print measured figures (never timed tests)."""
+"""``mer-contrast bench flow|train|loso|spot|quality|suite``: benchmarks that print measured figures.
+
+Never timed tests.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ BENCHMARKS = {
     "loso": ("mer_contrast.loso.bench", "folds per minute and the per-fold overhead of a LOSO run"),
     "spot": ("mer_contrast.spot.bench", "spotting F1 (IoU>=0.5), spot-then-recognize F1 and frames/s"),
     "quality": ("mer_contrast.quality.bench", "honest LOSO UF1/UAR of mer-contrast against classical peers"),
+    "suite": (
+        "mer_contrast.quality.suite",
+        "every database x twin render: selection vs untouched renders, one table",
+    ),
 }
 
 

@@ -91,11 +91,16 @@ def _first_folds(subjects: list[str], max_folds: int | None) -> set[str] | None:
     return set(loso_subjects(subjects)[:max_folds])
 
 
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``3`` -> seeds 0, 1, 2; a sequence is taken as the seeds themselves (``bench suite``'s units)."""
+    return list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+
+
 def run_peers(
-    rows: Sequence[str], init_args: dict[str, Any], seeds: int, workers: int, max_folds: int | None,
-    ststnet_epochs: int | None,
+    rows: Sequence[str], init_args: dict[str, Any], seeds: int | Sequence[int], workers: int,
+    max_folds: int | None, ststnet_epochs: int | None,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """The peer and probe rows (see the module docstring)."""
+    """The peer and probe rows (see the module docstring); ``seeds``: a count (0..N-1) or the seeds."""
     from mer_contrast.quality.data import datamodule, peer_flows, prepared_probe_flows, ststnet_image
     from mer_contrast.quality.peers import STSTNetBudget, grid_features, loso_logistic, loso_ststnet
 
@@ -116,7 +121,7 @@ def run_peers(
     def score(make_rows: Callable[[int], list[dict[str, Any]]], name: str, fixed: float) -> None:
         begin = time.perf_counter()
         per_seed = []
-        for seed in range(seeds):
+        for seed in _seed_list(seeds):
             predictions = make_rows(seed)
             per_seed.append(
                 {"seed": seed, "n": len(predictions), **pooled_metrics(
@@ -144,9 +149,10 @@ def run_peers(
 
 
 def run_model_row(
-    name: str, configs: list[str], overrides: list[str], out: Path, seeds: int, max_folds: int | None
-) -> dict[str, Any]:
-    """One ``mer-contrast loso`` run (seeds 0..N-1, honest and oracle) and its per-seed scores."""
+    name: str, configs: list[str], overrides: list[str], out: Path, seeds: int | Sequence[int],
+    max_folds: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    """One ``mer-contrast loso`` run (seeds 0..N-1 or the given ones; honest and oracle), per-seed scores."""
     from mer_contrast.loso.report import summarize
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
     from mer_contrast.loso.schedule import run_folds
@@ -156,7 +162,7 @@ def run_model_row(
         "lambda0"
     ) else []  # fmt: skip
     options = LosoOptions(
-        configs=configs, overrides=[*overrides, *extra], out=out / name, seeds=list(range(seeds)),
+        configs=configs, overrides=[*overrides, *extra], out=out / name, seeds=_seed_list(seeds),
         selection="both", max_folds=max_folds,
     )  # fmt: skip
     begin = time.perf_counter()
@@ -174,7 +180,9 @@ def run_model_row(
                 [{k: s[k] for k in ("seed", "n", *METRIC_NAMES)} for s in summary[key]["per_seed"]]
             )
     result.update({k: v for k, v in result.pop("honest", {}).items()})
-    result["n_clips"] = summary["honest"]["pooled"]["n"] // max(1, seeds) if "honest" in summary else 0
+    result["n_clips"] = (
+        summary["honest"]["pooled"]["n"] // max(1, len(_seed_list(seeds))) if "honest" in summary else 0
+    )
     return result
 
 
