@@ -5,6 +5,14 @@ Examples::
     mer-contrast synth --layout casme2 --out data/casme2_synth --subjects 8
     mer-contrast synth --layout casme2 --from-sheet /data/CASME2/CASME2-coding-20140508.xlsx \
         --out data/twin_casme2          # a twin of CASME II: one clip per row of the real sheet
+    mer-contrast synth --layout samm --from-sheet SAMM_Micro_FACS_Codes_v2.xlsx --out data/twin_samm
+    mer-contrast synth --layout mmew --from-sheet MMEW_Micro_Exp.xlsx --out data/twin_mmew
+    mer-contrast synth --layout casme3 --from-sheet "cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx" --out t3
+    mer-contrast synth --layout smic --from-sheet combined_3class_gt.csv --out data/twin_smic
+    mer-contrast synth --layout megc2019 --from-sheet combined_3class_gt.csv --out data/twin_megc2019
+        # the composite: CASME2-coding-20140508.xlsx and SAMM_Micro_FACS_Codes_v2.xlsx beside the csv
+
+See docs/twins.md for what each twin writes.
 """
 
 from __future__ import annotations
@@ -20,13 +28,29 @@ from mer_contrast.cliutil import ToolParser, from_text
 from mer_contrast.synth.generator import generate
 from mer_contrast.synth.patterns import LAYOUTS
 
+#: ``--layout`` values: the generator's (``LAYOUTS``), then those with a sheet-driven twin only.
+TWIN_ONLY = ("casme3", "smic", "megc2019")
+
 
 def build_parser() -> ToolParser:
     parser = ToolParser(
         prog="mer-contrast synth",
-        description="Write a synthetic micro-expression dataset in the layout of CASME II, MMEW or SAMM.",
+        description=(
+            "Write a synthetic micro-expression dataset in a real database's on-disk layout: planned "
+            "datasets for CASME II, MMEW and SAMM (casme2, mmew, samm); with --from-sheet, a twin of a "
+            "real database rendered from its own sheet, one clip per row: casme2 (CASME II, 200 fps), "
+            "samm (SAMM, grayscale, 200 fps), mmew (MMEW, 231 px crops, 90 fps), casme3 (CAS(ME)^3 "
+            "part A, 30 fps), smic (SMIC-HS from the smic rows of combined_3class_gt.csv, BMP, 100 fps) "
+            "and megc2019 (the MEGC2019 composite: CASME2/, SAMM/ and SMIC/ from the csv and the "
+            "CASME II and SAMM sheets beside it)."
+        ),
     )
-    parser.add_argument("--layout", required=True, choices=LAYOUTS, help="which real database to mirror")
+    parser.add_argument(
+        "--layout",
+        required=True,
+        choices=(*LAYOUTS, *TWIN_ONLY),
+        help="which real database to mirror (casme3, smic, megc2019: with --from-sheet only)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="output folder (new or empty)")
     parser.add_argument("--subjects", type=int, default=4, help="number of subjects (default 4)")
     parser.add_argument("--clips-per-subject", type=int, default=6, help="clips per subject (default 6)")
@@ -38,13 +62,18 @@ def build_parser() -> ToolParser:
     twin = parser.add_argument_group("sheet-driven twin (--from-sheet; --subjects/--size/... do not apply)")
     twin.add_argument("--from-sheet", type=Path, default=None, help="render one clip per row of this sheet")
     twin.add_argument("--limit", type=int, default=None, help="only the first N rows")
-    twin.add_argument("--no-raw", action="store_true", help="write Cropped/ only (no raw frames)")
     twin.add_argument(
-        "--crop-sizes", type=_pair(int), default=(150, 210), help="face crop side range (150,210)"
+        "--no-raw", action="store_true", help="face crops only: CASME II Cropped/ alone, SAMM/CAS(ME)^3 crops"
     )
-    twin.add_argument("--amplitudes", type=_pair(float), default=(1.0, 2.5), help="apex motion px (1.0,2.5)")
-    twin.add_argument("--drift-px", type=float, default=1.0, help="largest head drift over a clip (1.0)")
-    twin.add_argument("--blink-prob", type=float, default=0.3, help="share of clips with a blink (0.3)")
+    twin.add_argument(
+        "--crop-sizes",
+        type=_pair(int),
+        default=None,
+        help="face side range, e.g. 150,210 (default: the database's own, see docs/twins.md)",
+    )
+    twin.add_argument("--amplitudes", type=_pair(float), default=None, help="apex motion px bounds (min,max)")
+    twin.add_argument("--drift-px", type=float, default=None, help="scale of the head drift over a clip")
+    twin.add_argument("--blink-prob", type=float, default=None, help="share of clips with a blink")
     twin.add_argument("--workers", type=int, default=1, help="processes, one subject each (default 1)")
     long = parser.add_argument_group("long recording (--long-video; --size and --seed apply)")
     long.add_argument("--long-video", action="store_true", help="one neutral recording with embedded MEs")
@@ -93,17 +122,18 @@ def _from_sheet(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     try:
+        given = {
+            "crop_sizes": args.crop_sizes,
+            "amplitudes": args.amplitudes,
+            "drift_px": args.drift_px,
+            "blink_prob": args.blink_prob,
+        }
         options = TwinOptions(
-            seed=args.seed,
-            crop_sizes=args.crop_sizes,
-            amplitudes=args.amplitudes,
-            drift_px=args.drift_px,
-            blink_prob=args.blink_prob,
-            raw=not args.no_raw,
+            seed=args.seed, raw=not args.no_raw, **{k: v for k, v in given.items() if v is not None}
         )
         manifest = render_from_sheet(
             args.layout, args.from_sheet, args.out, options=options, limit=args.limit,
-            workers=args.workers, overwrite=args.overwrite,
+            workers=args.workers, overwrite=args.overwrite, database_sizes=args.crop_sizes is None,
         )  # fmt: skip
     except (ValueError, FileExistsError, DatasetNotFoundError, SheetFormatError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -126,10 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad arguments or output folder)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.long_video:
-        return _long_video(args)
     if args.from_sheet is not None:
         return _from_sheet(args)
+    if args.layout in TWIN_ONLY:  # one line, exit status 2
+        parser.error(
+            f"--layout {args.layout} has only a sheet-driven twin: pass --from-sheet "
+            "(casme2, mmew and samm can also be planned without a sheet)"
+        )
+    if args.long_video:
+        return _long_video(args)
     start = time.perf_counter()
     try:
         manifest = generate(

@@ -60,7 +60,8 @@ class SynthManifest:
     """Everything :func:`mer_contrast.synth.generate` wrote.
 
     Attributes:
-        layout: ``casme2``, ``mmew`` or ``samm``.
+        layout: ``casme2``, ``mmew`` or ``samm``; for sheet-driven twins also ``casme3``, ``smic`` and
+            ``megc2019`` (the composite).
         root: the dataset folder (absolute, as given).
         sheet: the annotation sheet, relative to ``root``.
         seed, size: generation parameters (``size``: side of the face box in pixels).
@@ -74,6 +75,10 @@ class SynthManifest:
         quirks: planted quirk name -> what carries it (a clip key ``subject/clip_id`` or a path).
         draws: per clip key, the random draws of a sheet-driven twin (``amplitude`` px at the apex,
             ``blink`` 0/1, ``drift`` px); empty for planned datasets.
+        fps: frame rate of a sheet-driven twin (CASME II/SAMM 200, SMIC-HS 100, MMEW 90, CAS(ME)^3 30);
+            None (and absent from ``manifest.json``) for planned datasets.
+        parts: a composite twin (MEGC2019): source database -> its folder under ``root``, each with its
+            own ``manifest.json``; empty (and absent from ``manifest.json``) otherwise.
     """
 
     layout: str
@@ -88,6 +93,8 @@ class SynthManifest:
     clips: list[SynthClip] = field(default_factory=list)
     quirks: dict[str, str] = field(default_factory=dict)
     draws: dict[str, dict[str, float]] = field(default_factory=dict)
+    fps: float | None = None
+    parts: dict[str, str] = field(default_factory=dict)
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -109,6 +116,9 @@ class SynthManifest:
         data["root"] = None  # keep manifest.json independent of where the dataset lives
         data["class_counts"] = self.class_counts
         data["subject_counts"] = self.subject_counts
+        for name in ("fps", "parts"):  # only where set: planned datasets' manifests stay as they were
+            if not data[name]:
+                del data[name]
         return data
 
     def save(self, path: Path) -> None:
@@ -143,6 +153,8 @@ class SynthManifest:
                 clips=clips,
                 quirks=data["quirks"],
                 draws=data.get("draws", {}),
+                fps=data.get("fps"),
+                parts=data.get("parts", {}),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ValueError(

@@ -10,7 +10,7 @@ subtle, brief motions of real micro-expressions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -62,9 +62,16 @@ NOISE_STD = 1.8  # sensor noise, grey levels
 
 
 def au_field(
-    tokens: tuple[AUToken, ...], geometry: FaceGeometry, canvas_hw: tuple[int, int], amplitude: float
+    tokens: tuple[AUToken, ...],
+    geometry: FaceGeometry,
+    canvas_hw: tuple[int, int],
+    amplitude: float,
+    motions: Mapping[int, tuple[tuple[str, float, float, float], ...]] = AU_MOTIONS,
 ) -> np.ndarray:
-    """Apex displacement field (H, W, 2) float32: where each pixel's content moves, in pixels."""
+    """Apex displacement field (H, W, 2) float32: where each pixel's content moves, in pixels.
+
+    ``motions`` replaces :data:`AU_MOTIONS` (e.g. a subject's own copy of the table).
+    """
     height, width = canvas_hw
     field = np.zeros((height, width, 2), np.float32)
     for token in tokens:
@@ -73,7 +80,7 @@ def au_field(
         for side in sides:
             # SAMM "A": both sides, the one drawn second weaker (which one is stronger is arbitrary)
             side_gain = 0.5 if token.asymmetric and side == "R" else 1.0
-            for landmark, dx_out, dy, sigma in AU_MOTIONS.get(token.number, ()):
+            for landmark, dx_out, dy, sigma in motions.get(token.number, ()):
                 x, y = geometry.point(landmark, side)
                 sign = 1.0 if x >= geometry.cx else -1.0
                 vector = (sign * dx_out * gain * side_gain, dy * gain * side_gain)

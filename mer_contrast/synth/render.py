@@ -7,7 +7,7 @@ not change when another does, and the same seed always gives the same bytes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -15,7 +15,7 @@ import numpy as np
 
 from mer_contrast.synth.faces import FaceGeometry, FaceIdentity, render_neutral
 from mer_contrast.synth.motion import BASE_AMPLITUDE, JITTER_PX, au_field, envelope, jitter, render_frames
-from mer_contrast.synth.patterns import LAYOUTS, Layout, PlannedClip
+from mer_contrast.synth.patterns import TWIN_LAYOUTS, Layout, PlannedClip, TwinLayout
 
 JPEG_QUALITY = 95  # high enough that sub-pixel motion survives compression
 RAW_SCALE = 4 / 3  # raw frames: canvas height = 4/3 of the face box, 4:3 aspect, face somewhere inside
@@ -24,9 +24,13 @@ RAW_SCALE = 4 / 3  # raw frames: canvas height = 4/3 of the face box, 4:3 aspect
 PLAN, NAMES, IDENTITY, CLIP = 0, 1, 2, 3
 
 
-def stream(seed: int, layout: Layout, purpose: int, *keys: int) -> np.random.Generator:
-    """An independent, reproducible random generator for one purpose of one layout."""
-    return np.random.default_rng([seed, LAYOUTS.index(layout), purpose, *keys])
+def stream(seed: int, layout: Layout | TwinLayout, purpose: int, *keys: int) -> np.random.Generator:
+    """An independent, reproducible random generator for one purpose of one layout.
+
+    Indexed by :data:`~mer_contrast.synth.patterns.TWIN_LAYOUTS`, whose first three are the generator's
+    ``LAYOUTS`` in the same order (their streams are unchanged).
+    """
+    return np.random.default_rng([seed, TWIN_LAYOUTS.index(layout), purpose, *keys])
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class SubjectFace:
     neutral: np.ndarray
     box: tuple[int, int, int, int]  # x, y, width, height of the face box in the canvas
     geometry: FaceGeometry
+    # optional, set by the sheet-driven twin (``variation.twin_face``); the defaults render as before
+    motions: dict[int, tuple[tuple[str, float, float, float], ...]] | None = None  # AU table (AU_MOTIONS)
+    eyes: tuple[tuple[float, float, float, float], ...] = ()  # eye regions: cx, cy, half w, half h
+    draws: dict[str, float] = field(default_factory=dict)  # per-subject random draws
 
     @property
     def ellipse(self) -> tuple[float, float, float, float]:
@@ -81,9 +89,9 @@ def clip_frames(
     return render_frames(face.neutral, field, weights, shifts, rng)
 
 
-def write_jpeg(path: Path, image: np.ndarray) -> None:
-    """Write a JPEG (BGR or single-channel gray) at :data:`JPEG_QUALITY`; any path, any platform."""
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+def write_jpeg(path: Path, image: np.ndarray, quality: int = JPEG_QUALITY) -> None:
+    """Write a JPEG (BGR or single-channel gray) at ``quality`` (0-100); any path, any platform."""
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise OSError(f"{path}: OpenCV could not encode the frame as JPEG")
     path.write_bytes(data.tobytes())

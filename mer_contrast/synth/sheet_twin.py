@@ -6,16 +6,23 @@ AU code, in CASME II's on-disk layout (``CASME2_RAW_selected/`` and ``Cropped/``
 useful stand-in for the licence-gated frames:
 
 * **Micro-motion at the real scale**: face crops of ``crop_sizes`` px (CASME II: about 150-210) and a
-  peak skin displacement drawn per clip from ``amplitudes`` px (1-2.5 px), rising from the onset
-  to the apex frame and decaying to the offset (raised cosine).
+  peak skin displacement of a render-level median (1.0-1.8 px) times a per-subject scale and a
+  per-clip gain (both log-normal), clipped to ``amplitudes`` (0.3-3 px), rising from the onset to the
+  apex frame and decaying to the offset (raised cosine).
 * **The row's AU code drives the motion**: several AUs sum, ``L``/``R`` move one side only, AUs with
   no visible motion in :data:`~mer_contrast.synth.motion.AU_MOTIONS` move nothing (as a coder's AU
   the camera cannot see), and an unknown code (``?``) gets a pattern typical of the row's emotion.
   The label is therefore exactly as (un)recoverable from the motion as the real sheet makes it:
   many AU codes are shared between classes.
-* **Nuisances**: slight head drift (a smooth translation of up to ``drift_px`` over the clip, plus
-  jitter), blinks (both upper lids close and reopen over 20-40 frames, 100-200 ms at 200 fps, in
-  ``blink_prob`` of the clips) and sensor noise.
+* **No single renderer** (:mod:`~mer_contrast.synth.variation`): each seed draws its own global
+  statistics, then each subject and clip its own values within them: feature placement and face
+  shape, the direction (up to +-30 deg) and extent of every AU's landmark motion, skin texture,
+  lighting gradient, gamma, contrast and colour cast, sensor noise (1-4 grey levels) and JPEG quality
+  (70-95).
+* **Nuisances**: head drift (a smooth translation of up to 0.5-2.5 x ``drift_px`` over the clip,
+  plus jitter) and roll (up to +-1 deg about the face centre) in the same warp, a slow global
+  illumination drift (up to +-2 %), and blinks in ``blink_prob`` of the clips: both upper lids close
+  and reopen over 100-400 ms (frames = duration x fps) while each eye region darkens by 20-50 %.
 * **The rows that disagree with the folders**: the six clips whose ``Cropped/`` folder holds other
   frames than the sheet says (dataset notes §1.6) get the folder's frames, as on the real disk.
 
@@ -26,22 +33,26 @@ Same seed, same bytes, whatever ``workers``.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from mer_contrast.datasets import read_dataset
-from mer_contrast.datasets.casme2 import SHEETS as CASME2_SHEETS
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.synth.manifest import MANIFEST_NAME, SynthClip, SynthManifest
-from mer_contrast.synth.motion import JITTER_PX, NOISE_STD, AUToken, au_field, envelope, jitter
-from mer_contrast.synth.patterns import CASME2_CLASSES, CASME2_RARE, format_aus, parse_pattern
-from mer_contrast.synth.render import SubjectFace, stream, subject_face, write_jpeg
+from mer_contrast.synth.manifest import SynthClip, SynthManifest
+from mer_contrast.synth.motion import JITTER_PX, AUToken, au_field, envelope, jitter
+from mer_contrast.synth.patterns import CASME2_CLASSES, CASME2_RARE, parse_pattern
+from mer_contrast.synth.render import SubjectFace, stream
+from mer_contrast.synth.variation import (
+    BLINK_MS,
+    blink_frames,
+    clip_draws,
+    eye_ellipses,
+    eye_shading,
+    render_style,
+)
 
 CASME2_RAW = "CASME2_RAW_selected"
 CASME2_CROPPED = "Cropped"
@@ -58,7 +69,7 @@ FOLDER_RANGES: dict[tuple[str, str], tuple[int, int]] = {
 BLINK_FRAMES = (20, 40)  # 100-200 ms at CASME II's 200 fps
 BLINK_DEPTH = 0.025  # lid travel as a fraction of the crop side (~4.5 px at 180 px)
 TWIN = 7  # random-stream purpose of this module (render.py uses 0..3)
-SUPPORTED = ("casme2",)
+SUPPORTED = ("casme2", "samm", "mmew", "casme3", "smic", "megc2019")  # see twin_layouts.PROFILES
 # Every CASME II Filename starts with the elicitation task ("EP02_01f", "EP09f"); MMEW's ("S01-01-001")
 # and SAMM's ("006_1_2") do not, and their sheets otherwise read as CASME II ones.
 _CASME2_CLIP = re.compile(r"EP\d")
@@ -71,8 +82,8 @@ class TwinOptions:
 
     seed: int = 0
     crop_sizes: tuple[int, int] = (150, 210)
-    amplitudes: tuple[float, float] = (1.0, 2.5)
-    drift_px: float = 1.0
+    amplitudes: tuple[float, float] = (0.3, 3.0)  # bounds of the apex displacement, px
+    drift_px: float = 1.0  # scale of the head drift: a render's largest drift is 0.5-2.5 x this
     blink_prob: float = 0.3
     raw: bool = True
 
@@ -124,20 +135,32 @@ def plan_rows(records: list[SampleRecord], seed: int) -> list[ClipPlan]:
 
 
 def _apex_field(face: SubjectFace, tokens: tuple[AUToken, ...], amplitude: float) -> np.ndarray:
-    """The clip's apex displacement field, scaled so its largest displacement is ``amplitude`` px."""
-    field = au_field(tokens, face.geometry, face.neutral.shape[:2], 1.0)
+    """The clip's apex displacement field, scaled so its largest displacement is ``amplitude`` px.
+
+    AUs move as the subject's own motion table says (``face.motions``; ``AU_MOTIONS`` without one).
+    """
+    if face.motions is None:
+        field = au_field(tokens, face.geometry, face.neutral.shape[:2], 1.0)
+    else:
+        field = au_field(tokens, face.geometry, face.neutral.shape[:2], 1.0, face.motions)
     peak = float(np.hypot(field[..., 0], field[..., 1]).max())
     return field * (amplitude / peak) if peak > 0 else field
 
 
 def _blink_field(face: SubjectFace, depth: float) -> np.ndarray:
-    return au_field((AUToken(43),), face.geometry, face.neutral.shape[:2], depth)
+    if face.motions is None:
+        return au_field((AUToken(43),), face.geometry, face.neutral.shape[:2], depth)
+    return au_field((AUToken(43),), face.geometry, face.neutral.shape[:2], depth, face.motions)
 
 
-def _blink_weights(length: int, rng: np.random.Generator) -> np.ndarray:
-    """0 everywhere but one blink: lids close (weight 1) and reopen over 20-40 frames."""
+def _blink_weights(
+    length: int, rng: np.random.Generator, fps: float = 200.0, duration_ms: float | None = None
+) -> np.ndarray:
+    """0 everywhere but one blink: lids close (weight 1) and reopen over ``duration_ms`` (100-400 ms)."""
     weights = np.zeros(length, np.float32)
-    duration = int(rng.integers(BLINK_FRAMES[0], BLINK_FRAMES[1] + 1))
+    if duration_ms is None:
+        duration_ms = float(rng.uniform(*BLINK_MS))
+    duration = blink_frames(duration_ms, fps)
     start = int(rng.integers(-duration // 2, max(1, length - duration // 2)))
     t = np.arange(duration)
     profile = np.sin(np.pi * (t + 0.5) / duration) ** 2
@@ -157,42 +180,84 @@ def _drift(length: int, max_px: float, jitter_px: float, rng: np.random.Generato
 
 
 def render_clip(
-    face: SubjectFace, plan: ClipPlan, options: TwinOptions, index: int
+    face: SubjectFace,
+    plan: ClipPlan,
+    options: TwinOptions,
+    index: int,
+    *,
+    layout: str = "casme2",
+    fps: float = 200.0,
+    raw: bool | None = None,
 ) -> tuple[Iterator[np.ndarray], dict[str, float]]:
-    """The clip's frames (uint8 raw canvas, or the face box alone without ``raw``) and its draws."""
-    rng = stream(options.seed, "casme2", TWIN, 1, index)
+    """The clip's frames (uint8, the whole canvas with ``raw``, else the face box) and its draws.
+
+    ``raw=None`` takes ``options.raw``; ``layout`` keys the random streams; ``fps`` sets the blink's
+    length in frames. Per frame, one remap applies the AU motion, the blink's lids, the head's drift
+    and its roll about the face centre; then the eye darkening of a blink (on the source, so it moves
+    with the head), the illumination drift and the sensor noise.
+    """
+    raw = options.raw if raw is None else raw
+    rng = stream(options.seed, layout, TWIN, 1, index)  # type: ignore[arg-type]
     length = plan.frames[1] - plan.frames[0] + 1
     side = face.box[2]
-    amplitude = float(rng.uniform(*options.amplitudes))
+    clip = clip_draws(options.seed, layout, index, length, options.drift_px)
+    subject_scale = float(face.draws.get("subject_scale", 1.0))
+    noise_std = float(face.draws.get("noise_std", 2.0))
+    median = render_style(options.seed, layout).amplitude_median
+    amplitude = float(np.clip(median * subject_scale * clip.clip_gain, *options.amplitudes))
     field = _apex_field(face, plan.motion_aus, amplitude)
     weights = envelope(length, plan.apex_index)
     blinking = bool(rng.random() < options.blink_prob)
-    blink = _blink_weights(length, rng) if blinking else np.zeros(length, np.float32)
-    lids = _blink_field(face, BLINK_DEPTH * side) if blinking else None
-    shifts = _drift(length, options.drift_px, JITTER_PX * side / 128, rng)
-    x, y, w, h = face.box if not options.raw else (0, 0, *face.frame_size)
+    blink = _blink_weights(length, rng, fps, clip.blink_ms) if blinking else np.zeros(length, np.float32)
+    lid_depth = BLINK_DEPTH * side * float(face.draws.get("lid_depth", 1.0))
+    lids = _blink_field(face, lid_depth) if blinking else None
+    shifts = _drift(length, clip.max_drift_px, JITTER_PX * side / 128, rng)
+    x, y, w, h = face.box if not raw else (0, 0, *face.frame_size)
     window = (slice(y, y + h), slice(x, x + w))
     grid_y, grid_x = np.mgrid[y : y + h, x : x + w].astype(np.float32)
+    cx, cy = face.geometry.cx, face.geometry.cy
+    rel_x, rel_y = grid_x - cx, grid_y - cy
     field_w = field[window]
     lids_w = lids[window] if lids is not None else None
+    eyes = face.eyes or eye_ellipses(face.geometry)
+    eye_window, eye_mask = eye_shading(eyes, face.neutral.shape[:2])
+    if face.neutral.ndim == 3:
+        eye_mask = eye_mask[..., None]
 
     def frames() -> Iterator[np.ndarray]:
         for t in range(length):
-            dx = weights[t] * field_w[..., 0] + shifts[t, 0]
-            dy = weights[t] * field_w[..., 1] + shifts[t, 1]
-            if lids_w is not None and blink[t] > 0:
-                dx = dx + blink[t] * lids_w[..., 0]
-                dy = dy + blink[t] * lids_w[..., 1]
-            frame = cv2.remap(
-                face.neutral, grid_x - dx, grid_y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+            # backward map of: AU motion, then the head's roll about (cx, cy) and its translation
+            cos, sin = float(np.cos(clip.roll[t])), float(np.sin(clip.roll[t]))
+            sx, sy = float(shifts[t, 0]), float(shifts[t, 1])
+            map_x = cos * rel_x + sin * rel_y + (cx - cos * sx - sin * sy) - weights[t] * field_w[..., 0]
+            map_y = cos * rel_y - sin * rel_x + (cy - cos * sy + sin * sx) - weights[t] * field_w[..., 1]
+            source = face.neutral
+            if blink[t] > 0:
+                if lids_w is not None:
+                    map_x -= blink[t] * lids_w[..., 0]
+                    map_y -= blink[t] * lids_w[..., 1]
+                source = face.neutral.copy()
+                source[eye_window] *= 1.0 - (clip.blink_darken * blink[t]) * eye_mask
+            frame = np.asarray(
+                cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT), np.float32
             )
-            frame = frame + NOISE_STD * rng.standard_normal(frame.shape, dtype=np.float32)
+            frame *= clip.flicker[t]
+            frame += np.float32(noise_std) * rng.standard_normal(frame.shape, dtype=np.float32)
             yield np.clip(frame + 0.5, 0, 255).astype(np.uint8)
 
-    draws = {
+    draws: dict[str, float] = {
         "amplitude": round(amplitude, 3),
+        "subject_scale": round(subject_scale, 4),
+        "clip_gain": round(clip.clip_gain, 4),
+        "jpeg_quality": clip.jpeg_quality,
+        "noise_std": round(noise_std, 3),
         "blink": float(blinking),
+        "blink_ms": round(clip.blink_ms, 1) if blinking else 0.0,
+        "blink_frames": blink_frames(clip.blink_ms, fps) if blinking else 0,
+        "blink_darken": round(clip.blink_darken, 3) if blinking else 0.0,
         "drift": round(float(np.abs(shifts).max()), 3),
+        "roll_deg": round(float(np.degrees(np.abs(clip.roll).max())), 3),
+        "flicker": round(float(np.abs(clip.flicker - 1).max()), 4),
     }
     return frames(), draws
 
@@ -218,6 +283,14 @@ def _subject_sizes(indices: dict[str, int], options: TwinOptions) -> dict[str, i
     return {s: draws[i] for s, i in indices.items()}
 
 
+def _right_layout(records: list[SampleRecord]) -> str:
+    """``use --layout mmew`` when the clip names are another database's, else the CASME II sheet name."""
+    from mer_contrast.synth.twin_layouts import _guess_layout
+
+    guess = _guess_layout(records)
+    return f"use --layout {guess}" if guess and guess != "casme2" else "pass CASME2-coding-20140508.xlsx"
+
+
 def _check_is_casme2(sheet: Path, records: list[SampleRecord]) -> None:
     """Refuse another database's sheet (MMEW/SAMM sheets read as CASME II ones but name clips otherwise)."""
     matching = sum(bool(_CASME2_CLIP.match(r.clip_id)) for r in records)
@@ -225,7 +298,7 @@ def _check_is_casme2(sheet: Path, records: list[SampleRecord]) -> None:
         example = next(r.clip_id for r in records if not _CASME2_CLIP.match(r.clip_id))
         raise ValueError(
             f"synth --from-sheet: {sheet} does not look like a CASME II coding sheet (Filename "
-            f"{example!r}; CASME II names clips EP02_01f, ...): pass CASME2-coding-20140508.xlsx"
+            f"{example!r}; CASME II names clips EP02_01f, ...): {_right_layout(records)}"
         )
 
 
@@ -240,42 +313,10 @@ def _render_subject(
     jobs: list[tuple[int, ClipPlan]],
     options: TwinOptions,
 ) -> tuple[SubjectFace, Rendered]:
-    """Render every clip of one subject (one worker's unit of work); returns its face and clips."""
-    face = subject_face(options.seed, "casme2", subject_index, size, raw=True)
-    x, y, w, h = face.box
-    results = []
-    for index, plan in jobs:
-        record = plan.record
-        first, last = plan.frames
-        cropped_dir = f"{CASME2_CROPPED}/{subject}/{record.clip_id}"
-        raw_dir = f"{CASME2_RAW}/{subject}/{record.clip_id}"
-        (out / cropped_dir).mkdir(parents=True, exist_ok=True)
-        if options.raw:
-            (out / raw_dir).mkdir(parents=True, exist_ok=True)
-        frames, draws = render_clip(face, plan, options, index)
-        for number, frame in zip(range(first, last + 1), frames, strict=True):
-            crop = frame[y : y + h, x : x + w] if options.raw else frame
-            write_jpeg(out / cropped_dir / f"reg_img{number}.jpg", crop)
-            if options.raw:
-                write_jpeg(out / raw_dir / f"img{number}.jpg", frame)
-        clip = SynthClip(
-            subject=record.subject[3:] if record.subject.startswith("sub") else record.subject,
-            clip_id=record.clip_id,
-            onset=record.onset,
-            apex=record.apex,
-            offset=record.offset,
-            aus=record.au_raw,
-            emotion=record.emotion,
-            frame_folder=raw_dir if options.raw else cropped_dir,
-            frame_range=(first, last),
-            motion_aus=format_aus(plan.motion_aus, "casme2"),
-            motion_apex=first + plan.apex_index,
-            row=record.row,
-            cropped_folder=cropped_dir,
-            cropped_range=(first, last),
-        )
-        results.append((index, clip, draws))
-    return face, results
+    """Render every CASME II clip of one subject (see :func:`.twin_layouts.render_subject`)."""
+    from mer_contrast.synth.twin_layouts import render_subject
+
+    return render_subject(out, "casme2", subject, subject_index, size, jobs, options)
 
 
 def render_from_sheet(
@@ -287,77 +328,46 @@ def render_from_sheet(
     limit: int | None = None,
     workers: int = 1,
     overwrite: bool = False,
+    database_sizes: bool | None = None,
 ) -> SynthManifest:
-    """Render one clip per row of ``sheet`` into ``out`` (see the module docstring).
+    """Render one clip per row of ``sheet`` into ``out``, in ``layout``'s released on-disk layout.
+
+    Each database's profile (frame rate, face sizes, grayscale, raw canvas or crops, file pattern) is
+    in :data:`mer_contrast.synth.twin_layouts.PROFILES`; see that module and ``docs/twins.md``.
 
     Args:
-        layout: ``casme2`` (the only layout with a sheet-driven twin so far).
-        sheet: the user's coding sheet (e.g. ``CASME2-coding-20140508.xlsx``).
+        layout: ``casme2``, ``samm``, ``mmew``, ``casme3`` (part A), ``smic`` (the smic rows of
+            ``combined_3class_gt.csv``) or ``megc2019`` (the composite: csv, ``CASME2/``, ``SAMM/``,
+            ``SMIC/``; the CASME II and SAMM sheets must lie beside the csv).
+        sheet: the user's coding sheet (e.g. ``CASME2-coding-20140508.xlsx``), copied unchanged.
         out: new or empty folder (or, with ``overwrite``, an earlier synth output).
-        options: sizes, amplitudes, nuisances, seed, raw frames on/off.
+        options: amplitudes, nuisances, seed, raw frames on/off, face sizes.
         limit: render only the first N rows.
         workers: processes, one subject at a time each; output does not depend on it.
+        database_sizes: use the database's own face-size range instead of ``options.crop_sizes``
+            (default: only when ``options`` is None).
 
     Raises:
-        ValueError: unsupported layout, or a sheet the reader rejects (with its one-line reason).
+        ValueError: unsupported layout, another database's sheet, or a sheet the reader rejects (with
+            its one-line reason).
         FileExistsError: ``out`` holds other files.
     """
-    from mer_contrast.synth.generator import _prepare_folder
+    from mer_contrast.synth import twin_layouts
 
     if layout not in SUPPORTED:
-        raise ValueError(f"synth --from-sheet: layout {layout!r} is not supported yet; use --layout casme2")
-    options = options or TwinOptions()
-    if limit is not None and limit < 1:
-        raise ValueError(f"synth --from-sheet: limit must be at least 1 row, got {limit}")
-    if workers < 1:
-        raise ValueError(f"synth --from-sheet: workers must be at least 1, got {workers}")
-    sheet = Path(sheet)
-    result = read_dataset(layout, sheet=sheet, quiet=True)  # type: ignore[arg-type]
-    _check_is_casme2(sheet, list(result.records))
-    records = list(result.records)[:limit] if limit is not None else list(result.records)
-    if not records:
         raise ValueError(
-            f"synth --from-sheet: {sheet} has no usable row; check it with `mer-contrast inspect`"
+            f"synth --from-sheet: layout {layout!r} has no sheet-driven twin; "
+            f"use one of {', '.join(SUPPORTED)}"
         )
-    _prepare_folder(Path(out), overwrite)
-    out = Path(out)
-    shutil.copyfile(sheet, out / sheet.name)
-    plans = plan_rows(records, options.seed)
-    subjects = sorted({p.record.subject for p in plans})
-    indices = subject_indices(subjects)
-    sizes = _subject_sizes(indices, options)
-    jobs: dict[str, list[tuple[int, ClipPlan]]] = {s: [] for s in subjects}
-    for index, plan in enumerate(plans):
-        jobs[plan.record.subject].append((index, plan))
-    args = [(out, s, indices[s], sizes[s], jobs[s], options) for s in subjects]
-    if workers > 1:
-        from mer_contrast.clips.precompute import worker_context  # not fork: see there
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context()) as pool:
-            parts = list(pool.map(_render_subject, *zip(*args, strict=True)))
-    else:
-        parts = [_render_subject(*a) for a in args]
-    rendered = sorted((item for _, part in parts for item in part), key=lambda item: item[0])
-    quirks = {f"{p.quirk}:{p.record.key}": f"{p.frames[0]}-{p.frames[1]}" for p in plans if p.quirk}
-    quirks.update({f"skipped_row:{s.row}": s.reason for s in result.skipped})
-    if sheet.name not in CASME2_SHEETS.values():
-        # read_dataset(root=out) looks for the official names only
-        quirks["sheet_name"] = f"{sheet.name} is not an official name: give read_dataset sheet= too"
-    faces = {subject: face for subject, (face, _) in zip(subjects, parts, strict=True)}
-    first = faces[subjects[0]]
-    manifest = SynthManifest(
-        layout=layout,
-        root=str(out),
-        sheet=sheet.name,
-        seed=options.seed,
-        size=max(sizes.values()),
-        frame_size=first.frame_size if options.raw else (first.box[2], first.box[3]),
-        grayscale=False,
-        face_boxes={s[3:]: f.box for s, f in faces.items()},
-        face_ellipses={s[3:]: f.ellipse for s, f in faces.items()},
-        clips=[clip for _, clip, _ in rendered],
-        quirks=quirks,
-        draws={f"{c.subject}/{c.clip_id}": d for _, c, d in rendered},
+    own_sizes = options is None if database_sizes is None else database_sizes
+    options = options or TwinOptions()
+    if layout == "megc2019":
+        return twin_layouts.render_composite(
+            Path(sheet), Path(out), options, limit=limit, workers=workers, overwrite=overwrite,
+            database_sizes=own_sizes,
+        )  # fmt: skip
+    if own_sizes:
+        options = twin_layouts.database_options(layout, options)
+    return twin_layouts.render_twin(
+        layout, Path(sheet), Path(out), options, limit=limit, workers=workers, overwrite=overwrite
     )
-    manifest.save(out / MANIFEST_NAME)
-    return manifest

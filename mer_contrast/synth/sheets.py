@@ -1,4 +1,4 @@
-"""Annotation workbooks in the exact shape of the real ones (dataset notes §1.3, §2.3, §3.1).
+"""Annotation workbooks in the exact shape of the real ones (dataset notes §1.3, §2.3, §3.1, §4, §5).
 
 Cell types matter as much as values: CASME II and SAMM store Subject as text with number format ``@``,
 an Action Units cell is a number when it is one plain AU and text otherwise, CASME II's header has
@@ -119,6 +119,25 @@ def write_samm(path: Path, rows: Sequence[Sequence[Cell]]) -> None:
     with_duration = [[*row[:6], f"=SUM(F{first + i}-D{first + i})+1", *row[7:]] for i, row in enumerate(rows)]
     _write_table(ws, SAMM_HEADER_ROW, SAMM_HEADER, with_duration, text_columns=(1,))
     save_workbook(wb, path)
+
+
+CASME3_HEADER = ("Subject", "Filename", "Onset", "Apex", "Offset", "AU", "Objective class", "emotion")
+
+
+def write_casme3(path: Path, rows: Sequence[Sequence[Cell]]) -> None:
+    """``cas(me)3_part_A_ME_label_JpgIndex_v2.xlsx``: sheet ``label``, header in row 1, every cell text."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "label"
+    text_rows = [[None if v is None else str(v) for v in row] for row in rows]
+    _write_table(ws, 1, CASME3_HEADER, text_rows, text_columns=range(1, len(CASME3_HEADER) + 1))
+    save_workbook(wb, path)
+
+
+def write_megc2019(path: Path, rows: Sequence[tuple[str, str, str, int]]) -> None:
+    """``combined_3class_gt.csv``: ``database,subject,video,class`` lines, no header, CRLF endings."""
+    path.write_bytes(b"".join(f"{d},{s},{v},{c}\r\n".encode() for d, s, v, c in rows))
 
 
 def _write_table(

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from mer_contrast.synth import SynthManifest
-from mer_contrast.synth.motion import AUToken, au_field, envelope, render_frames
+from mer_contrast.synth.motion import AU_MOTIONS, AUToken, au_field, envelope, render_frames
 from mer_contrast.synth.patterns import PlannedClip
 from mer_contrast.synth.render import clip_frames, subject_face
 
@@ -152,3 +152,15 @@ def test_subjects_look_different(casme2_128: SynthManifest) -> None:
         )
     assert casme2_128.face_ellipses["01"] != casme2_128.face_ellipses["02"]
     assert np.abs(first["01"].astype(float) - first["02"].astype(float)).mean() > 10
+
+
+def test_au_field_takes_a_subjects_own_motion_table() -> None:
+    face = subject_face(0, "casme2", 0, 64, raw=False)
+    shape = face.neutral.shape[:2]
+    default = au_field((AUToken(12),), face.geometry, shape, 1.3)
+    same = au_field((AUToken(12),), face.geometry, shape, 1.3, AU_MOTIONS)
+    flipped = {12: tuple((name, -dx, -dy, sigma) for name, dx, dy, sigma in AU_MOTIONS[12])}
+    reversed_field = au_field((AUToken(12),), face.geometry, shape, 1.3, flipped)
+    assert np.array_equal(default, same) and np.abs(default).max() > 0.5
+    assert np.allclose(reversed_field, -default)
+    assert np.abs(au_field((AUToken(4),), face.geometry, shape, 1.3, flipped)).max() == 0  # not in the table

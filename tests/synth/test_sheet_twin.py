@@ -137,7 +137,7 @@ def test_cli_renders_and_reports_bad_input(
     )
     assert "nope.xlsx" in capsys.readouterr().err
     assert synth_main(["--layout", "mmew", "--from-sheet", str(sheet), "--out", str(tmp_path / "y")]) == 2
-    assert "not supported yet" in capsys.readouterr().err
+    assert "--layout casme2" in capsys.readouterr().err  # a CASME II sheet is refused as MMEW's
     with pytest.raises(SystemExit):
         synth_main([*args[:-1], "40", "--out", str(tmp_path / "z")])
 
