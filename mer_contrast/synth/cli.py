@@ -72,7 +72,13 @@ def build_parser() -> ToolParser:
         help="face side range, e.g. 150,210 (default: the database's own, see docs/twins.md)",
     )
     twin.add_argument("--amplitudes", type=_pair(float), default=None, help="apex motion px bounds (min,max)")
-    twin.add_argument("--drift-px", type=float, default=None, help="scale of the head drift over a clip")
+    twin.add_argument(
+        "--drift-px",
+        type=float,
+        default=None,
+        help="head drift scale, px (default 1): a render's largest drift over a clip is this x a factor "
+        "of 0.5-2.5 drawn per render",
+    )
     twin.add_argument("--blink-prob", type=float, default=None, help="share of clips with a blink")
     twin.add_argument("--workers", type=int, default=1, help="processes, one subject each (default 1)")
     long = parser.add_argument_group("long recording (--long-video; --size and --seed apply)")

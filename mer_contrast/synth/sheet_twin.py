@@ -66,7 +66,6 @@ FOLDER_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("sub24", "EP02_07"): (61, 106),
     ("sub07", "EP06_01"): (56, 91),
 }
-BLINK_FRAMES = (20, 40)  # 100-200 ms at CASME II's 200 fps
 BLINK_DEPTH = 0.025  # lid travel as a fraction of the crop side (~4.5 px at 180 px)
 TWIN = 7  # random-stream purpose of this module (render.py uses 0..3)
 SUPPORTED = ("casme2", "samm", "mmew", "casme3", "smic", "megc2019")  # see twin_layouts.PROFILES
@@ -313,8 +312,8 @@ def _render_subject(
     jobs: list[tuple[int, ClipPlan]],
     options: TwinOptions,
 ) -> tuple[SubjectFace, Rendered]:
-    """Render every CASME II clip of one subject (see :func:`.twin_layouts.render_subject`)."""
-    from mer_contrast.synth.twin_layouts import render_subject
+    """Render every CASME II clip of one subject (see :func:`.twin_render.render_subject`)."""
+    from mer_contrast.synth.twin_render import render_subject
 
     return render_subject(out, "casme2", subject, subject_index, size, jobs, options)
 
@@ -352,7 +351,7 @@ def render_from_sheet(
             its one-line reason).
         FileExistsError: ``out`` holds other files.
     """
-    from mer_contrast.synth import twin_layouts
+    from mer_contrast.synth import twin_composite, twin_layouts
 
     if layout not in SUPPORTED:
         raise ValueError(
@@ -362,7 +361,7 @@ def render_from_sheet(
     own_sizes = options is None if database_sizes is None else database_sizes
     options = options or TwinOptions()
     if layout == "megc2019":
-        return twin_layouts.render_composite(
+        return twin_composite.render_composite(
             Path(sheet), Path(out), options, limit=limit, workers=workers, overwrite=overwrite,
             database_sizes=own_sizes,
         )  # fmt: skip

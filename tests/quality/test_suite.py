@@ -12,7 +12,7 @@ import pytest
 
 from mer_contrast.bench import main as bench_main
 from mer_contrast.loso.store import write_json
-from mer_contrast.quality import suite
+from mer_contrast.quality import suite, suite_units
 from mer_contrast.quality.suite_table import aggregate, render_markdown
 from mer_contrast.synth import sheets
 
@@ -104,7 +104,7 @@ def test_quick_mode_keeps_one_render_per_group_and_one_seed(tmp_path: Path) -> N
     plan = suite.make_plan(_args("--databases", "casme2", "--sheets", str(tmp_path), "--quick"))
     assert plan.renders == [0, 10] and plan.selection == [0] and plan.seeds == [0]
     assert plan.limit and plan.max_folds and plan.max_epochs
-    units = suite.make_units(plan, tmp_path / "out", ["--trainer.max_epochs=2"], None, 0)
+    units = suite_units.make_units(plan, tmp_path / "out", ["--trainer.max_epochs=2"], None, 0)
     assert [(u.render, u.rows, u.seed, u.prepare) for u in units] == [
         (0, ["peer_flow_logreg", "probe_prepared_flow"], None, True),
         (0, ["mercontrast_full"], 0, False),
@@ -196,13 +196,13 @@ def test_markdown_has_one_table_per_database_and_the_derived_lines() -> None:
 # ---------------------------------------------------------------------------------- resume, threads
 
 
-def _plan_units(tmp_path: Path) -> list[suite.Unit]:
+def _plan_units(tmp_path: Path) -> list[suite_units.Unit]:
     twin = tmp_path / "twin"
     twin.mkdir(exist_ok=True)
     args = _args("--databases", "casme2", "--renders", "0,10", "--selection-renders", "0", "--seeds", "2",
                  "--twin", f"casme2:0={twin}", "--twin", f"casme2:10={twin}", "--config", f"casme2={CONF}",
                  "--out", str(tmp_path / "out"))  # fmt: skip
-    return suite.make_units(suite.make_plan(args), tmp_path / "out", [], None, 0)
+    return suite_units.make_units(suite.make_plan(args), tmp_path / "out", [], None, 0)
 
 
 def test_a_second_run_with_every_marker_present_runs_nothing(
@@ -215,11 +215,11 @@ def test_a_second_run_with_every_marker_present_runs_nothing(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             write_json(path, _unit("casme2", row, unit.render, unit.seed, 0.5 if unit.render == 0 else 0.4))
 
-    def never(unit: suite.Unit) -> None:
+    def never(unit: suite_units.Unit) -> None:
         raise AssertionError(f"ran {unit.name}")
 
-    monkeypatch.setattr(suite, "run_unit", never)
-    monkeypatch.setattr(suite, "ProcessPoolExecutor", never)
+    monkeypatch.setattr(suite_units, "run_unit", never)
+    monkeypatch.setattr(suite_units, "ProcessPoolExecutor", never)
     twin = tmp_path / "twin"
     code = suite.main(["--databases", "casme2", "--renders", "0,10", "--selection-renders", "0",
                        "--seeds", "2", "--twin", f"casme2:0={twin}", "--twin", f"casme2:10={twin}",
@@ -240,7 +240,8 @@ def test_only_the_missing_units_run_in_one_thread_workers(tmp_path: Path) -> Non
             for path in unit.results:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 write_json(path, {})
-    results, failures = suite.execute(units, jobs=2, runner=suite.child_threads, log=lambda line: None)
+    run = suite_units.child_threads
+    results, failures = suite_units.execute(units, jobs=2, runner=run, log=lambda line: None)
     assert failures == []
     ran = [r["unit"].name for r in results]
     assert sorted(ran) == sorted(u.name for u in units if u.render == 10 or u.prepare)
@@ -248,6 +249,12 @@ def test_only_the_missing_units_run_in_one_thread_workers(tmp_path: Path) -> Non
     # a render's model units start only after its peer/probe (flow cache) unit
     order = [name for name in ran if "render10" in name]
     assert "peer_flow_logreg" in order[0]
+
+
+def test_the_units_stay_importable_from_suite() -> None:
+    # workers of a suite started before the split unpickle Unit and call run_unit/one_thread by this path
+    for name in ("Unit", "SuiteError", "run_unit", "one_thread", "child_threads", "execute", "make_units"):
+        assert getattr(suite, name) is getattr(suite_units, name)
 
 
 # ------------------------------------------------------------------------------------ end to end

@@ -14,7 +14,8 @@ from mer_contrast.synth.cli import main as synth_main
 from mer_contrast.synth.manifest import SynthManifest
 from mer_contrast.synth.motion import AUToken
 from mer_contrast.synth.sheet_twin import TwinOptions, render_from_sheet
-from mer_contrast.synth.twin_layouts import PROFILES, smic_au_table
+from mer_contrast.synth.twin_layouts import PROFILES
+from mer_contrast.synth.twin_smic import smic_au_table
 
 SMALL = TwinOptions(crop_sizes=(40, 48))
 HAS_SMIC = "smic" in READERS
