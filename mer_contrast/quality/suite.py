@@ -33,6 +33,7 @@ from mer_contrast.quality.bench import ROWS
 # Units, their execution and the twins' rendering: suite_units (re-exported here, pickles name them so)
 from mer_contrast.quality.suite_units import (
     SuiteError,
+    SuiteTerminated,
     Unit,
     _render_done,
     child_threads,
@@ -272,7 +273,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     child_workers = args.workers // args.jobs if args.workers // args.jobs > 1 else 0
     units = make_units(plan, args.out, extra, args.cache_dir, child_workers)
-    _, failures = execute(units, args.jobs)
+    try:
+        _, failures = execute(units, args.jobs)
+    except SuiteTerminated:
+        print(
+            "mer-contrast bench suite: terminated (SIGTERM): workers stopped, finished units kept; "
+            "rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 143
     results = collect(units)
     untouched = [r for r in plan.renders if r not in plan.selection]
     table = {

@@ -15,6 +15,7 @@ Workers unpickle :class:`Unit` and call the runner by module path, so both live 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -239,6 +240,8 @@ def execute(
     failures: list[str] = []
     running: dict[Future[Any], tuple[Unit, float]] = {}
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=worker_context("spawn"), initializer=one_thread)
+    previous = signal.signal(signal.SIGTERM, _terminated) if _main_thread() else None
+    finished_cleanly = False
     try:
         while queue or running:
             while queue and len(running) < jobs:
@@ -266,9 +269,38 @@ def execute(
                 if unit.prepare:
                     queue += [u for u in waiting if (u.database, u.render) == (unit.database, unit.render)]
                     waiting = [u for u in waiting if u not in queue]
+        finished_cleanly = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if not finished_cleanly:  # SIGTERM, Ctrl-C or a crash: no worker may go on training alone
+            stop_workers(pool)
+        pool.shutdown(wait=finished_cleanly, cancel_futures=True)
     return results, failures
+
+
+class SuiteTerminated(Exception):
+    """SIGTERM reached the suite: its workers are stopped, finished units are kept."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SuiteTerminated
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes (a unit in flight is redone on the next run)."""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.terminate()
+    for process in list(processes.values()):
+        process.join(timeout=10)
 
 
 def _brief(got: Any) -> str:

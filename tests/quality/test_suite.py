@@ -251,6 +251,48 @@ def test_only_the_missing_units_run_in_one_thread_workers(tmp_path: Path) -> Non
     assert "peer_flow_logreg" in order[0]
 
 
+def sleep_and_report(unit: Any) -> int:
+    """A unit runner that outlives the test unless it is stopped (module level: spawned workers import it)."""
+    import os
+    import time
+
+    Path(unit.results[0]).parent.mkdir(parents=True, exist_ok=True)
+    Path(unit.results[0]).with_suffix(".pid").write_text(str(os.getpid()))
+    time.sleep(60)
+    return os.getpid()
+
+
+def test_sigterm_stops_the_workers_and_keeps_nothing_half_done(tmp_path: Path) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    units = _plan_units(tmp_path)[:2]
+    pid_files = [Path(u.results[0]).with_suffix(".pid") for u in units]
+
+    def terminate_once_both_started() -> None:
+        deadline = time.monotonic() + 60
+        while not all(f.is_file() for f in pid_files) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=terminate_once_both_started, daemon=True).start()
+    units = [suite_units.Unit(**{**u.__dict__, "prepare": True}) for u in units]  # both start at once
+    started = time.monotonic()
+    with pytest.raises(suite_units.SuiteTerminated):
+        suite_units.execute(units, jobs=2, runner=sleep_and_report, log=lambda line: None)
+    assert time.monotonic() - started < 50  # not the workers' 60 s sleep
+    for pid_file in pid_files:
+        pid = int(pid_file.read_text())
+        with pytest.raises(ProcessLookupError):  # the worker is gone, not training on alone
+            for _ in range(50):
+                os.kill(pid, 0)
+                time.sleep(0.1)
+    assert not any(u.done() for u in units)
+    assert signal.getsignal(signal.SIGTERM) is not suite_units._terminated  # the handler is restored
+
+
 def test_the_units_stay_importable_from_suite() -> None:
     # workers of a suite started before the split unpickle Unit and call run_unit/one_thread by this path
     for name in ("Unit", "SuiteError", "run_unit", "one_thread", "child_threads", "execute", "make_units"):
