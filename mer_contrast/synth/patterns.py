@@ -19,7 +19,7 @@ from mer_contrast.synth.motion import AUToken
 
 Layout = Literal["casme2", "mmew", "samm"]
 LAYOUTS: tuple[Layout, ...] = ("casme2", "mmew", "samm")
-# Layouts of the sheet-driven twins (synth/sheet_twin.py, synth/twin_layouts.py): the generator's three
+# Layouts of the sheet-driven twins (synth/twin_clip.py, synth/twin_layouts.py): the generator's three
 # first, so their random-stream indices (render.stream) and bytes do not change; appended after them.
 TwinLayout = Literal["casme2", "mmew", "samm", "casme3", "smic"]
 TWIN_LAYOUTS: tuple[TwinLayout, ...] = (*LAYOUTS, "casme3", "smic")

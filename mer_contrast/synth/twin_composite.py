@@ -3,7 +3,7 @@
 :func:`render_composite` copies ``combined_3class_gt.csv`` and renders, for the rows it names,
 ``CASME2/`` and ``SAMM/`` twins of the CASME II and SAMM sheets found beside the csv and ``SMIC/`` (the
 csv's ``smic`` rows, see :mod:`.twin_smic`). Each part is a standalone twin restricted to those rows
-(:func:`.twin_layouts.render_twin` with ``keys``), so every clip is byte-identical to the standalone
+(:func:`.twin_render.render_twin` with ``keys``), so every clip is byte-identical to the standalone
 twin's; each part has its own ``manifest.json`` and :func:`_composite_manifest` writes the top-level
 one (subjects ``casme2/sub01``-style, emotion = the csv's class).
 """
@@ -16,15 +16,15 @@ from pathlib import Path
 
 from mer_contrast.datasets import megc2019 as megc2019_reader
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.synth import sheet_twin as st
+from mer_contrast.synth import twin_clip as st
 from mer_contrast.synth.manifest import MANIFEST_NAME, SynthClip, SynthManifest
 from mer_contrast.synth.twin_layouts import (
     PROFILES,
     _check_arguments,
     database_options,
     read_sheet,
-    render_twin,
 )
+from mer_contrast.synth.twin_render import render_twin
 from mer_contrast.synth.twin_smic import _beside
 
 #: The composite's parts: source database -> its folder (as the MEGC2019 reader wants it).

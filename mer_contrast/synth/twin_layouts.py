@@ -2,8 +2,8 @@
 
 :data:`PROFILES` holds, per database, what its twin writes: frame rate, face size range, grayscale or
 colour, raw canvas (face somewhere inside a larger frame) or face crops only, file pattern, sheet
-names. :func:`render_twin` renders one clip per sheet row in that layout (its frames:
-:mod:`.twin_render`); :func:`.twin_composite.render_composite` renders the MEGC2019 composite
+names; the sheet checks and the planning of each row. :func:`.twin_render.render_twin` renders one
+clip per sheet row in that layout; :func:`.twin_composite.render_composite` renders the MEGC2019 composite
 (``combined_3class_gt.csv`` plus ``CASME2/``, ``SAMM/`` and ``SMIC/``);
 :func:`mer_contrast.synth.sheet_twin.render_from_sheet` dispatches to both. SMIC's planning (AUs per
 class, clip lengths, folder names, BMP frames) is in :mod:`.twin_smic`.
@@ -35,8 +35,6 @@ class, clip lengths, folder names, BMP frames) is in :mod:`.twin_smic`.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -51,8 +49,7 @@ from mer_contrast.datasets import read_dataset
 from mer_contrast.datasets import samm as samm_reader
 from mer_contrast.datasets.errors import WrongSheetError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
-from mer_contrast.synth import sheet_twin as st
-from mer_contrast.synth.manifest import MANIFEST_NAME, SynthManifest
+from mer_contrast.synth import twin_clip as st
 from mer_contrast.synth.motion import AUToken
 from mer_contrast.synth.patterns import (
     CASME2_CLASSES,
@@ -63,7 +60,7 @@ from mer_contrast.synth.patterns import (
     parse_pattern,
 )
 from mer_contrast.synth.render import stream
-from mer_contrast.synth.twin_smic import _draw, plan_smic, smic_au_table
+from mer_contrast.synth.twin_smic import _draw
 
 
 @dataclass(frozen=True)
@@ -145,6 +142,28 @@ def database_options(layout: str, options: st.TwinOptions | None = None) -> st.T
 # --- reading and checking the sheet ---------------------------------------------------------------
 
 
+# Every CASME II Filename starts with the elicitation task ("EP02_01f", "EP09f"); MMEW's ("S01-01-001")
+# and SAMM's ("006_1_2") do not, and their sheets otherwise read as CASME II ones.
+_CASME2_CLIP = re.compile(r"EP\d")
+
+
+def _right_layout(records: list[SampleRecord]) -> str:
+    """``use --layout mmew`` when the clip names are another database's, else the CASME II sheet name."""
+    guess = _guess_layout(records)
+    return f"use --layout {guess}" if guess and guess != "casme2" else "pass CASME2-coding-20140508.xlsx"
+
+
+def _check_is_casme2(sheet: Path, records: list[SampleRecord]) -> None:
+    """Refuse another database's sheet (MMEW/SAMM sheets read as CASME II ones but name clips otherwise)."""
+    matching = sum(bool(_CASME2_CLIP.match(r.clip_id)) for r in records)
+    if records and 2 * matching < len(records):
+        example = next(r.clip_id for r in records if not _CASME2_CLIP.match(r.clip_id))
+        raise ValueError(
+            f"synth --from-sheet: {sheet} does not look like a CASME II coding sheet (Filename "
+            f"{example!r}; CASME II names clips EP02_01f, ...): {_right_layout(records)}"
+        )
+
+
 def _guess_layout(records: list[SampleRecord]) -> str | None:
     """The layout whose clip names most of ``records`` have (None when none fits most)."""
     for layout, names in _CLIP_NAMES.items():
@@ -168,7 +187,7 @@ def read_sheet(layout: str, sheet: Path) -> ReadResult:
         ) from None
     records = list(result.records)
     if layout == "casme2":
-        st._check_is_casme2(sheet, records)
+        _check_is_casme2(sheet, records)
     elif layout in _CLIP_NAMES and records:
         names = _CLIP_NAMES[layout]
         if 2 * sum(bool(names.match(r.clip_id)) for r in records) < len(records):
@@ -246,79 +265,3 @@ def _check_arguments(limit: int | None, workers: int) -> None:
 
 def _manifest_key(layout: str, subject: str) -> str:
     return subject[3:] if layout == "casme2" and subject.startswith("sub") else subject
-
-
-def render_twin(
-    layout: str,
-    sheet: Path,
-    out: Path,
-    options: st.TwinOptions,
-    *,
-    limit: int | None = None,
-    workers: int = 1,
-    overwrite: bool = False,
-    keys: Collection[str] | None = None,
-    copy_sheet: bool = True,
-) -> SynthManifest:
-    """One database's twin (``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``): see the module docstring.
-
-    ``keys`` (``subject/clip_id``): render only these rows, each with the same random draws as in the
-    full twin (the composite's parts).
-    """
-    from mer_contrast.synth.generator import _prepare_folder
-    from mer_contrast.synth.twin_render import render_plans
-
-    profile = PROFILES[layout]
-    _check_arguments(limit, workers)
-    sheet = Path(sheet)
-    result = read_sheet(layout, sheet)
-    quirks: dict[str, str] = {}
-    if layout == "smic":
-        entries = [r for r in result.records if r.dataset == "smic"]
-        table, source = smic_au_table(sheet.parent)
-        quirks["smic_aus"] = f"SMIC has no AU codes: drawn per class from {source}"
-        quirks["smic_apex"] = "SMIC has no apex: the motion peaks at 35-65 % of the clip (motion_apex)"
-        all_plans = plan_smic(entries, options.seed, table)
-    else:
-        all_plans = plan_layout(layout, list(result.records), options.seed)
-    indexed = list(enumerate(all_plans))[:limit]
-    if keys is not None:
-        wanted = set(keys)
-        indexed = [(i, p) for i, p in indexed if p.record.key in wanted]
-    if not indexed:
-        raise ValueError(
-            f"synth --from-sheet: {sheet} has no usable {profile.title} row; "
-            "check it with `mer-contrast inspect`"
-        )
-    _prepare_folder(Path(out), overwrite)
-    out = Path(out)
-    if copy_sheet:
-        shutil.copyfile(sheet, out / sheet.name)
-    faces, sizes, rendered = render_plans(layout, indexed, out, options, workers)
-    quirks.update(
-        {f"{p.quirk}:{p.record.key}": f"{p.frames[0]}-{p.frames[1]}" for _, p in indexed if p.quirk}
-    )
-    if layout != "smic":
-        quirks.update({f"skipped_row:{s.row}": s.reason for s in result.skipped})
-        if sheet.name not in profile.sheets and copy_sheet:
-            # read_dataset(root=out) looks for the official names only
-            quirks["sheet_name"] = f"{sheet.name} is not an official name: give read_dataset sheet= too"
-    raw = options.raw and profile.raw
-    first = next(iter(faces.values()))
-    manifest = SynthManifest(
-        layout=layout,
-        root=str(out),
-        sheet=sheet.name if copy_sheet else f"../{sheet.name}",
-        seed=options.seed,
-        size=max(sizes.values()),
-        frame_size=first.frame_size if raw else (first.box[2], first.box[3]),
-        grayscale=profile.grayscale,
-        face_boxes={_manifest_key(layout, s): f.box for s, f in faces.items()},
-        face_ellipses={_manifest_key(layout, s): f.ellipse for s, f in faces.items()},
-        clips=[clip for _, clip, _ in rendered],
-        quirks=quirks,
-        draws={f"{c.subject}/{c.clip_id}": d for _, c, d in rendered},
-        fps=profile.fps,
-    )
-    manifest.save(out / MANIFEST_NAME)
-    return manifest

@@ -4,12 +4,14 @@
 when ``workers > 1``; the output does not depend on it); :func:`render_subject` draws the subject's
 face (:func:`.variation.twin_face`) and writes every clip of that subject into the folders
 :func:`_targets` names for the layout (see :data:`.twin_layouts.PROFILES`), as JPEG or, for SMIC, BMP.
-:func:`.twin_layouts.render_twin` calls it and writes the manifest.
+:func:`render_twin` renders one database's twin with it (planning from :mod:`.twin_layouts`) and
+writes the manifest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, cast
@@ -17,12 +19,20 @@ from typing import Any, cast
 from mer_contrast.datasets import casme3 as casme3_reader
 from mer_contrast.datasets import mmew as mmew_reader
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.synth import sheet_twin as st
-from mer_contrast.synth.manifest import SynthClip
+from mer_contrast.synth import twin_clip as st
+from mer_contrast.synth import twin_layouts as tl
+from mer_contrast.synth.manifest import MANIFEST_NAME, SynthClip, SynthManifest
 from mer_contrast.synth.patterns import MMEW_FOLDER, format_aus
 from mer_contrast.synth.render import JPEG_QUALITY, SubjectFace, stream, write_jpeg
 from mer_contrast.synth.twin_layouts import PROFILES
-from mer_contrast.synth.twin_smic import SMIC_RELEASE, _write_bmp, smic_clip_folder, smic_subject_folder
+from mer_contrast.synth.twin_smic import (
+    SMIC_RELEASE,
+    _write_bmp,
+    plan_smic,
+    smic_au_table,
+    smic_clip_folder,
+    smic_subject_folder,
+)
 from mer_contrast.synth.variation import twin_face
 
 Target = tuple[str, Callable[[int], str], bool]  # folder, frame number -> file name, face crop?
@@ -145,3 +155,78 @@ def render_plans(
     rendered = sorted((item for _, part in parts for item in part), key=lambda item: item[0])
     faces = {subject: face for subject, (face, _) in zip(subjects, parts, strict=True)}
     return faces, sizes, rendered
+
+
+def render_twin(
+    layout: str,
+    sheet: Path,
+    out: Path,
+    options: st.TwinOptions,
+    *,
+    limit: int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    keys: Collection[str] | None = None,
+    copy_sheet: bool = True,
+) -> SynthManifest:
+    """One database's twin (``casme2``, ``samm``, ``mmew``, ``casme3``, ``smic``): see the module docstring.
+
+    ``keys`` (``subject/clip_id``): render only these rows, each with the same random draws as in the
+    full twin (the composite's parts).
+    """
+    from mer_contrast.synth.generator import _prepare_folder
+
+    profile = PROFILES[layout]
+    tl._check_arguments(limit, workers)
+    sheet = Path(sheet)
+    result = tl.read_sheet(layout, sheet)
+    quirks: dict[str, str] = {}
+    if layout == "smic":
+        entries = [r for r in result.records if r.dataset == "smic"]
+        table, source = smic_au_table(sheet.parent)
+        quirks["smic_aus"] = f"SMIC has no AU codes: drawn per class from {source}"
+        quirks["smic_apex"] = "SMIC has no apex: the motion peaks at 35-65 % of the clip (motion_apex)"
+        all_plans = plan_smic(entries, options.seed, table)
+    else:
+        all_plans = tl.plan_layout(layout, list(result.records), options.seed)
+    indexed = list(enumerate(all_plans))[:limit]
+    if keys is not None:
+        wanted = set(keys)
+        indexed = [(i, p) for i, p in indexed if p.record.key in wanted]
+    if not indexed:
+        raise ValueError(
+            f"synth --from-sheet: {sheet} has no usable {profile.title} row; "
+            "check it with `mer-contrast inspect`"
+        )
+    _prepare_folder(Path(out), overwrite)
+    out = Path(out)
+    if copy_sheet:
+        shutil.copyfile(sheet, out / sheet.name)
+    faces, sizes, rendered = render_plans(layout, indexed, out, options, workers)
+    quirks.update(
+        {f"{p.quirk}:{p.record.key}": f"{p.frames[0]}-{p.frames[1]}" for _, p in indexed if p.quirk}
+    )
+    if layout != "smic":
+        quirks.update({f"skipped_row:{s.row}": s.reason for s in result.skipped})
+        if sheet.name not in profile.sheets and copy_sheet:
+            # read_dataset(root=out) looks for the official names only
+            quirks["sheet_name"] = f"{sheet.name} is not an official name: give read_dataset sheet= too"
+    raw = options.raw and profile.raw
+    first = next(iter(faces.values()))
+    manifest = SynthManifest(
+        layout=layout,
+        root=str(out),
+        sheet=sheet.name if copy_sheet else f"../{sheet.name}",
+        seed=options.seed,
+        size=max(sizes.values()),
+        frame_size=first.frame_size if raw else (first.box[2], first.box[3]),
+        grayscale=profile.grayscale,
+        face_boxes={tl._manifest_key(layout, s): f.box for s, f in faces.items()},
+        face_ellipses={tl._manifest_key(layout, s): f.ellipse for s, f in faces.items()},
+        clips=[clip for _, clip, _ in rendered],
+        quirks=quirks,
+        draws={f"{c.subject}/{c.clip_id}": d for _, c, d in rendered},
+        fps=profile.fps,
+    )
+    manifest.save(out / MANIFEST_NAME)
+    return manifest

@@ -27,7 +27,7 @@ from mer_contrast.datasets import read_dataset
 from mer_contrast.datasets import samm as samm_reader
 from mer_contrast.datasets.protocols import get_protocol
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.synth import sheet_twin as st
+from mer_contrast.synth import twin_clip as st
 from mer_contrast.synth.motion import AUToken
 from mer_contrast.synth.patterns import CASME2_CLASSES, CASME2_RARE, SAMM_CLASSES, SAMM_RARE, parse_pattern
 from mer_contrast.synth.render import stream

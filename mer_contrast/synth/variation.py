@@ -34,7 +34,7 @@ from mer_contrast.synth.motion import AU_MOTIONS
 from mer_contrast.synth.render import IDENTITY, RAW_SCALE, SubjectFace, stream
 
 if TYPE_CHECKING:
-    from mer_contrast.synth.sheet_twin import TwinOptions
+    from mer_contrast.synth.twin_clip import TwinOptions
 
 # random-stream purposes (render.py uses 0..3, sheet_twin 7, long_video 11)
 RENDER, SUBJECT, CLIP_VARIATION = 8, 9, 10

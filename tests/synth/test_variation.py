@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mer_contrast.datasets.records import SampleRecord
-from mer_contrast.synth import sheet_twin, sheets
+from mer_contrast.synth import sheet_twin, sheets, twin_clip
 from mer_contrast.synth.motion import AU_MOTIONS, AUToken
 from mer_contrast.synth.render import subject_face, write_jpeg
 from mer_contrast.synth.sheet_twin import ClipPlan, TwinOptions, _apex_field, _blink_weights, render_clip
@@ -162,12 +162,12 @@ def test_blink_darkens_the_eyes_and_lasts_with_the_frame_rate(monkeypatch: pytes
     plan = _plan((AUToken(31),), length=120, apex=60)  # AU31: no visible motion
     window, mask = eye_shading(face.eyes, face.neutral.shape[:2])
     dark = _frames(face, plan, options, 7)
-    real = sheet_twin.clip_draws
+    real = twin_clip.clip_draws
 
     def undarkened(*args, **kwargs):  # type: ignore[no-untyped-def]
         return dataclasses.replace(real(*args, **kwargs), blink_darken=0.0)
 
-    monkeypatch.setattr(sheet_twin, "clip_draws", undarkened)
+    monkeypatch.setattr(twin_clip, "clip_draws", undarkened)
     lids_only = _frames(face, plan, options, 7)
 
     def eye_mean(frame: np.ndarray) -> float:
@@ -214,7 +214,7 @@ def test_drift_roll_and_flicker_stay_within_their_bounds() -> None:
 def test_roll_turns_the_head_about_the_face_centre(monkeypatch: pytest.MonkeyPatch) -> None:
     options = TwinOptions(seed=4, drift_px=0.0, blink_prob=0.0)
     face = dataclasses.replace(twin_face(options, "casme2", 0, 96, raw=False), draws={"noise_std": 0.0})
-    real = sheet_twin.clip_draws
+    real = twin_clip.clip_draws
 
     def one_degree(*args, **kwargs):  # type: ignore[no-untyped-def]
         draws = real(*args, **kwargs)
@@ -222,7 +222,7 @@ def test_roll_turns_the_head_about_the_face_centre(monkeypatch: pytest.MonkeyPat
             draws, flicker=np.ones_like(draws.flicker), roll=np.full(30, math.radians(1))
         )
 
-    monkeypatch.setattr(sheet_twin, "clip_draws", one_degree)
+    monkeypatch.setattr(twin_clip, "clip_draws", one_degree)
     frame = _frames(face, _plan((AUToken(31),), length=30), options, 2)[-1].astype(np.float32)
     cx, cy = face.geometry.cx, face.geometry.cy
 
