@@ -57,11 +57,11 @@ class SubjectFace:
         return int(self.neutral.shape[1]), int(self.neutral.shape[0])
 
 
-def subject_face(
-    seed: int, layout: Layout, subject_index: int, size: int, *, raw: bool, grayscale: bool = False
-) -> SubjectFace:
-    """Render subject ``subject_index``: a ``size`` face crop, or a larger raw canvas with the face inside."""
-    rng = stream(seed, layout, IDENTITY, subject_index)
+def face_placement(
+    seed: int, layout: str, subject_index: int, size: int, *, raw: bool
+) -> tuple[FaceIdentity, tuple[int, int, int, int], tuple[int, int]]:
+    """Subject ``subject_index``'s identity, its face box (x, y, w, h) and the canvas (height, width)."""
+    rng = stream(seed, layout, IDENTITY, subject_index)  # type: ignore[arg-type]
     identity = FaceIdentity.sample(rng)
     if raw:
         height = round(size * RAW_SCALE)
@@ -71,8 +71,15 @@ def subject_face(
     else:
         height = width = size
         x = y = 0
-    box = (x, y, size, size)
-    neutral, geometry = render_neutral(identity, (height, width), box)
+    return identity, (x, y, size, size), (height, width)
+
+
+def subject_face(
+    seed: int, layout: Layout, subject_index: int, size: int, *, raw: bool, grayscale: bool = False
+) -> SubjectFace:
+    """Render subject ``subject_index``: a ``size`` face crop, or a larger raw canvas with the face inside."""
+    identity, box, canvas = face_placement(seed, layout, subject_index, size, raw=raw)
+    neutral, geometry = render_neutral(identity, canvas, box)
     if grayscale:
         neutral = cv2.cvtColor(neutral, cv2.COLOR_BGR2GRAY)
     return SubjectFace(neutral=neutral, box=box, geometry=geometry)

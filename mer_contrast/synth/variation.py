@@ -31,7 +31,7 @@ import numpy as np
 
 from mer_contrast.synth.faces import FaceGeometry, FaceIdentity, render_neutral
 from mer_contrast.synth.motion import AU_MOTIONS
-from mer_contrast.synth.render import IDENTITY, RAW_SCALE, SubjectFace, stream
+from mer_contrast.synth.render import SubjectFace, face_placement, stream
 
 if TYPE_CHECKING:
     from mer_contrast.synth.twin_clip import TwinOptions
@@ -246,17 +246,7 @@ def twin_face(
     """
     seed = int(options.seed)
     style = render_style(seed, layout)
-    rng = stream(seed, layout, IDENTITY, subject_index)  # type: ignore[arg-type]
-    identity = FaceIdentity.sample(rng)
-    if raw:
-        height = round(size * RAW_SCALE)
-        width = round(height * 4 / 3)
-        x = int(rng.integers(round(0.2 * (width - size)), round(0.8 * (width - size)) + 1))
-        y = int(rng.integers(round(0.2 * (height - size)), round(0.7 * (height - size)) + 1))
-    else:
-        height = width = size
-        x = y = 0
-    box = (x, y, size, size)
+    identity, box, (height, width) = face_placement(seed, layout, subject_index, size, raw=raw)
     vary = stream(seed, layout, SUBJECT, subject_index)  # type: ignore[arg-type]
     identity = vary_identity(identity, style.geometry_spread, vary)
     motions = vary_motions(style, vary)
