@@ -119,7 +119,7 @@ class Plan:
     rows: list[str]
     twins: dict[tuple[str, int], Path]  # where each render is (or will be)
     to_render: dict[tuple[str, int], Path]  # sheet of the renders to make
-    configs: dict[str, tuple[list[str], list[str]]]  # db -> configs, overrides
+    configs: dict[str, str]  # db -> its config
     limit: int | None
     max_folds: int | None
     max_epochs: int | None
@@ -136,19 +136,11 @@ def _pairs(values: Iterable[str] | None, flag: str, form: str) -> list[tuple[str
     return out
 
 
-def _default_config(db: str) -> tuple[list[str], list[str]]:
-    """``configs/<db>_cpu.yaml``, else ``casme2_cpu.yaml`` with the database and its protocol set."""
+def _default_config(db: str) -> str:
+    """The database's own CPU recipe, ``configs/<db>_cpu.yaml`` (every database ships one)."""
     from mer_contrast.config_files import find_config
-    from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL
 
-    try:
-        return [str(find_config(f"{db}_cpu.yaml"))], []
-    except FileNotFoundError:
-        pass
-    overrides = [f"--data.init_args.dataset={db}"]
-    if db in DEFAULT_PROTOCOL:
-        overrides.append(f"--data.init_args.protocol={DEFAULT_PROTOCOL[db]}")
-    return [str(find_config("casme2_cpu.yaml"))], overrides
+    return str(find_config(f"{db}_cpu.yaml"))
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -184,13 +176,13 @@ def make_plan(args: argparse.Namespace) -> Plan:
         max_folds = max_folds or QUICK["max_folds"]
         max_epochs = QUICK["max_epochs"]
         ststnet_epochs = ststnet_epochs or QUICK["ststnet_epochs"]
-    configs: dict[str, tuple[list[str], list[str]]] = {}
+    configs: dict[str, str] = {}
     for db, path in _pairs(args.config, "--config", "db=PATH, e.g. casme2=configs/casme2_cpu.yaml"):
         if db not in SHEETS:
             raise SuiteError(f"--config {db}={path}: unknown database {db}; choose from {', '.join(SHEETS)}")
         if not Path(path).is_file():
             raise SuiteError(f"--config {db}={path}: config file not found")
-        configs[db] = ([path], [])
+        configs[db] = path
     for db in args.databases:
         if db not in configs:
             try:
@@ -291,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "untouched_renders": untouched,
         "seeds": plan.seeds,
         "rows": plan.rows,
-        "configs": {db: {"configs": c, "overrides": o} for db, (c, o) in plan.configs.items()},
+        "configs": plan.configs,
         "twins": {f"{db}:{r}": str(p) for (db, r), p in plan.twins.items()},
         "overrides": extra,
         "units": results,

@@ -105,11 +105,10 @@ def make_units(
     units: list[Unit] = []
     tag = "quick" if plan.max_epochs is not None else "full"
     for db in plan.databases:
-        configs, db_overrides = plan.configs[db]
+        configs = [plan.configs[db]]
         for render in plan.renders:
             overrides = [
                 f"--data.init_args.root={plan.twins[(db, render)]}",
-                *db_overrides,
                 f"--data.init_args.precompute_workers={child_workers}",
             ]
             if cache_dir:

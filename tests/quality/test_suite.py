@@ -87,15 +87,11 @@ def test_a_missing_sheet_names_the_file_and_folder(
     assert not (tmp_path / "o" / "twins").exists()  # nothing rendered before the error
 
 
-def test_a_database_without_its_own_config_falls_back_to_casme2_cpu(tmp_path: Path) -> None:
+def test_each_database_runs_its_own_cpu_config(tmp_path: Path) -> None:
     _sheet(tmp_path)
     (tmp_path / "SAMM_Micro_FACS_Codes_v2.xlsx").write_bytes(b"")  # only its presence is checked here
     plan = suite.make_plan(_args("--databases", "samm", "--sheets", str(tmp_path), "--out", str(tmp_path)))
-    configs, overrides = plan.configs["samm"]
-    if Path(configs[0]).name == "casme2_cpu.yaml":  # until configs/samm_cpu.yaml exists
-        assert overrides == ["--data.init_args.dataset=samm", "--data.init_args.protocol=samm-5class"]
-    else:
-        assert Path(configs[0]).name == "samm_cpu.yaml" and overrides == []
+    assert Path(plan.configs["samm"]).name == "samm_cpu.yaml"
     assert plan.twins[("samm", 10)] == tmp_path / "twins" / "samm" / "render10"
 
 
