@@ -142,28 +142,6 @@ def database_options(layout: str, options: st.TwinOptions | None = None) -> st.T
 # --- reading and checking the sheet ---------------------------------------------------------------
 
 
-# Every CASME II Filename starts with the elicitation task ("EP02_01f", "EP09f"); MMEW's ("S01-01-001")
-# and SAMM's ("006_1_2") do not, and their sheets otherwise read as CASME II ones.
-_CASME2_CLIP = re.compile(r"EP\d")
-
-
-def _right_layout(records: list[SampleRecord]) -> str:
-    """``use --layout mmew`` when the clip names are another database's, else the CASME II sheet name."""
-    guess = _guess_layout(records)
-    return f"use --layout {guess}" if guess and guess != "casme2" else "pass CASME2-coding-20140508.xlsx"
-
-
-def _check_is_casme2(sheet: Path, records: list[SampleRecord]) -> None:
-    """Refuse another database's sheet (MMEW/SAMM sheets read as CASME II ones but name clips otherwise)."""
-    matching = sum(bool(_CASME2_CLIP.match(r.clip_id)) for r in records)
-    if records and 2 * matching < len(records):
-        example = next(r.clip_id for r in records if not _CASME2_CLIP.match(r.clip_id))
-        raise ValueError(
-            f"synth --from-sheet: {sheet} does not look like a CASME II coding sheet (Filename "
-            f"{example!r}; CASME II names clips EP02_01f, ...): {_right_layout(records)}"
-        )
-
-
 def _guess_layout(records: list[SampleRecord]) -> str | None:
     """The layout whose clip names most of ``records`` have (None when none fits most)."""
     for layout, names in _CLIP_NAMES.items():
@@ -186,18 +164,16 @@ def read_sheet(layout: str, sheet: Path) -> ReadResult:
             f"looks like {error.looks_like}'s: use --layout {right}"
         ) from None
     records = list(result.records)
-    if layout == "casme2":
-        _check_is_casme2(sheet, records)
-    elif layout in _CLIP_NAMES and records:
-        names = _CLIP_NAMES[layout]
-        if 2 * sum(bool(names.match(r.clip_id)) for r in records) < len(records):
-            guess = _guess_layout(records)
-            example = next(r.clip_id for r in records if not names.match(r.clip_id))
-            hint = f"use --layout {guess}" if guess else f"pass {_sheet_name(layout)}"
-            raise ValueError(
-                f"synth --from-sheet: {sheet} does not look like a {_title(layout)} sheet "
-                f"(Filename {example!r}): {hint}"
-            )
+    # MMEW and SAMM sheets can read as another database's: their clip names tell them apart
+    names = _CLIP_NAMES.get(layout)
+    if names is not None and 2 * sum(bool(names.match(r.clip_id)) for r in records) < len(records):
+        guess = _guess_layout(records)
+        example = next(r.clip_id for r in records if not names.match(r.clip_id))
+        hint = f"use --layout {guess}" if guess else f"pass {_sheet_name(layout)}"
+        raise ValueError(
+            f"synth --from-sheet: {sheet} does not look like a {_title(layout)} sheet "
+            f"({_sheet_name(layout)}; Filename {example!r}): {hint}"
+        )
     return result
 
 
