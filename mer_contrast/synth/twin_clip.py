@@ -19,7 +19,15 @@ import numpy as np
 
 from mer_contrast.datasets.records import SampleRecord
 from mer_contrast.synth.motion import JITTER_PX, AUToken, au_field, envelope, jitter
-from mer_contrast.synth.patterns import CASME2_CLASSES, CASME2_RARE, parse_pattern
+from mer_contrast.synth.patterns import (
+    CASME2_CLASSES,
+    CASME2_RARE,
+    MMEW_CLASSES,
+    SAMM_CLASSES,
+    SAMM_RARE,
+    Classes,
+    parse_pattern,
+)
 from mer_contrast.synth.render import SubjectFace, stream
 from mer_contrast.synth.variation import (
     BLINK_MS,
@@ -81,15 +89,33 @@ class ClipPlan:
     quirk: str = ""
 
 
-def _tokens(record: SampleRecord, rng: np.random.Generator) -> tuple[AUToken, ...]:
+def draw_pattern(
+    options: list[tuple[tuple[AUToken, ...], float]], rng: np.random.Generator
+) -> tuple[AUToken, ...]:
+    """One of weighted AU patterns."""
+    weights = np.array([w for _, w in options], float)
+    return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
+
+
+def fallback_table(layout: str) -> Classes:
+    """AU pattern table of ``layout``'s emotions, keyed lower-case (for ``?`` and empty codes)."""
+    tables: dict[str, Classes] = {
+        "casme2": {**CASME2_CLASSES, **CASME2_RARE},
+        "mmew": MMEW_CLASSES,
+        "samm": {**SAMM_CLASSES, **SAMM_RARE},
+        "casme3": {**MMEW_CLASSES, "sad": MMEW_CLASSES["sadness"], "happy": MMEW_CLASSES["happiness"]},
+    }
+    return {name.lower(): value for name, value in tables.get(layout, CASME2_CLASSES).items()}
+
+
+def row_tokens(layout: str, record: SampleRecord, rng: np.random.Generator) -> tuple[AUToken, ...]:
     """The row's AUs, or a pattern of its emotion when the code is unknown (``?``) or empty."""
     tokens = tuple(AUToken(au.number, au.side) for au in record.aus)
     if tokens:
         return tokens
-    table = {**CASME2_CLASSES, **CASME2_RARE}
-    options = table.get(record.emotion, CASME2_CLASSES["others"])[1]
-    weights = np.array([w for _, w in options], float)
-    return parse_pattern(options[int(rng.choice(len(options), p=weights / weights.sum()))][0])
+    table = fallback_table(layout)
+    entry = table.get(record.emotion.lower(), table.get("others", next(iter(table.values()))))
+    return draw_pattern([(parse_pattern(p), w) for p, w in entry[1]], rng)
 
 
 def plan_rows(records: list[SampleRecord], seed: int) -> list[ClipPlan]:
@@ -101,7 +127,7 @@ def plan_rows(records: list[SampleRecord], seed: int) -> list[ClipPlan]:
         quirk = "folder_range" if (first, last) != (record.onset, record.offset) else ""
         apex = record.apex if record.apex is not None and first <= record.apex <= last else None
         apex_index = apex - first if apex is not None else (last - first) // 2
-        plans.append(ClipPlan(record, (first, last), _tokens(record, rng), apex_index, quirk))
+        plans.append(ClipPlan(record, (first, last), row_tokens("casme2", record, rng), apex_index, quirk))
     return plans
 
 
@@ -246,9 +272,9 @@ def subject_indices(subjects: list[str]) -> dict[str, int]:
     return {**{s: n - 1 for s, n in numbers.items()}, **{s: after + i for i, s in enumerate(others)}}
 
 
-def _subject_sizes(indices: dict[str, int], options: TwinOptions) -> dict[str, int]:
+def _subject_sizes(indices: dict[str, int], options: TwinOptions, layout: str = "casme2") -> dict[str, int]:
     """Crop side per subject: the ``index``-th draw of one stream (stable under subsets of the sheet)."""
-    rng = stream(options.seed, "casme2", TWIN, 2)
+    rng = stream(options.seed, layout, TWIN, 2)  # type: ignore[arg-type]
     low, high = options.crop_sizes
     draws = [int(rng.integers(low, high + 1)) for _ in range(max(indices.values(), default=-1) + 1)]
     return {s: draws[i] for s, i in indices.items()}

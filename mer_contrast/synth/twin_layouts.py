@@ -39,8 +39,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
-
 from mer_contrast.datasets import casme2 as casme2_reader
 from mer_contrast.datasets import casme3 as casme3_reader
 from mer_contrast.datasets import megc2019 as megc2019_reader
@@ -50,17 +48,7 @@ from mer_contrast.datasets import samm as samm_reader
 from mer_contrast.datasets.errors import WrongSheetError
 from mer_contrast.datasets.records import ReadResult, SampleRecord
 from mer_contrast.synth import twin_clip as st
-from mer_contrast.synth.motion import AUToken
-from mer_contrast.synth.patterns import (
-    CASME2_CLASSES,
-    MMEW_CLASSES,
-    SAMM_CLASSES,
-    SAMM_RARE,
-    Classes,
-    parse_pattern,
-)
 from mer_contrast.synth.render import stream
-from mer_contrast.synth.twin_smic import _draw
 
 
 @dataclass(frozen=True)
@@ -188,26 +176,6 @@ def _title(layout: str) -> str:
 # --- planning -----------------------------------------------------------------------------------
 
 
-def _fallback_table(layout: str) -> Classes:
-    """AU pattern table of ``layout``'s emotions, keyed lower-case (for ``?`` and empty codes)."""
-    tables: dict[str, Classes] = {
-        "mmew": MMEW_CLASSES,
-        "samm": {**SAMM_CLASSES, **SAMM_RARE},
-        "casme3": {**MMEW_CLASSES, "sad": MMEW_CLASSES["sadness"], "happy": MMEW_CLASSES["happiness"]},
-    }
-    return {name.lower(): value for name, value in tables.get(layout, CASME2_CLASSES).items()}
-
-
-def _tokens(layout: str, record: SampleRecord, rng: np.random.Generator) -> tuple[AUToken, ...]:
-    """The row's AUs, or a pattern of its emotion when the code is unknown (``?``) or empty."""
-    tokens = tuple(AUToken(au.number, au.side) for au in record.aus)
-    if tokens:
-        return tokens
-    table = _fallback_table(layout)
-    entry = table.get(record.emotion.lower(), table.get("others", next(iter(table.values()))))
-    return _draw([(parse_pattern(p), w) for p, w in entry[1]], rng)
-
-
 def plan_layout(layout: str, records: list[SampleRecord], seed: int) -> list[st.ClipPlan]:
     """Frames, motion AUs and apex position of every row of a sheet (CASME II: :func:`.plan_rows`)."""
     if layout == "casme2":
@@ -225,7 +193,9 @@ def plan_layout(layout: str, records: list[SampleRecord], seed: int) -> list[st.
             if any(a <= last and first <= b for a, b in seen.get(video, [])):
                 quirk = "shared_frames"  # this row's frames overwrite an earlier row's in the same video
             seen.setdefault(video, []).append((first, last))
-        plans.append(st.ClipPlan(record, (first, last), _tokens(layout, record, rng), apex_index, quirk))
+        plans.append(
+            st.ClipPlan(record, (first, last), st.row_tokens(layout, record, rng), apex_index, quirk)
+        )
     return plans
 
 

@@ -23,7 +23,7 @@ from mer_contrast.synth import twin_clip as st
 from mer_contrast.synth import twin_layouts as tl
 from mer_contrast.synth.manifest import MANIFEST_NAME, SynthClip, SynthManifest
 from mer_contrast.synth.patterns import MMEW_FOLDER, format_aus
-from mer_contrast.synth.render import JPEG_QUALITY, SubjectFace, stream, write_jpeg
+from mer_contrast.synth.render import JPEG_QUALITY, SubjectFace, write_jpeg
 from mer_contrast.synth.twin_layouts import PROFILES
 from mer_contrast.synth.twin_smic import (
     SMIC_RELEASE,
@@ -120,16 +120,6 @@ def render_subject(
     return face, results
 
 
-def _subject_sizes(layout: str, indices: dict[str, int], options: st.TwinOptions) -> dict[str, int]:
-    """Face side per subject (CASME II: :func:`.sheet_twin._subject_sizes`, unchanged)."""
-    if layout == "casme2":
-        return st._subject_sizes(indices, options)
-    rng = stream(options.seed, cast(Any, layout), st.TWIN, 2)
-    low, high = options.crop_sizes
-    draws = [int(rng.integers(low, high + 1)) for _ in range(max(indices.values(), default=-1) + 1)]
-    return {s: draws[i] for s, i in indices.items()}
-
-
 def render_plans(
     layout: str,
     plans: list[tuple[int, st.ClipPlan]],
@@ -140,7 +130,7 @@ def render_plans(
     """Render ``(stream index, plan)`` pairs into ``out`` one subject per job: faces, sizes, clips."""
     subjects = sorted({p.record.subject for _, p in plans})
     indices = st.subject_indices(subjects)
-    sizes = _subject_sizes(layout, indices, options)
+    sizes = st._subject_sizes(indices, options, layout)
     jobs: dict[str, list[tuple[int, st.ClipPlan]]] = {s: [] for s in subjects}
     for index, plan in plans:
         jobs[plan.record.subject].append((index, plan))

@@ -40,11 +40,6 @@ SMIC_RELEASE = "SMIC_all_cropped/HS"
 _AU_SHEETS = (("casme2", tuple(casme2_reader.SHEETS.values())), ("samm", samm_reader.SHEETS))
 
 
-def _draw(options: list[tuple[tuple[AUToken, ...], float]], rng: np.random.Generator) -> tuple[AUToken, ...]:
-    weights = np.array([w for _, w in options], float)
-    return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
-
-
 def _beside(folder: Path, names: Collection[str]) -> Path | None:
     """The first of ``names`` that is a file in ``folder``."""
     return next((folder / n for n in names if (folder / n).is_file()), None)
@@ -122,7 +117,7 @@ def plan_smic(
         length = int(rng.integers(SMIC_FRAMES[0], SMIC_FRAMES[1] + 1))
         start = int(rng.integers(SMIC_START[0], SMIC_START[1] + 1))
         apex_index = round(float(rng.uniform(*SMIC_APEX)) * (length - 1))
-        tokens = _draw(table[entry.emotion], rng)
+        tokens = st.draw_pattern(table[entry.emotion], rng)
         subject = entry.subject.split("/", 1)[-1]
         record = SampleRecord(
             dataset="smic", subject=subject, clip_id=entry.clip_id, onset=start, apex=None,
