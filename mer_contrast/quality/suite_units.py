@@ -85,9 +85,10 @@ def render_twins(plan: Plan, workers: int, log: Callable[[str], None] = print) -
         begin = time.perf_counter()
         options = TwinOptions(seed=render, raw=not plan.limit)
         try:
-            render_from_sheet(
-                db, sheet, folder, options=options, limit=plan.limit, workers=max(1, workers), overwrite=True
-            )
+            render_from_sheet(  # the database's own face sizes, as `synth --from-sheet` renders it
+                db, sheet, folder, options=options, limit=plan.limit, workers=max(1, workers), overwrite=True,
+                database_sizes=True,
+            )  # fmt: skip
         except (ValueError, FileExistsError) as err:
             raise SuiteError(f"{db} render {render} from {sheet}: {err}") from None
         seconds = time.perf_counter() - begin

@@ -289,6 +289,19 @@ def test_sigterm_stops_the_workers_and_keeps_nothing_half_done(tmp_path: Path) -
     assert signal.getsignal(signal.SIGTERM) is not suite_units._terminated  # the handler is restored
 
 
+def test_twins_are_rendered_with_each_databases_own_face_sizes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mer_contrast.synth import sheet_twin
+
+    _sheet(tmp_path)
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(sheet_twin, "render_from_sheet", lambda *a, **k: calls.append(k))
+    plan = suite.make_plan(_args("--databases", "casme2", "--sheets", str(tmp_path), "--out", str(tmp_path)))
+    suite_units.render_twins(plan, workers=1, log=lambda line: None)
+    assert calls and all(call["database_sizes"] is True for call in calls)
+
+
 def test_the_units_stay_importable_from_suite() -> None:
     # workers of a suite started before the split unpickle Unit and call run_unit/one_thread by this path
     for name in ("Unit", "SuiteError", "run_unit", "one_thread", "child_threads", "execute", "make_units"):
