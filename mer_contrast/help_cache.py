@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
+from mer_contrast.files import atomic_write, cache_root
+
 __all__ = ["load", "save"]
 
 DEPENDENCIES = ("lightning", "jsonargparse", "torch")
 
 
 def _folder() -> Path:
-    return Path(os.environ.get("MER_CONTRAST_CACHE", Path.home() / ".cache" / "mer-contrast")) / "help"
+    return cache_root() / "help"
 
 
 def _key(argv: Sequence[str]) -> str:
@@ -57,9 +59,7 @@ def save(argv: Sequence[str], text: str) -> None:
     try:
         folder = _folder()
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{_key(argv)}.txt"
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)  # atomic: a concurrent reader sees all of it or nothing
+        with atomic_write(folder / f"{_key(argv)}.txt", "w") as handle:  # readers see all of it or none
+            handle.write(text)
     except OSError:
         pass

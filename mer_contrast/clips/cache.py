@@ -36,6 +36,7 @@ from mer_contrast.clips.face import resolve_crop
 from mer_contrast.clips.frames import ClipSource
 from mer_contrast.clips.prepare import ClipConfig, apex_index, clip_indices
 from mer_contrast.datasets.records import SampleRecord
+from mer_contrast.files import atomic_write
 
 CACHE_FORMAT_VERSION = 2  # bump when prepare_clip's output changes for the same inputs
 # 2: flow at its own resolution, registration, raw (unnormalised) flow, onset_apex pairs
@@ -218,19 +219,10 @@ class ClipCache:
         final = self.path(key)
         _MEMORY.pop(str(final), None)
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=f".{key[:16]}-", suffix=".tmp")
-        except OSError as err:
-            raise write_fault(self.root, err) from err
-        try:
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_write(final) as handle:
                 np.savez(handle, **payload)  # type: ignore[arg-type]
-            os.replace(tmp_name, final)
-        except BaseException as err:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            if isinstance(err, OSError):  # disk full, folder gone read-only: no later clip can be stored
-                raise write_fault(self.root, err) from err
-            raise
+        except OSError as err:  # disk full, folder gone read-only: no later clip can be stored
+            raise write_fault(self.root, err) from err
         return final
 
     def remove_stale_temp(self, max_age_s: float = 3600.0) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -35,6 +34,7 @@ from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
+from mer_contrast.files import cache_root
 from mer_contrast.text.facs import FacsTemplate, describe_au_subsets, describe_aus
 
 # val_strategy="none" returns no validation loader on purpose.
@@ -50,11 +50,6 @@ DEFAULT_AUGMENTATION = Augmentation()
 def _group(cls: type, value: Any) -> Any:
     """A config group as its dataclass: a mapping (a checkpoint's hparams, given back) is converted."""
     return cls(**value) if isinstance(value, Mapping) else value
-
-
-def default_cache_dir() -> Path:
-    """``$MER_CONTRAST_CACHE``, else ``~/.cache/mer-contrast`` (keys include the frame paths)."""
-    return Path(os.environ.get("MER_CONTRAST_CACHE", Path.home() / ".cache" / "mer-contrast"))
 
 
 class MERDataModule(LightningDataModule):
@@ -180,7 +175,7 @@ class MERDataModule(LightningDataModule):
         self.strain_bound = strain_bound
         self.flow_norm: FlowNorm | None = None
         self.temporal_jitter = temporal_jitter
-        self.cache = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir(), memory=in_memory)
+        self.cache = ClipCache(Path(cache_dir) if cache_dir else cache_root(), memory=in_memory)
         self.split: Split | None = None
         self.items: list[ClipItem] = []
         self.train_set: ClipDataset | None = None

@@ -17,11 +17,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from mer_contrast.files import atomic_write
 
 __all__ = [
     "DONE_FILE",
@@ -139,10 +140,8 @@ def _finite(value: Any) -> Any:
 
 def write_json(path: str | Path, data: Mapping[str, Any]) -> None:
     """Write ``data`` as indented JSON atomically (a half-written done.json must never look finished)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # unique: SLURM array tasks write loso.json too
-    tmp.write_text(json.dumps(_finite(dict(data)), indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
+    with atomic_write(path, "w") as handle:  # its own temporary name: SLURM array tasks write loso.json too
+        handle.write(json.dumps(_finite(dict(data)), indent=2, sort_keys=False) + "\n")
 
 
 def read_json(path: str | Path) -> dict[str, Any]:

@@ -16,12 +16,9 @@ open_clip's ``HFTextEncoder.lock``). A fully frozen tower:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -29,6 +26,8 @@ from typing import Any, Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+from mer_contrast.files import atomic_write, cache_root
 
 DEFAULT_MODEL = "minilm"
 log = logging.getLogger(__name__)
@@ -75,8 +74,7 @@ def mean_pool(hidden: Tensor, attention_mask: Tensor) -> Tensor:
 
 def default_store_dir() -> Path:
     """``$MER_CONTRAST_CACHE/text`` (else ``~/.cache/mer-contrast/text``): the sentence-embedding stores."""
-    root = os.environ.get("MER_CONTRAST_CACHE", str(Path.home() / ".cache" / "mer-contrast"))
-    return Path(root) / "text"
+    return cache_root() / "text"
 
 
 def model_identity(path: str, pooling: str, max_length: int) -> str:
@@ -113,18 +111,12 @@ def _write_store(path: Path, table: dict[str, Tensor]) -> None:
     """Atomic write (temporary file + rename); a read-only cache folder only costs the reuse."""
     texts = sorted(table)
     payload = {"texts": texts, "embeddings": torch.stack([table[t] for t in texts])}
-    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(path) as handle:
             torch.save(payload, handle)
-        os.replace(tmp, path)
     except OSError as error:
         log.warning("%s: cannot write the sentence-embedding store (%s); kept in memory only", path, error)
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 class TextTower(nn.Module):
