@@ -8,19 +8,15 @@ A fold holds out every clip of one subject for testing. Validation, when asked f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from mer_contrast.datasets.records import natural_key
+
 ValStrategy = Literal["none", "holdout_subjects", "test"]
-
-
-def natural_key(text: str) -> list[object]:
-    """Sort key that orders ``sub2`` before ``sub10``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def loso_subjects(subjects: Sequence[str]) -> list[str]:

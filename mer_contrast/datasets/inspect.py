@@ -23,15 +23,10 @@ from mer_contrast.datasets.errors import (
     SheetFormatError,
 )
 from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, apply_protocol, get_protocol, list_protocols
-from mer_contrast.datasets.records import ReadResult
+from mer_contrast.datasets.records import ReadResult, natural_key
 
 #: Errors reported as one line with exit code 2 (no traceback).
 USER_ERRORS = (DatasetNotFoundError, SheetFormatError, DatasetStrictError, AUParseError, ValueError, OSError)
-
-
-def natural_key(text: str) -> list[Any]:
-    """Sort key putting ``sub2`` before ``sub10`` and ``spNO.9`` before ``spNO.10``."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
 def summarize(

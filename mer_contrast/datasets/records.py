@@ -7,12 +7,25 @@ here knows about a particular database.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 Side = Literal["L", "R"]
 DatasetName = Literal["casme2", "mmew", "samm", "casme3", "megc2019", "smic"]
+_NUMBERS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple[list[str | int], str]:
+    """Sort key of the names of subjects, clips and folders: numbers by value, the rest ignoring case.
+
+    ``sub2`` < ``sub10``, ``spNO.9`` < ``spNO.10``, ``006`` < ``037``, ``S2`` < ``s10``; names equal but
+    for zero padding or case are ordered by their exact text (``s01`` < ``s1``, ``S1`` < ``s1``), so the
+    order never depends on the order the names came in.
+    """
+    parts = _NUMBERS.split(name)  # text, number, text, ...: a number is always at an odd index
+    return [int(part) if index % 2 else part.lower() for index, part in enumerate(parts)], name
 
 
 @dataclass(frozen=True)

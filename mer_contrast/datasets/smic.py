@@ -32,7 +32,7 @@ from mer_contrast.datasets._frames import child_dir, list_frames, undouble
 from mer_contrast.datasets._kinds import refuse_other_folder
 from mer_contrast.datasets._report import Report, check_root
 from mer_contrast.datasets.errors import DatasetNotFoundError
-from mer_contrast.datasets.records import ReadResult, SampleRecord
+from mer_contrast.datasets.records import ReadResult, SampleRecord, natural_key
 
 DATASET = "smic"
 TITLE = "SMIC-HS"
@@ -204,11 +204,7 @@ def _dirs(folder: Path) -> list[Path]:
     """Sub-folders of ``folder`` in natural order (``s2`` before ``s10``; ``s01`` before ``s1``)."""
     with os.scandir(folder) as entries:
         found = [Path(entry.path) for entry in entries if entry.is_dir()]
-    return sorted(found, key=lambda path: (_natural(path.name), path.name))
-
-
-def _natural(name: str) -> list[tuple[int, str]]:
-    return [(int(part), "") if part.isdigit() else (-1, part.lower()) for part in re.split(r"(\d+)", name)]
+    return sorted(found, key=lambda path: natural_key(path.name))
 
 
 def _subject_dirs(folder: Path) -> list[Path]:

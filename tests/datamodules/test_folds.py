@@ -2,7 +2,8 @@
 
 import pytest
 
-from mer_contrast.datamodules.folds import loso_split, loso_subjects, natural_key
+from mer_contrast.datamodules.folds import loso_split, loso_subjects
+from mer_contrast.datasets.records import natural_key
 
 SUBJECTS = ["sub10", "sub02", "sub02", "sub01", "sub10", "sub03", "sub03", "sub03", "sub04", "sub01"]
 
