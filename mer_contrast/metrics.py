@@ -14,8 +14,9 @@ With a confusion matrix ``C`` (rows: true class, columns: predicted class) and `
   so :func:`classification_metrics` does not use it.
 
 The ``*_from_confusion`` functions take a numpy array or a torch tensor (on any device) and return a
-scalar of the same kind. :func:`confusion`, :func:`accuracy`, :func:`uf1` and :func:`uar` work on label
-sequences (numpy). :func:`classification_metrics` builds torchmetrics objects that accumulate a
+scalar of the same kind; :func:`f1_from_counts` is the one F1 formula (also spotting's, over intervals).
+:func:`confusion`, :func:`metrics_from_labels`, :func:`accuracy`, :func:`uf1` and :func:`uar` work on
+label sequences (numpy). :func:`classification_metrics` builds torchmetrics objects that accumulate a
 confusion matrix and compute these same functions on it, for the LightningModule's logged
 ``{stage}_acc`` / ``_uf1`` / ``_uar``. Importing this module loads neither torch nor torchmetrics (the
 ``report`` command stays light); only :func:`classification_metrics` does.
@@ -39,7 +40,9 @@ __all__ = [
     "accuracy_from_confusion",
     "classification_metrics",
     "confusion",
+    "f1_from_counts",
     "metrics_from_confusion",
+    "metrics_from_labels",
     "uar",
     "uar_from_confusion",
     "uf1",
@@ -56,11 +59,17 @@ def accuracy_from_confusion(counts: Any) -> Any:
     return counts.diagonal().sum() / counts.sum()
 
 
+def f1_from_counts(tp: Any, fp: Any, fn: Any) -> Any:
+    """``2 TP / (2 TP + FP + FN)`` of counts: numbers, or arrays / tensors elementwise (0/0 undefined)."""
+    return 2 * tp / (2 * tp + fp + fn)
+
+
 def uf1_from_confusion(counts: Any) -> Any:
     """Mean F1 over the classes present in the targets or the predictions (see the module docstring)."""
-    seen = counts.sum(1) + counts.sum(0)  # 2 TP + FP + FN per class
-    present = seen > 0
-    return (2 * counts.diagonal()[present] / seen[present]).mean()
+    tp = counts.diagonal()
+    predicted, true = counts.sum(0), counts.sum(1)
+    present = predicted + true > 0
+    return f1_from_counts(tp[present], (predicted - tp)[present], (true - tp)[present]).mean()
 
 
 def uar_from_confusion(counts: Any) -> Any:
@@ -104,19 +113,24 @@ def metrics_from_confusion(counts: np.ndarray) -> dict[str, float]:
     return {name: float(fn(counts)) for name, fn in _FROM_CONFUSION.items()}
 
 
+def metrics_from_labels(preds: Labels, targets: Labels, num_classes: int) -> dict[str, float]:
+    """``{"accuracy", "uf1", "uar"}`` of predicted and true class indices; all NaN for no samples."""
+    return metrics_from_confusion(confusion(preds, targets, num_classes))
+
+
 def accuracy(preds: Labels, targets: Labels, num_classes: int) -> float:
     """Fraction of correct predictions (NaN for no samples)."""
-    return metrics_from_confusion(confusion(preds, targets, num_classes))["accuracy"]
+    return metrics_from_labels(preds, targets, num_classes)["accuracy"]
 
 
 def uf1(preds: Labels, targets: Labels, num_classes: int) -> float:
     """Unweighted F1 over the classes seen (NaN for no samples)."""
-    return metrics_from_confusion(confusion(preds, targets, num_classes))["uf1"]
+    return metrics_from_labels(preds, targets, num_classes)["uf1"]
 
 
 def uar(preds: Labels, targets: Labels, num_classes: int) -> float:
     """Unweighted average recall over the classes with ground truth (NaN for no samples)."""
-    return metrics_from_confusion(confusion(preds, targets, num_classes))["uar"]
+    return metrics_from_labels(preds, targets, num_classes)["uar"]
 
 
 def classification_metrics(num_classes: int, prefix: str | None = None) -> MetricCollection:

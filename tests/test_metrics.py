@@ -9,17 +9,19 @@ import numpy as np
 import pytest
 import torch
 from lightning.pytorch import LightningModule, Trainer
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, recall_score
 from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics.classification import MulticlassRecall
 
-from mer_contrast.loso.metrics import per_fold_metrics, pooled_metrics
+from mer_contrast.loso.metrics import metrics_of_rows, per_fold_metrics
 from mer_contrast.metrics import (
     LOGGED_NAMES,
     accuracy,
     classification_metrics,
     confusion,
+    f1_from_counts,
     metrics_from_confusion,
+    metrics_from_labels,
     uar,
     uf1,
 )
@@ -64,7 +66,7 @@ def test_fold_with_a_predicted_but_absent_class_logs_the_report_uar() -> None:
 def test_pooled_figures_are_unchanged() -> None:
     # The numbers the report printed before the definitions moved to mer_contrast.metrics.
     expected = {"accuracy": 0.5, "uf1": 0.3742857142857143, "uar": 0.45833333333333326}
-    assert pooled_metrics(LABELS, PREDS, 5) == expected
+    assert metrics_of_rows(ROWS, 5) == metrics_from_labels(PREDS, LABELS, 5) == expected
     assert (2 / 4 + 2 / 3 + 2 / 3 + 0) / 4 == pytest.approx(expected["uar"])  # classes 0-3 have truth
     assert uf1(PREDS, LABELS, 5) == pytest.approx(f1_score(LABELS, PREDS, average="macro", labels=range(5)))
     logged = _logged(PREDS, LABELS, 5)
@@ -81,7 +83,7 @@ def test_logged_and_reported_agree_on_random_folds(seed: int) -> None:
     n = int(rng.integers(1, 12))  # small folds: classes go missing from labels, predictions or both
     labels = rng.integers(0, k, n).tolist()
     preds = rng.integers(0, k, n).tolist()
-    report = pooled_metrics(labels, preds, k)
+    report = metrics_from_labels(preds, labels, k)
     logged = _logged(preds, labels, k)
     for name, reported in LOGGED_NAMES.items():
         assert logged[f"test_{name}"] == pytest.approx(report[reported], abs=1e-6), name
@@ -93,6 +95,51 @@ def test_logged_and_reported_agree_on_random_folds(seed: int) -> None:
     seen = sorted(set(labels) | set(preds))
     assert report["uf1"] == pytest.approx(f1_score(labels, preds, average="macro", labels=seen))
     assert report["uar"] == pytest.approx(balanced_accuracy_score(labels, preds))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_metrics_equal_sklearn_when_all_classes_have_ground_truth(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 7))
+    labels = np.concatenate([np.arange(k), rng.integers(0, k, 60)])  # every class present
+    preds = np.where(rng.random(labels.size) < 0.6, labels, rng.integers(0, k, labels.size))
+    got = metrics_from_labels(preds, labels, k)
+    assert got["accuracy"] == pytest.approx(accuracy_score(labels, preds))
+    assert got["uf1"] == pytest.approx(f1_score(labels, preds, average="macro", labels=list(range(k))))
+    assert got["uar"] == pytest.approx(recall_score(labels, preds, average="macro", labels=list(range(k))))
+    assert got["uar"] == pytest.approx(balanced_accuracy_score(labels, preds))
+
+
+def test_absent_classes_follow_the_documented_rule() -> None:
+    # K = 5; class 4 never occurs, class 3 is predicted but never true, class 2 true but never predicted.
+    labels = [0, 0, 1, 1, 2, 2]
+    preds = [0, 1, 1, 1, 3, 0]
+    got = metrics_from_labels(preds, labels, 5)
+    seen = sorted(set(labels) | set(preds))
+    assert got["uf1"] == pytest.approx(f1_score(labels, preds, average="macro", labels=seen, zero_division=0))
+    # Counting the never-seen class 4 as F1 = 0 would lower the score: it is left out.
+    assert got["uf1"] > f1_score(labels, preds, average="macro", labels=list(range(5)), zero_division=0)
+    truth = sorted(set(labels))
+    assert got["uar"] == pytest.approx(recall_score(labels, preds, average="macro", labels=truth))
+    assert got["accuracy"] == pytest.approx(3 / 6)
+
+
+def test_hand_computed_example() -> None:
+    # class 0: TP 2, FP 1, FN 0 -> F1 0.8; class 1: TP 1, FP 0, FN 1 -> F1 2/3.
+    got = metrics_from_labels([0, 0, 1, 0], [0, 0, 1, 1], 2)
+    assert got == pytest.approx({"accuracy": 0.75, "uf1": (0.8 + 2 / 3) / 2, "uar": (1.0 + 0.5) / 2})
+
+
+def test_f1_is_one_formula_for_classes_and_spotted_intervals() -> None:
+    from mer_contrast.spot.metrics import Score
+
+    counts = np.array([[3, 1], [2, 4]])
+    tp = counts.diagonal()
+    f1 = f1_from_counts(tp, counts.sum(0) - tp, counts.sum(1) - tp)
+    assert f1.tolist() == [6 / 9, 8 / 11]
+    assert float(f1.mean()) == metrics_from_confusion(counts)["uf1"]
+    assert Score(tp=3, fp=2, fn=1).f1 == f1_from_counts(3, 2, 1) == 6 / 9
+    assert Score(0, 0, 0).f1 == 1.0  # spotting's own rule: nothing to find and nothing found
 
 
 class FixedPredictions(LightningModule):

@@ -1,6 +1,7 @@
 """Leave-one-subject-out (LOSO) protocol: runner, pooled metrics, reports, demo.
 
-* :mod:`~mer_contrast.loso.metrics`: pooled accuracy / UF1 / UAR (numpy), per fold, mean ± std.
+* :mod:`~mer_contrast.loso.metrics`: prediction rows scored pooled and per fold (the metrics of
+  :mod:`mer_contrast.metrics`), mean ± std over seeds.
 * :mod:`~mer_contrast.loso.runner`: one fresh model per held-out subject and seed (``mer-contrast loso``),
   with :mod:`~mer_contrast.loso.schedule` (all folds in process, one with ``--fold-index``, or
   subprocesses on GPUs).

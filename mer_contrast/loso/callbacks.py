@@ -19,7 +19,7 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.seed import isolate_rng
 
-from mer_contrast.loso.metrics import pooled_metrics
+from mer_contrast.loso.metrics import metrics_of_rows
 from mer_contrast.trainers.predictions import prediction_rows
 
 __all__ = ["EpochTestPredictions", "predict_clips"]
@@ -99,7 +99,7 @@ class EpochTestPredictions(Callback):
 
         def score(epoch: int) -> tuple[float, float, int]:
             rows = self.epochs[epoch]
-            values = pooled_metrics([r["label"] for r in rows], [r["pred"] for r in rows], num_classes)
+            values = metrics_of_rows(rows, num_classes)
             return values[metric], values[other], -epoch
 
         best = max(self.epochs, key=score)

@@ -1,12 +1,14 @@
-"""Pooled LOSO metrics in the MEGC style: accuracy, UF1 and UAR over concatenated predictions.
+"""LOSO scoring of per-clip prediction rows: pooled over folds in the MEGC style, per fold, mean ± std.
 
 MEGC (2019 onwards) scores a leave-one-subject-out run by concatenating the test predictions of all
 folds and computing the metrics once on the pooled set; averaging per-fold scores instead would weight
-a subject with 2 clips like one with 30 and leave most per-fold F1s undefined. The definitions (which
-classes UF1 and UAR average over) live in :mod:`mer_contrast.metrics`, shared with the metrics the
-LightningModule logs, so a fold's logged ``test_uar`` equals its per-fold UAR here. On a pooled run over
-a whole dataset every class has ground truth, so UF1 equals sklearn's ``f1_score(y, p,
-average="macro", labels=range(K))`` and UAR its ``balanced_accuracy_score``.
+a subject with 2 clips like one with 30 and leave most per-fold F1s undefined. The metrics themselves
+(accuracy, UF1, UAR, and which classes UF1 and UAR average over) are defined once, in
+:mod:`mer_contrast.metrics`, shared with the metrics the LightningModule logs, so a fold's logged
+``test_uar`` equals its per-fold UAR here. This module only groups rows (``{"label", "pred", ...}``, as
+the prediction files hold them) and summarises runs. On a pooled run over a whole dataset every class
+has ground truth, so UF1 equals sklearn's ``f1_score(y, p, average="macro", labels=range(K))`` and UAR
+its ``balanced_accuracy_score``.
 
 Everything is numpy (no torch import): sklearn is only a test-time reference.
 """
@@ -15,47 +17,40 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from mer_contrast.metrics import METRIC_NAMES, Labels, confusion, metrics_from_confusion
+from mer_contrast.metrics import METRIC_NAMES, confusion, metrics_from_confusion
 
-__all__ = [
-    "METRIC_NAMES",
-    "confusion_matrix",
-    "mean_std",
-    "metrics_from_confusion",
-    "per_fold_metrics",
-    "pooled_metrics",
-]
+__all__ = ["confusion_of_rows", "mean_std", "metrics_of_rows", "per_fold_metrics"]
+
+Row = Mapping[str, Any]
 
 
-def confusion_matrix(labels: Labels, preds: Labels, num_classes: int) -> np.ndarray:
-    """Counts ``C[i, j]`` of clips with true class ``i`` predicted as ``j``; shape ``(K, K)``."""
-    return confusion(preds, labels, num_classes)
+def confusion_of_rows(rows: Iterable[Row], num_classes: int) -> np.ndarray:
+    """Counts ``C[i, j]`` of the rows with ``label`` ``i`` and ``pred`` ``j``; shape ``(K, K)``."""
+    rows = list(rows)
+    return confusion([int(r["pred"]) for r in rows], [int(r["label"]) for r in rows], num_classes)
 
 
-def pooled_metrics(labels: Labels, preds: Labels, num_classes: int) -> dict[str, float]:
-    """Accuracy, UF1 and UAR of one pooled set of predictions (all folds concatenated)."""
-    return metrics_from_confusion(confusion_matrix(labels, preds, num_classes))
+def metrics_of_rows(rows: Iterable[Row], num_classes: int) -> dict[str, float]:
+    """Accuracy, UF1 and UAR of prediction rows taken as one set (pooled: all folds concatenated)."""
+    return metrics_from_confusion(confusion_of_rows(rows, num_classes))
 
 
-def per_fold_metrics(
-    rows: Iterable[Mapping[str, object]], num_classes: int, key: str = "subject"
-) -> list[dict[str, object]]:
+def per_fold_metrics(rows: Iterable[Row], num_classes: int, key: str = "subject") -> list[dict[str, object]]:
     """Metrics of each fold, in first-seen order: ``[{key, "n", "accuracy", "uf1", "uar"}]``.
 
     ``rows`` are per-clip predictions with at least ``key``, ``label`` and ``pred``. Per-fold scores are
-    for inspection (which subject fails); the headline number is :func:`pooled_metrics`.
+    for inspection (which subject fails); the headline number is :func:`metrics_of_rows` of them all.
     """
-    groups: dict[object, tuple[list[int], list[int]]] = {}
+    groups: dict[object, list[Row]] = {}
     for row in rows:
-        labels, preds = groups.setdefault(row[key], ([], []))
-        labels.append(int(row["label"]))  # type: ignore[call-overload]
-        preds.append(int(row["pred"]))  # type: ignore[call-overload]
+        groups.setdefault(row[key], []).append(row)
     return [
-        {key: fold, "n": len(labels), **pooled_metrics(labels, preds, num_classes)}
-        for fold, (labels, preds) in groups.items()
+        {key: fold, "n": len(fold_rows), **metrics_of_rows(fold_rows, num_classes)}
+        for fold, fold_rows in groups.items()
     ]
 
 

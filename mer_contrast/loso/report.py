@@ -25,13 +25,7 @@ import numpy as np
 
 import mer_contrast
 from mer_contrast.cliutil import ToolParser
-from mer_contrast.loso.metrics import (
-    METRIC_NAMES,
-    confusion_matrix,
-    mean_std,
-    metrics_from_confusion,
-    per_fold_metrics,
-)
+from mer_contrast.loso.metrics import confusion_of_rows, mean_std, metrics_of_rows, per_fold_metrics
 from mer_contrast.loso.store import (
     DONE_FILE,
     OPTIMISTIC,
@@ -42,6 +36,7 @@ from mer_contrast.loso.store import (
     read_json,
     write_json,
 )
+from mer_contrast.metrics import METRIC_NAMES, metrics_from_confusion, metrics_from_labels
 
 __all__ = ["chance_levels", "collect", "main", "render_markdown", "summarize", "write_report"]
 
@@ -97,9 +92,7 @@ def chance_levels(labels: Sequence[int], num_classes: int) -> dict[str, dict[str
     uniform = 1.0 / num_classes
     # Uniform guessing: precision of class c = its prior, recall = 1/K; absent classes are still guessed.
     f1 = np.concatenate([2 * prior * uniform / (prior + uniform), np.zeros(num_classes - present.sum())])
-    majority = metrics_from_confusion(
-        confusion_matrix(labels, [int(counts.argmax())] * len(labels), num_classes)
-    )
+    majority = metrics_from_labels([int(counts.argmax())] * len(labels), labels, num_classes)
     return {
         "uniform": {"accuracy": uniform, "uf1": float(f1.mean()), "uar": uniform},
         "majority": majority,
@@ -122,13 +115,12 @@ def _selection_summary(key: str, folds: list[dict[str, Any]], num_classes: int) 
         )  # fmt: skip
     per_seed = []
     for seed, rows in sorted(by_seed.items()):
-        counts = confusion_matrix([r["label"] for r in rows], [r["pred"] for r in rows], num_classes)
         folds_of_seed = sum(1 for fold in folds if int(fold["seed"]) == seed)
         per_seed.append(
-            {"seed": seed, "n": len(rows), "folds": folds_of_seed, **metrics_from_confusion(counts)}
+            {"seed": seed, "n": len(rows), "folds": folds_of_seed, **metrics_of_rows(rows, num_classes)}
         )
     all_rows = [row for rows in by_seed.values() for row in rows]
-    counts = confusion_matrix([r["label"] for r in all_rows], [r["pred"] for r in all_rows], num_classes)
+    counts = confusion_of_rows(all_rows, num_classes)
     return {
         "selection": " / ".join(labels),
         "optimistic": key in OPTIMISTIC,

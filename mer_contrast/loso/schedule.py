@@ -32,13 +32,13 @@ log = logging.getLogger(__name__)
 
 def fold_metrics(plan: RunPlan, spec: FoldSpec, done: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Per-selection scores of a finished fold (for the progress line)."""
-    from mer_contrast.loso.metrics import pooled_metrics
+    from mer_contrast.loso.metrics import metrics_of_rows
 
     folder = fold_dir(plan.out, spec.seed, spec.subject)
     scores = {}
     for key, info in done.get("selections", {}).items():
         rows = read_predictions(folder / info["file"])
-        scores[key] = pooled_metrics([r["label"] for r in rows], [r["pred"] for r in rows], len(plan.classes))
+        scores[key] = metrics_of_rows(rows, len(plan.classes))
     return scores
 
 

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from mer_contrast.cliutil import ToolParser, comma_list, split_overrides
-from mer_contrast.loso.metrics import METRIC_NAMES, mean_std, pooled_metrics
+from mer_contrast.loso.metrics import mean_std, metrics_of_rows
+from mer_contrast.metrics import METRIC_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,8 @@ def run_peers(
         for seed in _seed_list(seeds):
             predictions = make_rows(seed)
             per_seed.append(
-                {"seed": seed, "n": len(predictions), **pooled_metrics(
-                    [int(r["label"]) for r in predictions], [int(r["pred"]) for r in predictions], num_classes
-                )}
-            )  # fmt: skip
+                {"seed": seed, "n": len(predictions), **metrics_of_rows(predictions, num_classes)}
+            )
         results[name] = {**_seed_summary(per_seed), "seconds": round(fixed + time.perf_counter() - begin, 1)}
 
     if "peer_flow_logreg" in rows:

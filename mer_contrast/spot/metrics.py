@@ -2,15 +2,17 @@
 
 A spotted interval is a true positive when its IoU with a not yet matched true interval is at least
 ``iou`` (MEGC 2019-2022: 0.5); each true interval is matched at most once (greedy, best IoU first).
-Spotting F1 = 2TP / (2TP + FP + FN). For spot-then-recognize (Liong et al., MEAN, 2023) a hit must
-also carry the true class; a spotted interval of the wrong class counts as a false positive and its
-true interval as missed.
+Spotting F1 = 2TP / (2TP + FP + FN), :func:`mer_contrast.metrics.f1_from_counts` of the summed counts.
+For spot-then-recognize (Liong et al., MEAN, 2023) a hit must also carry the true class; a spotted
+interval of the wrong class counts as a false positive and its true interval as missed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from mer_contrast.metrics import f1_from_counts
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Score:
     def f1(self) -> float:
         """2TP / (2TP + FP + FN); 1.0 when there was nothing to find and nothing was found."""
         total = 2 * self.tp + self.fp + self.fn
-        return 2 * self.tp / total if total else 1.0
+        return f1_from_counts(self.tp, self.fp, self.fn) if total else 1.0
 
     def __add__(self, other: Score) -> Score:
         return Score(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
