@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mer_contrast.datasets._table import (
-    HEADER_SCAN_ROWS,
     Table,
     cell_text,
+    header_row,
     is_blank,
     normalise_name,
     read_sheets,
@@ -132,9 +132,9 @@ _NAMES_CHECKED = 50  # Filename values looked at; the sheets are consistent, a f
 
 def identify(rows: Rows) -> tuple[SheetKind, str] | None:
     """The kind of sheet ``rows`` are and the evidence (``"it has the column 'remarks'"``), or None."""
-    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        if row and not is_blank(row[0]) and normalise_name(row[0]) in _HEADER_FIRST_CELLS:
-            return _identify_header(row, rows[index + 1 :])
+    index = header_row(rows, _HEADER_FIRST_CELLS)
+    if index is not None:
+        return _identify_header(rows[index], rows[index + 1 :])
     first = next((row for row in rows if any(not is_blank(cell) for cell in row)), None)
     if first is not None and len(first) >= 4 and cell_text(first[0]).lower() in MEGC_DATABASES:
         line = ",".join(cell_text(cell) for cell in first[:4])

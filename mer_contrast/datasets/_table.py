@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,14 +86,24 @@ def split_table(
     path: Path, sheets: list[list[tuple[object, ...]]], first_header_cells: Sequence[str] = ("Subject",)
 ) -> Table:
     """:func:`load_table` on sheets already read by :func:`read_sheets`."""
-    wanted = {normalise_name(cell) for cell in first_header_cells}
     for rows in sheets:
-        for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-            if row and not is_blank(row[0]) and normalise_name(row[0]) in wanted:
-                header = ["" if is_blank(cell) else str(cell).strip() for cell in row]
-                data = [(number + 1, rows[number]) for number in range(index + 1, len(rows))]
-                return Table(path=path, header=header, rows=data)
+        index = header_row(rows, first_header_cells)
+        if index is not None:
+            header = ["" if is_blank(cell) else str(cell).strip() for cell in rows[index]]
+            data = [(number + 1, rows[number]) for number in range(index + 1, len(rows))]
+            return Table(path=path, header=header, rows=data)
     raise SheetFormatError(path, first_header_cells[0], "no header row starting with it")
+
+
+def header_row(rows: Sequence[Sequence[object]], first_header_cells: Iterable[str]) -> int | None:
+    """Index of the header: the first of the top :data:`HEADER_SCAN_ROWS` rows whose first cell is one
+    of ``first_header_cells`` (compared by :func:`normalise_name`; SAMM's sits below a 13-row preamble).
+    """
+    wanted = {normalise_name(cell) for cell in first_header_cells}
+    for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if row and not is_blank(row[0]) and normalise_name(row[0]) in wanted:
+            return index
+    return None
 
 
 def _read_sheets(path: Path) -> list[list[tuple[object, ...]]]:

@@ -206,3 +206,20 @@ def test_documented_au_quirks_stay_silent(tmp_path: Path) -> None:
     assert not any("AU cell" in m for m in read_dataset("samm", sheet=samm).warnings)
     casme2 = build_casme2(tmp_path / "CASME2") / CASME2_SHEET  # '?', R/L prefixes, int cells
     assert not any("AU cell" in m for m in read_dataset("casme2", sheet=casme2).warnings)
+
+
+def test_reader_and_kind_check_find_the_same_header_row() -> None:
+    from ds_builders import SAMM_HEADER, SAMM_ROWS, samm_preamble
+
+    from mer_contrast.datasets._kinds import identify
+    from mer_contrast.datasets._table import HEADER_SCAN_ROWS, header_row, split_table
+
+    rows = [*samm_preamble(), SAMM_HEADER, *SAMM_ROWS]
+    assert header_row(rows, ["Subject"]) == 13  # below SAMM's 13-row preamble
+    assert header_row(rows, ["SUB JECT"]) == 13  # first cells compare like column names
+    table = split_table(Path("samm.xlsx"), [rows])
+    assert table.header == list(SAMM_HEADER) and table.rows[0] == (15, SAMM_ROWS[0])
+    found = identify(rows)
+    assert found is not None and found[0].key == "samm"
+    too_deep = [()] * HEADER_SCAN_ROWS + [SAMM_HEADER, *SAMM_ROWS]
+    assert header_row(too_deep, ["Subject"]) is None and identify(too_deep) is None
