@@ -35,8 +35,11 @@ def decay_groups(
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
     """LR multiplier: linear warmup from ~0 to 1 over ``warmup_steps``, then cosine decay to 0.
 
-    This is transformers' ``get_cosine_schedule_with_warmup(warmup_steps + 1, total_steps + 1)`` one
-    step ahead (the same without warmup): that one spends its first step at lr 0.
+    Written here rather than taken from transformers: ``get_cosine_schedule_with_warmup(W, T)`` gives
+    the same factors only without warmup. With warmup it spends its first step at lr 0 (a step that
+    trains nothing) and runs every warmup step one step behind; this schedule equals it called with
+    ``(W + 1, T + 1)`` and read one step ahead, which its LambdaLR cannot do without reaching into its
+    private lambda. tests/trainers/test_optim.py compares the two step by step.
     """
     total_steps = max(1, total_steps)
     warmup_steps = min(max(0, warmup_steps), total_steps)

@@ -50,11 +50,11 @@ def test_lr_of_every_step_is_the_documented_schedule(total: int, warmup: int) ->
     assert _lrs_of_a_run(total, warmup, per_epoch=1) == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
-@pytest.mark.parametrize(("total", "warmup"), SCHEDULES)
+@pytest.mark.parametrize(("total", "warmup"), [*SCHEDULES, (1000, 37), (5000, 0)])
 def test_schedule_is_transformers_cosine_one_step_ahead(total: int, warmup: int) -> None:
-    # Why warmup_cosine is not transformers' get_cosine_schedule_with_warmup: that one starts the warmup
-    # at lr 0 (a step that trains nothing). The two are the same schedule shifted by one step, hence
-    # identical without warmup.
+    # Why warmup_cosine is not transformers' get_cosine_schedule_with_warmup: with warmup, that one
+    # starts at lr 0 (a step that trains nothing) and lags one step through the warmup. The two are the
+    # same schedule shifted by one step, to the bit, hence identical without warmup.
     def hf(num_warmup: int, num_training: int) -> list[float]:
         optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
         lr_lambda = get_cosine_schedule_with_warmup(optimizer, num_warmup, num_training).lr_lambdas[0]
@@ -62,11 +62,12 @@ def test_schedule_is_transformers_cosine_one_step_ahead(total: int, warmup: int)
 
     ours = [warmup_cosine(total, warmup)(s) for s in range(total + 1)]
     clamped = min(warmup, total)
-    assert ours == pytest.approx(hf(clamped + 1, total + 1)[1 : total + 2], rel=1e-12, abs=1e-15)
-    if clamped == 0:
-        assert ours == pytest.approx(hf(0, total)[: total + 1], rel=1e-12, abs=1e-15)
-    else:
-        assert hf(clamped, total)[0] == 0.0 < ours[0]
+    assert ours == hf(clamped + 1, total + 1)[1 : total + 2]
+    as_shipped = hf(clamped, total)[: total + 1]
+    differ = [s for s, (a, b) in enumerate(zip(ours, as_shipped, strict=True)) if a != b]
+    assert differ == list(range(clamped))  # every warmup step, the first at lr 0
+    if clamped:
+        assert as_shipped[0] == 0.0 < ours[0]
 
 
 def test_decay_groups_split_by_dimension_and_skip_frozen() -> None:
