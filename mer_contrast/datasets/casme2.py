@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Literal
 
 from mer_contrast.datasets._frames import undouble
-from mer_contrast.datasets._kinds import load_table
-from mer_contrast.datasets._reader import clip_rows, open_sheet
-from mer_contrast.datasets._report import Report, text_or_blank
+from mer_contrast.datasets._reader import in_subject_folders, open_sheet, read_clip_rows
+from mer_contrast.datasets._report import text_or_blank
 from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult
@@ -75,26 +74,22 @@ def read(
     root, sheet_path = open_sheet(DATASET, root, sheet, names)
 
     frames_dir, cropped = (None, False) if root is None else _frames_dir(root, frames)
-    report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
-    table = load_table(sheet_path, ACCEPTS)
     columns = {
-        "subject": table.column("Subject"),
-        "filename": table.column("Filename"),
+        "subject": ("Subject",),
+        "filename": ("Filename",),
         # The second names are those of bob.db.casme2's annotations.csv export.
-        "onset": table.column("OnsetFrame", "onset"),
-        "apex": table.column("ApexFrame", "apex"),
-        "offset": table.column("OffsetFrame", "offset"),
-        "aus": table.column("Action Units", "action_units"),
-        "emotion": table.column("Estimated Emotion", "emotion"),
-        "objective": table.column("Objective Classes", required=False),
+        "onset": ("OnsetFrame", "onset"),
+        "apex": ("ApexFrame", "apex"),
+        "offset": ("OffsetFrame", "offset"),
+        "aus": ("Action Units", "action_units"),
+        "emotion": ("Estimated Emotion", "emotion"),
+        "objective": ("Objective Classes",),
     }
-    folder = frames_dir
-    records = clip_rows(
-        report, table, columns, emotions=EMOTIONS, subject_of=lambda cell, _: subject_id(cell),
-        folders_of=None if folder is None else lambda r: [folder / r.subject / r.clip_id],
-        extra={"cropped": "1"} if cropped else {},
+    return read_clip_rows(
+        DATASET, sheet_path, ACCEPTS, columns, strict=strict, quiet=quiet, optional=("objective",),
+        emotions=EMOTIONS, subject_of=lambda cell, _: subject_id(cell),
+        folders_of=in_subject_folders(frames_dir), extra={"cropped": "1"} if cropped else {},
     )  # fmt: skip
-    return report.result(records)
 
 
 def _frames_dir(root: Path, frames: FrameSource) -> tuple[Path, bool]:

@@ -18,9 +18,8 @@ import re
 from pathlib import Path
 
 from mer_contrast.datasets._frames import undouble
-from mer_contrast.datasets._kinds import load_table
-from mer_contrast.datasets._reader import clip_rows, open_sheet
-from mer_contrast.datasets._report import Report, text_or_blank
+from mer_contrast.datasets._reader import open_sheet, read_clip_rows
+from mer_contrast.datasets._report import text_or_blank
 from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.errors import DatasetNotFoundError
 from mer_contrast.datasets.records import ReadResult
@@ -67,25 +66,23 @@ def read(
         if not frames_dir.is_dir():
             raise DatasetNotFoundError(DATASET, f"the frame folder {FRAMES_FOLDER}/", root)
 
-    report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
-    table = load_table(sheet_path, ACCEPTS)
     columns = {
-        "subject": table.column("Subject"),
-        "filename": table.column("Filename"),
-        "onset": table.column("OnsetFrame"),
-        "apex": table.column("ApexFrame"),
-        "offset": table.column("OffsetFrame"),
-        "aus": table.column("Action Units"),
-        "emotion": table.column("Estimated Emotion"),
+        "subject": ("Subject",),
+        "filename": ("Filename",),
+        "onset": ("OnsetFrame",),
+        "apex": ("ApexFrame",),
+        "offset": ("OffsetFrame",),
+        "aus": ("Action Units",),
+        "emotion": ("Estimated Emotion",),
     }
     folder = frames_dir
-    records = clip_rows(
-        report, table, columns, emotions=EMOTIONS, subject_of=subject_id, extra={"cropped": "1"},
+    return read_clip_rows(
+        DATASET, sheet_path, ACCEPTS, columns, strict=strict, quiet=quiet,
+        emotions=EMOTIONS, subject_of=subject_id, extra={"cropped": "1"},
         folders_of=None if folder is None else (
             lambda r: clip_folders(folder, r.subject, r.emotion, r.clip_id)
         ),
     )  # fmt: skip
-    return report.result(records)
 
 
 def clip_folders(frames_dir: Path, subject: str, emotion: str, clip_id: str) -> list[Path]:

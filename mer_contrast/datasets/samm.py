@@ -17,9 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mer_contrast.datasets._frames import undouble
-from mer_contrast.datasets._kinds import load_table
-from mer_contrast.datasets._reader import clip_rows, open_sheet
-from mer_contrast.datasets._report import Report, text_or_blank
+from mer_contrast.datasets._reader import in_subject_folders, open_sheet, read_clip_rows
+from mer_contrast.datasets._report import text_or_blank
 from mer_contrast.datasets._table import cell_int
 from mer_contrast.datasets.records import ReadResult
 
@@ -59,22 +58,19 @@ def read(
         nested = undouble(root / FRAMES_FOLDER)
         frames_dir = nested if nested.is_dir() else root
 
-    report = Report(DATASET, sheet_path, strict=strict, quiet=quiet)
-    table = load_table(sheet_path, ACCEPTS)
     columns = {
-        "subject": table.column("Subject"),
-        "filename": table.column("Filename"),
-        "onset": table.column("Onset Frame"),
-        "apex": table.column("Apex Frame"),
-        "offset": table.column("Offset Frame"),
-        "aus": table.column("Action Units"),
-        "emotion": table.column("Estimated Emotion"),
-        "objective": table.column("Objective Classes", required=False),
+        "subject": ("Subject",),
+        "filename": ("Filename",),
+        "onset": ("Onset Frame",),
+        "apex": ("Apex Frame",),
+        "offset": ("Offset Frame",),
+        "aus": ("Action Units",),
+        "emotion": ("Estimated Emotion",),
+        "objective": ("Objective Classes",),
     }
-    folder = frames_dir
-    records = clip_rows(
-        report, table, columns, emotions=EMOTIONS, subject_of=lambda cell, _: subject_id(cell),
-        folders_of=None if folder is None else lambda r: [folder / r.subject / r.clip_id],
+    return read_clip_rows(
+        DATASET, sheet_path, ACCEPTS, columns, strict=strict, quiet=quiet, optional=("objective",),
+        emotions=EMOTIONS, subject_of=lambda cell, _: subject_id(cell),
+        folders_of=in_subject_folders(frames_dir),
         extra={"grayscale": "1"},  # SAMM is released in grayscale only
     )  # fmt: skip
-    return report.result(records)
