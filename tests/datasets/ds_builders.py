@@ -12,6 +12,8 @@ from pathlib import Path
 
 import openpyxl
 
+from mer_contrast.synth import sheets
+
 
 def write_xlsx(
     path: Path,
@@ -159,20 +161,7 @@ def build_mmew(root: Path, *, csv_sheet: bool = False) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------- SAMM
-SAMM_HEADER = (
-    "Subject",
-    "Filename",
-    "Inducement Code",
-    "Onset Frame",
-    "Apex Frame",
-    "Offset Frame",
-    "Duration",
-    "Micro",
-    "Action Units",
-    "Estimated Emotion",
-    "Objective Classes",
-    "Notes",
-)
+SAMM_HEADER = sheets.SAMM_HEADER  # the one spelling of it (tests/synth/test_sheets.py pins it word for word)
 SAMM_ROWS: list[tuple[object, ...]] = [
     ("006", "006_1_2", 1, 5562, 5564, 5566, 5, "Micro - 1/2", "4+7", "Anger", 3, None),
     ("006", "006_1_3", 1, 3912, 3913, 3915, 4, "Micro - 1/2", 4, "Anger", 3, "While blinking"),

@@ -19,6 +19,7 @@ from mer_contrast.loso import cli as loso_cli
 from mer_contrast.loso import report
 from mer_contrast.loso.store import read_predictions
 from mer_contrast.main import main
+from mer_contrast.synth.sheets import SAMM_HEADER
 
 from .helpers import CONF, overrides
 
@@ -341,11 +342,8 @@ def test_fit_on_another_databases_sheet_is_one_line(
     import openpyxl
 
     book = openpyxl.Workbook()  # SAMM's columns under CASME II's file name
-    book.active.append(
-        ["Subject", "Filename", "Inducement Code", "Onset Frame", "Apex Frame", "Offset Frame", "Duration",
-         "Micro", "Objective Classes", "Notes", "Action Units", "Estimated Emotion"]
-    )  # fmt: skip
-    book.active.append(["006", "006_1_2", 1, 5086, 5123, 5128, 43, "Micro - 1/2", 1, "", "4+7", "Anger"])
+    book.active.append(SAMM_HEADER)
+    book.active.append(["006", "006_1_2", 1, 5086, 5123, 5128, 43, "Micro - 1/2", "4+7", "Anger", 1, ""])
     book.save(root / "CASME2-coding-20140508.xlsx")
     argv = ["fit", *base_args, f"--data.init_args.root={root}"]
     assert main(argv) == 2
