@@ -1,0 +1,103 @@
+"""MERRecognizer: the logit scale it owns, and its training outputs beside its video-only logits."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from mer_contrast.losses import stable_text_ids
+from mer_contrast.losses.objective import MERObjective
+from mer_contrast.models import Compact3DCNN, MERRecognizer, TwoStreamVisual
+
+TEXTS = ["brow lowerer", "lip corner puller"]
+
+
+class LetterCounts(nn.Module):
+    """A stand-in text tower: a learnt map of each sentence's letter counts (no model files)."""
+
+    out_dim = 6
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(26, self.out_dim)
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        counts = torch.zeros(len(texts), 26)
+        for row, text in enumerate(texts):
+            for letter in text:
+                if letter.isalpha():
+                    counts[row, ord(letter.lower()) - ord("a")] += 1
+        return self.proj(counts)
+
+
+def visual() -> TwoStreamVisual:
+    return TwoStreamVisual(
+        Compact3DCNN(widths=(4, 8)), Compact3DCNN(in_channels=2, widths=(4,), input_norm="none")
+    )
+
+
+def clips() -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return torch.rand(2, 4, 3, 16, 16, generator=gen), torch.randn(2, 3, 2, 16, 16, generator=gen)
+
+
+def test_logit_scale_starts_at_the_temperature_and_is_clamped_as_clip() -> None:
+    torch.manual_seed(0)
+    model = MERRecognizer(visual(), LetterCounts(), num_classes=3, embed_dim=8, init_temperature=0.07)
+    assert model.logit_scale is not None and model.logit_scale.requires_grad
+    assert model.logit_scale.item() == pytest.approx(math.log(1 / 0.07))
+    assert model.temperature == pytest.approx(0.07, rel=1e-5)
+    with torch.no_grad():
+        model.logit_scale.fill_(10.0)  # above ln(100)
+    model.clamp_logit_scale()
+    assert model.logit_scale.item() == pytest.approx(math.log(100.0))
+    with torch.no_grad():
+        model.logit_scale.fill_(-3.0)
+    model.clamp_logit_scale()
+    assert model.logit_scale.item() == 0.0
+    assert "logit_scale" in model.state_dict()
+
+
+def test_no_text_tower_no_logit_scale() -> None:
+    model = MERRecognizer(visual(), None, num_classes=3)
+    assert model.logit_scale is None and model.temperature is None
+    model.clamp_logit_scale()  # nothing to clamp
+    rgb, flow = clips()
+    outputs = model(rgb, flow, TEXTS)
+    assert set(outputs) == {"logits"}  # the visual-only ablation trains on the classification loss
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"init_temperature": 0.0}, "init_temperature must be > 0"), ({"max_logit_scale": 0.5}, "max_logit")],
+)
+def test_bad_temperatures(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        MERRecognizer(visual(), LetterCounts(), num_classes=3, **kwargs)
+
+
+@pytest.mark.parametrize("head_input", ["features", "joint"])
+def test_training_outputs_feed_the_objective(head_input: str) -> None:
+    torch.manual_seed(0)
+    model = MERRecognizer(visual(), LetterCounts(), num_classes=3, embed_dim=8, head_input=head_input)  # type: ignore[arg-type]
+    model.eval()  # no dropout: the training outputs' logits are the video-only logits
+    rgb, flow = clips()
+    joint = head_input == "joint"
+    outputs = model(rgb, flow, TEXTS, classify_texts=joint)
+    expected = {"logits", "text_features", "visual_embedding", "text_embedding", "logit_scale"}
+    assert set(outputs) == expected | ({"text_logits"} if joint else set())
+    assert torch.equal(outputs["logits"], model(rgb, flow))
+    assert outputs["logit_scale"] is model.logit_scale
+    assert outputs["visual_embedding"].shape == outputs["text_embedding"].shape == (2, 8)
+    objective = MERObjective(3, LetterCounts.out_dim, model.joint_head, text_classification_weight=1.0)
+    assert objective.needs_text_logits == joint
+    loss, _ = objective(**outputs, labels=torch.tensor([0, 2]), text_ids=stable_text_ids(TEXTS))
+    loss.backward()
+    assert model.logit_scale is not None and model.logit_scale.grad is not None  # the loss trains T
+    assert model.text_proj is not None and model.text_proj.weight.grad is not None
+    if not joint:
+        with pytest.raises(RuntimeError, match="reads visual features"):
+            model(rgb, flow, TEXTS, classify_texts=True)
