@@ -415,25 +415,3 @@ def test_joint_head_learns_from_the_sentences_and_predicts_from_video_alone(tiny
         ablation.model.classify_embedding(torch.zeros(1, 8))
     with pytest.raises(ValueError, match="text_classification_weight must be >= 0"):
         MERContrastModule.from_config(model_config(tiny_bert, text_classification_weight=-1.0))
-
-
-def test_the_task_builds_from_its_hyperparameters_by_keyword(tiny_bert: str) -> None:
-    text = TextTower(tiny_bert)
-    task = MERContrastModule(tiny_visual(), text, num_classes=NUM_CLASSES, embed_dim=16, positives="text")
-    assert task.model.visual_proj is not None and task.model.visual_proj.out_features == 16
-    task.hparams["embed_dim"], task.hparams["positives"] = 24, "label"
-    task.hparams["init_temperature"], task.hparams["num_classes"] = 0.5, 4
-    task.configure_models(tiny_visual(), text)
-    task.configure_losses()
-    task.configure_metrics()
-    assert task.model.visual_proj is not None and task.model.visual_proj.out_features == 24
-    assert task.model.temperature == pytest.approx(0.5) and task.model.num_classes == 4
-    assert (
-        task.objective.contrastive_loss is not None and task.objective.contrastive_loss.positives == "label"
-    )
-    assert task.val_confusion.num_classes == 4
-    # The recognizer's parts and the losses are reached through model and objective only.
-    for alias in ("visual", "text", "classifier", "visual_proj", "text_proj", "class_names"):
-        assert not hasattr(task, alias), alias
-    for alias in ("classification_loss", "contrastive_loss", "distillation", "temperature", "lr"):
-        assert not hasattr(task, alias), alias
