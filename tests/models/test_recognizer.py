@@ -6,31 +6,13 @@ import math
 
 import pytest
 import torch
-from torch import nn
+from stand_in_text_tower import LetterCounts
 
 from mer_contrast.losses import stable_text_ids
 from mer_contrast.losses.objective import MERObjective
 from mer_contrast.models import Compact3DCNN, MERRecognizer, TwoStreamVisual
 
 TEXTS = ["brow lowerer", "lip corner puller"]
-
-
-class LetterCounts(nn.Module):
-    """A stand-in text tower: a learnt map of each sentence's letter counts (no model files)."""
-
-    out_dim = 6
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.proj = nn.Linear(26, self.out_dim)
-
-    def forward(self, texts: list[str]) -> torch.Tensor:
-        counts = torch.zeros(len(texts), 26)
-        for row, text in enumerate(texts):
-            for letter in text:
-                if letter.isalpha():
-                    counts[row, ord(letter.lower()) - ord("a")] += 1
-        return self.proj(counts)
 
 
 def visual() -> TwoStreamVisual:

@@ -3,28 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
-from torch import nn
+from stand_in_text_tower import LetterCounts
 
 from mer_contrast.models import Compact3DCNN, TwoStreamVisual
 from mer_contrast.trainers import MERContrastModule
-
-
-class LetterCounts(nn.Module):
-    """A stand-in text tower (no model files): a learnt map of each sentence's letter counts."""
-
-    out_dim = 6
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.proj = nn.Linear(26, self.out_dim)
-
-    def forward(self, texts: list[str]) -> torch.Tensor:
-        counts = torch.zeros(len(texts), 26)
-        for row, text in enumerate(texts):
-            for letter in filter(str.isalpha, text.lower()):
-                counts[row, ord(letter) - ord("a")] += 1
-        return self.proj(counts)
 
 
 def visual() -> TwoStreamVisual:
