@@ -99,8 +99,9 @@ class MERRecognizer(nn.Module):
             log.info("head_input='joint' needs the text tower's joint space: the head reads the features")
         self.joint_head = head_input == "joint" and text is not None
         self.classifier = nn.Linear(embed_dim if self.joint_head else feat_dim, num_classes)
-        # Built in this order (classifier, then projections) so seeded runs initialise as before; the
-        # logit scale comes last, so the parameters keep the order the optimiser saw when it sat in the loss.
+        # Built in this order (classifier, then projections) so seeded runs initialise as before. The
+        # logit scale is this module's own parameter (named_parameters() lists it first); the task's
+        # optimiser puts it after the submodules', where it was when the loss held it (own_parameters_last).
         self.text: nn.Module | None = text
         self.visual_proj: nn.Module | None = None
         self.text_proj: nn.Module | None = None
