@@ -4,19 +4,26 @@
 
     loss = CE(logits, label)                                           classification (CE or focal)
          + contrastive_weight * InfoNCE(visual_embedding, text_embedding, logit_scale)
-         + text_classification_weight * CE(text_logits, label)                  joint head
-         + teacher_ce + distill_weight * KL(teacher(text_features) || logits)    text teacher
+         + text_classification_weight * CE(classify_text(text_embedding), label)  joint head
+         + teacher_ce + distill_weight * KL(teacher(text_features) || logits)      text teacher
 
 Tensors in, tensors out, as open_clip's ``ClipLoss``: the recognizer's training outputs (a dict whose
 keys are this module's keyword arguments, ``objective(**model(rgb, flow, texts), labels=...)``) and the
-batch's labels; the objective never calls back into the model, and its only parameters are the text
-teacher's. The text terms exist only when the recognizer has a text tower (``contrastive_weight > 0``);
-with ``contrastive_weight: 0`` (the visual-only ablation) the objective is the classification loss
-alone. Plain ``torch``: the Lightning task (:mod:`mer_contrast.trainers.module`) calls it and logs its terms.
+batch's labels; its only parameters are the text teacher's. One model function comes in beside them,
+for the joint head's text term only (``text_classification_weight > 0``): ``classify_text``, the
+recognizer's ``classify_embedding``, applied here, after the InfoNCE term is built. Applied in the
+recognizer's forward instead, the head's gradient would reach the text embedding before the InfoNCE
+term's rather than after it (autograd sums a tensor's gradients in the reverse order of the operations
+that read it), and a seeded run's numbers would move in their last digits, then further over epochs.
+
+The text terms exist only when the recognizer has a text tower (``contrastive_weight > 0``); with
+``contrastive_weight: 0`` (the visual-only ablation) the objective is the classification loss alone.
+Plain ``torch``: the Lightning task (:mod:`mer_contrast.trainers.module`) calls it and logs its terms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from torch import Tensor, nn
@@ -68,11 +75,6 @@ class MERObjective(nn.Module):
         if distill_weight > 0:
             self.distillation = TextDistillation(text_dim, num_classes, distill_temperature)
 
-    @property
-    def needs_text_logits(self) -> bool:
-        """Whether :meth:`forward` reads ``text_logits`` (the joint head trained on the sentences)."""
-        return self.contrastive_loss is not None and self.text_classification_weight > 0
-
     def forward(
         self,
         logits: Tensor,
@@ -82,8 +84,8 @@ class MERObjective(nn.Module):
         text_embedding: Tensor | None = None,
         text_features: Tensor | None = None,
         logit_scale: Tensor | None = None,
-        text_logits: Tensor | None = None,
         text_ids: Tensor | None = None,
+        classify_text: Callable[[Tensor], Tensor] | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
         """``(loss, terms)`` of one training batch; ``terms`` are the parts to log (``train_*``).
 
@@ -94,9 +96,9 @@ class MERObjective(nn.Module):
                 space (not normalised); needed with a text tower.
             text_features: ``(B, F)`` the text tower's features (similarity positives, the teacher).
             logit_scale: the recognizer's scalar log inverse temperature; needed with a text tower.
-            text_logits: ``(B, num_classes)`` the classifier on the sentences' embeddings; needed when
-                :attr:`needs_text_logits`.
             text_ids: ``(B,)`` ids of the sentences (``stable_text_ids``) for ``positives="text"``.
+            classify_text: the joint head on the sentences' embeddings (``model.classify_embedding``);
+                called only when ``text_classification_weight > 0`` (see the module docstring).
         """
         ce = self.classification_loss(logits, labels)
         terms = {"train_ce": ce}
@@ -118,13 +120,13 @@ class MERObjective(nn.Module):
         loss = ce + self.contrastive_weight * contrastive
         terms["train_contrastive"] = contrastive
         terms["train_temperature"] = logit_scale.detach().neg().exp()
-        if self.needs_text_logits:
-            if text_logits is None:
+        if self.text_classification_weight > 0:
+            if classify_text is None:
                 raise ValueError(
-                    "text_classification_weight > 0 needs text_logits: call the recognizer with "
-                    "classify_texts=True"
+                    "text_classification_weight > 0 needs classify_text: pass the recognizer's "
+                    "classify_embedding"
                 )
-            text_ce = self.classification_loss(text_logits, labels)
+            text_ce = self.classification_loss(classify_text(text_embedding), labels)
             loss = loss + self.text_classification_weight * text_ce
             terms["train_text_ce"] = text_ce
         if self.distillation is not None:

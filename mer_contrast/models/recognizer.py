@@ -12,8 +12,9 @@ inverse temperature of the joint space, as open_clip's ``CLIP.logit_scale``, cla
 ``[0, ln 100]`` by :meth:`clamp_logit_scale` after each optimiser step). Text is a training signal
 only: ``model(rgb, flow)`` sees video alone and gives logits; ``model(rgb, flow, texts)`` gives the
 training outputs, a dict of tensors that :class:`~mer_contrast.losses.objective.MERObjective` takes as
-keyword arguments. The joint space explains a prediction by the FACS descriptions nearest to the
-clip's projected embedding (:meth:`explain`). The losses and the training loop live in
+keyword arguments (with :meth:`classify_embedding` for the joint head's text term). The joint space
+explains a prediction by the FACS descriptions nearest to the clip's projected embedding
+(:meth:`explain`). The losses and the training loop live in
 :class:`~mer_contrast.trainers.MERContrastModule`, which wraps this module as ``module.model`` (as
 anomalib's ``torch_model`` beside its ``lightning_model``).
 
@@ -135,24 +136,16 @@ class MERRecognizer(nn.Module):
     def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor: ...
 
     @overload
-    def forward(
-        self, rgb: Tensor, flow: Tensor | None, texts: Sequence[str], *, classify_texts: bool = False
-    ) -> dict[str, Tensor]: ...
+    def forward(self, rgb: Tensor, flow: Tensor | None, texts: Sequence[str]) -> dict[str, Tensor]: ...
 
     def forward(
-        self,
-        rgb: Tensor,
-        flow: Tensor | None = None,
-        texts: Sequence[str] | None = None,
-        *,
-        classify_texts: bool = False,
+        self, rgb: Tensor, flow: Tensor | None = None, texts: Sequence[str] | None = None
     ) -> Tensor | dict[str, Tensor]:
         """Class logits ``(B, num_classes)`` from video alone; with ``texts``, the training outputs.
 
         The training outputs (the clips' FACS sentences given) are a dict: ``logits`` and, with a joint
         space, ``text_features`` (the text tower's), ``visual_embedding`` and ``text_embedding`` (the
-        joint space, not normalised), ``logit_scale`` and, with ``classify_texts`` (joint head only),
-        ``text_logits``: the classifier on the sentences' embeddings.
+        joint space, not normalised) and ``logit_scale``.
         """
         feat = self.features(rgb, flow)
         logits = self.classify(feat)
@@ -169,8 +162,6 @@ class MERRecognizer(nn.Module):
             "text_embedding": text_embedding,
             "logit_scale": self.logit_scale,
         }
-        if classify_texts:
-            outputs["text_logits"] = self.classify_embedding(text_embedding)
         return outputs
 
     # ----------------------------------------------------------------------------- joint space

@@ -138,8 +138,10 @@ def run_plain(module: MERContrastModule, args: argparse.Namespace, data: DataLoa
     for batch in data:
         rgb, flow, labels = batch["rgb"].to(device), batch["flow"].to(device), batch["label"].to(device)
         texts = list(batch["au_text"])
-        outputs = model(rgb, flow, texts, classify_texts=objective.needs_text_logits)
-        loss, _ = objective(**outputs, labels=labels, text_ids=stable_text_ids(texts, device=device))
+        ids = stable_text_ids(texts, device=device)
+        loss, _ = objective(
+            **model(rgb, flow, texts), labels=labels, text_ids=ids, classify_text=model.classify_embedding
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -3,8 +3,10 @@
 A training step, as open_clip's::
 
     outputs = self.model(rgb, flow, au_text)          # logits, joint-space embeddings, logit_scale, ...
-    loss, terms = self.objective(**outputs, labels=labels, text_ids=stable_text_ids(au_text))
-    # loss = CE + contrastive_weight * InfoNCE (+ the joint head's and the teacher's terms)
+    loss, terms = self.objective(
+        **outputs, labels=labels, text_ids=stable_text_ids(au_text),
+        classify_text=self.model.classify_embedding,  # the joint head's text term (see MERObjective)
+    )  # loss = CE + contrastive_weight * InfoNCE (+ the joint head's and the teacher's terms)
 
 The recognizer (towers, head, projections, ``logit_scale``) is ``self.model``
 (:class:`~mer_contrast.models.MERRecognizer`) and the loss is ``self.objective``
@@ -261,9 +263,10 @@ class MERContrastModule(LightningModule):
         labels = batch["label"]
         texts = list(batch["au_text"])
         rgb, flow = same_class_mixup(batch["rgb"], batch.get("flow"), labels, self.hparams["mixup_alpha"])
-        outputs = self.model(rgb, flow, texts, classify_texts=self.objective.needs_text_logits)
+        outputs = self.model(rgb, flow, texts)
         text_ids = stable_text_ids(texts, device=labels.device)
-        loss, terms = self.objective(**outputs, labels=labels, text_ids=text_ids)
+        classify_text = self.model.classify_embedding  # the joint head's text term, after InfoNCE
+        loss, terms = self.objective(**outputs, labels=labels, text_ids=text_ids, classify_text=classify_text)
         logits = outputs["logits"]
         batch_size = labels.shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)

@@ -68,18 +68,22 @@ def test_training_outputs_feed_the_objective(head_input: str) -> None:
     model.eval()  # no dropout: the training outputs' logits are the video-only logits
     rgb, flow = clips()
     joint = head_input == "joint"
-    outputs = model(rgb, flow, TEXTS, classify_texts=joint)
-    expected = {"logits", "text_features", "visual_embedding", "text_embedding", "logit_scale"}
-    assert set(outputs) == expected | ({"text_logits"} if joint else set())
+    outputs = model(rgb, flow, TEXTS)
+    assert set(outputs) == {"logits", "text_features", "visual_embedding", "text_embedding", "logit_scale"}
     assert torch.equal(outputs["logits"], model(rgb, flow))
     assert outputs["logit_scale"] is model.logit_scale
     assert outputs["visual_embedding"].shape == outputs["text_embedding"].shape == (2, 8)
     objective = MERObjective(3, LetterCounts.out_dim, model.joint_head, text_classification_weight=1.0)
-    assert objective.needs_text_logits == joint
-    loss, _ = objective(**outputs, labels=torch.tensor([0, 2]), text_ids=stable_text_ids(TEXTS))
+    loss, terms = objective(
+        **outputs,
+        labels=torch.tensor([0, 2]),
+        text_ids=stable_text_ids(TEXTS),
+        classify_text=model.classify_embedding,
+    )
+    assert ("train_text_ce" in terms) == joint
     loss.backward()
     assert model.logit_scale is not None and model.logit_scale.grad is not None  # the loss trains T
     assert model.text_proj is not None and model.text_proj.weight.grad is not None
     if not joint:
         with pytest.raises(RuntimeError, match="reads visual features"):
-            model(rgb, flow, TEXTS, classify_texts=True)
+            model.classify_embedding(outputs["text_embedding"])
