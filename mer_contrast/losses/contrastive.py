@@ -1,4 +1,8 @@
-"""``ContrastiveLoss``: cross-modal InfoNCE with a learnable temperature, exact under DDP.
+"""``ContrastiveLoss``: cross-modal InfoNCE on tensors (as open_clip's ``ClipLoss``), exact under DDP.
+
+The loss holds no parameter: the learnable temperature is the recognizer's ``logit_scale``
+(:class:`~mer_contrast.models.MERRecognizer`, as open_clip's ``CLIP.logit_scale``), passed in with the
+embeddings: ``ContrastiveLoss(positives)(visual_embedding, text_embedding, logit_scale, ...)``.
 
 Multi-GPU convention ("local loss + gather with grad", open_clip's recommended mode): each rank
 L2-normalises its ``B`` rows, all-gathers both modalities *with gradients*, and scores its own rows
@@ -9,14 +13,13 @@ The per-rank loss is the mean over its rows, so
 * the mean of the per-rank losses equals the 1-process loss on the full batch;
 * the all-gather backward sums every rank's gradient into the rank that produced the features, so a
   feature's gradient on its rank is ``W`` times its 1-process gradient, and DDP's averaging of parameter
-  gradients over ranks (``/ W``) gives exactly the 1-process gradient. ``logit_scale`` is replicated:
-  its per-rank gradients average to the 1-process gradient too.
+  gradients over ranks (``/ W``) gives exactly the 1-process gradient. ``logit_scale`` is a replicated
+  parameter of the model: its per-rank gradients average to the 1-process gradient too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -41,12 +44,9 @@ def stable_text_ids(texts: Sequence[str], device: torch.device | str | None = No
 
 
 class ContrastiveLoss(nn.Module):
-    """Symmetric visual<->text InfoNCE with a learnable, clamped log inverse temperature.
+    """Symmetric visual<->text InfoNCE at the caller's temperature (``logit_scale``).
 
     Args:
-        init_temperature: initial temperature ``T``; ``logit_scale`` starts at ``ln(1 / T)``.
-        max_logit_scale: upper bound of ``exp(logit_scale)`` enforced by :meth:`clamp_` (CLIP: 100).
-        learnable_temperature: if False, ``logit_scale`` is a frozen parameter.
         positives: ``"pairs"`` = standard InfoNCE (only the clip's own text is positive);
             ``"text"`` = clips with the same AU text are positives; ``"label"`` = clips with the same
             class are positives; ``"similarity"`` = soft targets from how alike the FACS sentences
@@ -59,48 +59,25 @@ class ContrastiveLoss(nn.Module):
 
     Example:
         >>> loss_fn = ContrastiveLoss(positives="pairs")
-        >>> loss = loss_fn(torch.randn(4, 8), torch.randn(4, 8))
+        >>> loss = loss_fn(torch.randn(4, 8), torch.randn(4, 8), logit_scale=torch.tensor(2.66))
         >>> loss.shape
         torch.Size([])
     """
 
-    def __init__(
-        self,
-        init_temperature: float = 0.07,
-        max_logit_scale: float = 100.0,
-        learnable_temperature: bool = True,
-        positives: Positives = "text",
-        similarity_temperature: float = 0.05,
-    ) -> None:
+    def __init__(self, positives: Positives = "text", similarity_temperature: float = 0.05) -> None:
         super().__init__()
-        if init_temperature <= 0:
-            raise ValueError(f"init_temperature must be > 0, got {init_temperature}")
-        if max_logit_scale < 1:
-            raise ValueError(f"max_logit_scale must be >= 1 (exp(0)), got {max_logit_scale}")
         if positives not in POSITIVES:
             raise ValueError(f"positives must be one of {', '.join(POSITIVES)}, got {positives!r}")
         if similarity_temperature <= 0:
             raise ValueError(f"similarity_temperature must be > 0, got {similarity_temperature}")
         self.positives: Positives = positives
         self.similarity_temperature = similarity_temperature
-        self.max_log_scale = math.log(max_logit_scale)
-        init = min(math.log(1.0 / init_temperature), self.max_log_scale)
-        self.logit_scale = nn.Parameter(torch.tensor(init), requires_grad=learnable_temperature)
-
-    @property
-    def temperature(self) -> float:
-        """Current temperature ``1 / exp(logit_scale)``."""
-        return float(torch.exp(-self.logit_scale.detach()))
-
-    @torch.no_grad()
-    def clamp_(self) -> None:
-        """Clamp ``logit_scale`` to ``[0, ln(max_logit_scale)]``; call after each optimizer step."""
-        self.logit_scale.clamp_(0.0, self.max_log_scale)
 
     def forward(
         self,
         visual_emb: Tensor,
         text_emb: Tensor,
+        logit_scale: Tensor,
         text_ids: Tensor | None = None,
         labels: Tensor | None = None,
         text_features: Tensor | None = None,
@@ -110,12 +87,16 @@ class ContrastiveLoss(nn.Module):
         Args:
             visual_emb: ``(B, D)`` projected visual features (normalised here).
             text_emb: ``(B, D)`` projected text features of the same clips.
+            logit_scale: scalar log inverse temperature ``ln(1 / T)`` (the model's learnable
+                ``logit_scale``; gradients reach it).
             text_ids: ``(B,)`` int ids, equal for equal texts (:func:`stable_text_ids`); needed when
                 ``positives="text"``.
             labels: ``(B,)`` class indices; needed when ``positives="label"``.
             text_features: ``(B, F)`` the text tower's features before the projection; needed when
                 ``positives="similarity"`` (treated as constants).
         """
+        if logit_scale.ndim != 0:
+            raise ValueError(f"logit_scale must be a scalar tensor, got shape {tuple(logit_scale.shape)}")
         if visual_emb.shape != text_emb.shape or visual_emb.ndim != 2:
             raise ValueError(
                 f"visual_emb {tuple(visual_emb.shape)} and text_emb {tuple(text_emb.shape)} "
@@ -144,7 +125,7 @@ class ContrastiveLoss(nn.Module):
                 text,
                 all_visual,
                 all_text,
-                self.logit_scale.float(),
+                logit_scale.float(),
                 offset=rank * visual.shape[0],
                 targets=targets,
             )
@@ -165,4 +146,4 @@ class ContrastiveLoss(nn.Module):
             if self.positives == "similarity"
             else ""
         )
-        return f"positives={self.positives!r}, max_logit_scale={math.exp(self.max_log_scale):.1f}{extra}"
+        return f"positives={self.positives!r}{extra}"

@@ -1,11 +1,20 @@
-"""``MERObjective``: the training loss of a :class:`~mer_contrast.models.MERRecognizer`, in one place.
+"""``MERObjective``: the training loss of a :class:`~mer_contrast.models.MERRecognizer`, on its outputs.
 
 ::
 
-    loss = CE(logits, label)                                    classification (CE or focal)
-         + contrastive_weight * InfoNCE(project_video(feat), encode_text(au_text))
-         + text_classification_weight * CE(classify_embedding(text embedding), label)   joint head
-         + teacher_ce + distill_weight * KL(teacher || logits)                            text teacher
+    loss = CE(logits, label)                                           classification (CE or focal)
+         + contrastive_weight * InfoNCE(visual_embedding, text_embedding, logit_scale)
+         + text_classification_weight * CE(classify_text(text_embedding), label)  joint head
+         + teacher_ce + distill_weight * KL(teacher(text_features) || logits)      text teacher
+
+Tensors in, tensors out, as open_clip's ``ClipLoss``: the recognizer's training outputs (a dict whose
+keys are this module's keyword arguments, ``objective(**model(rgb, flow, texts), labels=...)``) and the
+batch's labels; its only parameters are the text teacher's. One model function comes in beside them,
+for the joint head's text term only (``text_classification_weight > 0``): ``classify_text``, the
+recognizer's ``classify_embedding``, applied here, after the InfoNCE term is built. Applied in the
+recognizer's forward instead, the head's gradient would reach the text embedding before the InfoNCE
+term's rather than after it (autograd sums a tensor's gradients in the reverse order of the operations
+that read it), and a seeded run's numbers would move in their last digits, then further over epochs.
 
 The text terms exist only when the recognizer has a text tower (``contrastive_weight > 0``); with
 ``contrastive_weight: 0`` (the visual-only ablation) the objective is the classification loss alone.
@@ -14,28 +23,14 @@ Plain ``torch``: the Lightning task (:mod:`mer_contrast.trainers.module`) calls 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Callable
+from typing import Literal
 
 from torch import Tensor, nn
 
 from mer_contrast.losses.classification import ClassificationLoss
-from mer_contrast.losses.contrastive import ContrastiveLoss, stable_text_ids
+from mer_contrast.losses.contrastive import ContrastiveLoss
 from mer_contrast.losses.distill import TextDistillation
-
-# Where MERContrastModule kept these losses before they moved into ``objective.`` (checkpoint keys).
-LEGACY_LOSS_PREFIXES = ("classification_loss.", "contrastive_loss.", "distillation.")
-PREFIX = "objective."
-
-
-class JointSpace(Protocol):
-    """What the objective needs of the recognizer (:class:`~mer_contrast.models.MERRecognizer`)."""
-
-    def encode_text(self, texts: list[str]) -> tuple[Tensor, Tensor]: ...
-
-    def project_video(self, feat: Tensor) -> Tensor: ...
-
-    def classify_embedding(self, embedding: Tensor) -> Tensor: ...
 
 
 class MERObjective(nn.Module):
@@ -52,15 +47,14 @@ class MERObjective(nn.Module):
     def __init__(
         self,
         num_classes: int,
-        text_dim: int | None,
-        joint_head: bool,
+        text_dim: int | None = None,
+        joint_head: bool = False,
         *,
         classification_loss: Literal["ce", "focal"] = "ce",
         class_weights: Literal["none", "balanced"] | list[float] = "none",
         focal_gamma: float = 2.0,
         contrastive_weight: float = 0.5,
         positives: Literal["pairs", "text", "label", "similarity"] = "text",
-        init_temperature: float = 0.07,
         similarity_temperature: float = 0.05,
         text_classification_weight: float = 0.0,
         distill_weight: float = 0.0,
@@ -77,56 +71,69 @@ class MERObjective(nn.Module):
         self.distill_weight = distill_weight
         if text_dim is None:
             return
-        self.contrastive_loss = ContrastiveLoss(
-            init_temperature, positives=positives, similarity_temperature=similarity_temperature
-        )
+        self.contrastive_loss = ContrastiveLoss(positives, similarity_temperature)
         if distill_weight > 0:
             self.distillation = TextDistillation(text_dim, num_classes, distill_temperature)
 
     def forward(
-        self, model: JointSpace, feat: Tensor, logits: Tensor, labels: Tensor, texts: Sequence[str]
+        self,
+        logits: Tensor,
+        labels: Tensor,
+        *,
+        visual_embedding: Tensor | None = None,
+        text_embedding: Tensor | None = None,
+        text_features: Tensor | None = None,
+        logit_scale: Tensor | None = None,
+        text_ids: Tensor | None = None,
+        classify_text: Callable[[Tensor], Tensor] | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """``(loss, terms)`` of one training batch; ``terms`` are the parts to log (``train_*``)."""
+        """``(loss, terms)`` of one training batch; ``terms`` are the parts to log (``train_*``).
+
+        Args:
+            logits: ``(B, num_classes)`` the video's class logits.
+            labels: ``(B,)`` class indices.
+            visual_embedding, text_embedding: ``(B, D)`` the clips and their sentences in the joint
+                space (not normalised); needed with a text tower.
+            text_features: ``(B, F)`` the text tower's features (similarity positives, the teacher).
+            logit_scale: the recognizer's scalar log inverse temperature; needed with a text tower.
+            text_ids: ``(B,)`` ids of the sentences (``stable_text_ids``) for ``positives="text"``.
+            classify_text: the joint head on the sentences' embeddings (``model.classify_embedding``);
+                called only when ``text_classification_weight > 0`` (see the module docstring).
+        """
         ce = self.classification_loss(logits, labels)
         terms = {"train_ce": ce}
         if self.contrastive_loss is None:
             return ce, terms
-        text_features, text_embedding = model.encode_text(list(texts))
+        if visual_embedding is None or text_embedding is None or logit_scale is None:
+            raise ValueError(
+                "MERObjective with a text tower needs visual_embedding, text_embedding and logit_scale: "
+                "pass the recognizer's training outputs, model(rgb, flow, texts)"
+            )
         contrastive = self.contrastive_loss(
-            model.project_video(feat),
+            visual_embedding,
             text_embedding,
-            text_ids=stable_text_ids(list(texts), device=feat.device),
+            logit_scale,
+            text_ids=text_ids,
             labels=labels,
             text_features=text_features,
         )
         loss = ce + self.contrastive_weight * contrastive
         terms["train_contrastive"] = contrastive
-        terms["train_temperature"] = self.contrastive_loss.logit_scale.detach().neg().exp()
+        terms["train_temperature"] = logit_scale.detach().neg().exp()
         if self.text_classification_weight > 0:
-            text_ce = self.classification_loss(model.classify_embedding(text_embedding), labels)
+            if classify_text is None:
+                raise ValueError(
+                    "text_classification_weight > 0 needs classify_text: pass the recognizer's "
+                    "classify_embedding"
+                )
+            text_ce = self.classification_loss(classify_text(text_embedding), labels)
             loss = loss + self.text_classification_weight * text_ce
             terms["train_text_ce"] = text_ce
         if self.distillation is not None:
+            if text_features is None:
+                raise ValueError("distill_weight > 0 needs text_features (the text tower's features)")
             weight = self.classification_loss.weight if self.classification_loss.weighted else None
             teacher_ce, distill = self.distillation(text_features, logits, labels, weight)
             loss = loss + teacher_ce + self.distill_weight * distill
             terms |= {"train_teacher_ce": teacher_ce, "train_distill": distill}
         return loss, terms
-
-    def clamp_(self) -> None:
-        """After each optimiser step: keep the InfoNCE temperature in range (CLIP's clamp)."""
-        if self.contrastive_loss is not None:
-            self.contrastive_loss.clamp_()
-
-    @property
-    def temperature(self) -> float | None:
-        """Current InfoNCE temperature (None without the contrastive branch)."""
-        return self.contrastive_loss.temperature if self.contrastive_loss is not None else None
-
-
-def upgrade_loss_keys(state_dict: dict[str, Any]) -> bool:
-    """Move the losses' keys of an older checkpoint under ``objective.`` in place; True if any moved."""
-    legacy = [key for key in state_dict if key.startswith(LEGACY_LOSS_PREFIXES)]
-    for key in legacy:
-        state_dict[PREFIX + key] = state_dict.pop(key)
-    return bool(legacy)

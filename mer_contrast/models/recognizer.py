@@ -4,11 +4,17 @@
 
     rgb, flow -> visual tower -> feat -> dropout -> classifier -> logits
                                    \\-> visual_proj -> joint space <- text_proj <- text tower <- FACS text
+                                                      (scored at exp(logit_scale))
 
 The visual tower, the classifier head and, when the model is trained with the cross-modal term, the
-text tower and the two projections into the joint space. Text is a training signal only:
-:meth:`forward` sees video alone; the joint space explains a prediction by the FACS descriptions
-nearest to the clip's projected embedding (:meth:`explain`). The losses and the training loop live in
+text tower, the two projections into the joint space and the learnable ``logit_scale`` (the log
+inverse temperature of the joint space, as open_clip's ``CLIP.logit_scale``, clamped to
+``[0, ln 100]`` by :meth:`clamp_logit_scale` after each optimiser step). Text is a training signal
+only: ``model(rgb, flow)`` sees video alone and gives logits; ``model(rgb, flow, texts)`` gives the
+training outputs, a dict of tensors that :class:`~mer_contrast.losses.objective.MERObjective` takes as
+keyword arguments (with :meth:`classify_embedding` for the joint head's text term). The joint space
+explains a prediction by the FACS descriptions nearest to the clip's projected embedding
+(:meth:`explain`). The losses and the training loop live in
 :class:`~mer_contrast.trainers.MERContrastModule`, which wraps this module as ``module.model`` (as
 anomalib's ``torch_model`` beside its ``lightning_model``).
 
@@ -23,22 +29,21 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mer_contrast.models.migrate import PREFIX, migrate
 from mer_contrast.models.visual import out_dim_of
 from mer_contrast.text.facs import au_vocabulary
 
 log = logging.getLogger(__name__)
 
-# Checkpoints written before the split held these modules at the top of the LightningModule.
-LEGACY_PREFIXES = ("visual.", "classifier.", "text.", "visual_proj.", "text_proj.")
-PREFIX = "model."  # where MERContrastModule keeps this module
 # A joint-space head classifies unit vectors: this fixed scale lets its logits span a useful range
 # (as a cosine classifier's; CLIP's learnt logit scale ends near 100, a 5-class head needs less).
 JOINT_HEAD_SCALE = 10.0
@@ -58,6 +63,9 @@ class MERRecognizer(nn.Module):
         head_input: ``"features"`` (the classifier reads the visual features) or ``"joint"`` (it
             reads the clip's normalised joint-space embedding, the space the FACS sentences share, so
             that it can also be trained on the sentences; needs ``text``, else ``"features"``).
+        init_temperature: initial temperature ``T`` of the joint space: ``logit_scale`` starts at
+            ``ln(1 / T)`` (with ``text`` only).
+        max_logit_scale: upper bound of ``exp(logit_scale)`` kept by :meth:`clamp_logit_scale` (CLIP: 100).
     """
 
     def __init__(
@@ -70,10 +78,16 @@ class MERRecognizer(nn.Module):
         head_dropout: float = 0.0,
         explain_top_k: int = 3,
         head_input: Literal["features", "joint"] = "features",
+        init_temperature: float = 0.07,
+        max_logit_scale: float = 100.0,
     ) -> None:
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+        if init_temperature <= 0:
+            raise ValueError(f"init_temperature must be > 0, got {init_temperature}")
+        if max_logit_scale < 1:
+            raise ValueError(f"max_logit_scale must be >= 1 (exp(0)), got {max_logit_scale}")
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"class_names has {len(class_names)} names but num_classes is {num_classes}")
         self.num_classes = num_classes
@@ -86,13 +100,19 @@ class MERRecognizer(nn.Module):
             log.info("head_input='joint' needs the text tower's joint space: the head reads the features")
         self.joint_head = head_input == "joint" and text is not None
         self.classifier = nn.Linear(embed_dim if self.joint_head else feat_dim, num_classes)
-        # Built in this order (classifier, then projections) so seeded runs initialise as before.
+        # Built in this order (classifier, then projections) so seeded runs initialise as before. The
+        # logit scale is this module's own parameter (named_parameters() lists it first); the task's
+        # optimiser puts it after the submodules', where it was when the loss held it (own_parameters_last).
         self.text: nn.Module | None = text
         self.visual_proj: nn.Module | None = None
         self.text_proj: nn.Module | None = None
+        self.logit_scale: nn.Parameter | None = None
+        self.max_log_scale = math.log(max_logit_scale)
         if text is not None:
             self.visual_proj = nn.Linear(feat_dim, embed_dim)
             self.text_proj = nn.Linear(out_dim_of(text, "MERRecognizer", "text"), embed_dim)
+            init = min(math.log(1.0 / init_temperature), self.max_log_scale)
+            self.logit_scale = nn.Parameter(torch.tensor(init))
         self._vocabulary: tuple[list[str], Tensor] | None = None
 
     # ----------------------------------------------------------------------------- video
@@ -112,11 +132,50 @@ class MERRecognizer(nn.Module):
             raise RuntimeError("this model's classifier reads visual features (head_input='features')")
         return self.classifier(self.head_dropout(F.normalize(embedding, dim=-1) * JOINT_HEAD_SCALE))
 
-    def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
-        """Class logits ``(B, num_classes)`` from video alone."""
-        return self.classify(self.features(rgb, flow))
+    @overload
+    def forward(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor: ...
+
+    @overload
+    def forward(self, rgb: Tensor, flow: Tensor | None, texts: Sequence[str]) -> dict[str, Tensor]: ...
+
+    def forward(
+        self, rgb: Tensor, flow: Tensor | None = None, texts: Sequence[str] | None = None
+    ) -> Tensor | dict[str, Tensor]:
+        """Class logits ``(B, num_classes)`` from video alone; with ``texts``, the training outputs.
+
+        The training outputs (the clips' FACS sentences given) are a dict: ``logits`` and, with a joint
+        space, ``text_features`` (the text tower's), ``visual_embedding`` and ``text_embedding`` (the
+        joint space, not normalised) and ``logit_scale``.
+        """
+        feat = self.features(rgb, flow)
+        logits = self.classify(feat)
+        if texts is None:
+            return logits
+        outputs = {"logits": logits}
+        if self.logit_scale is None:
+            return outputs
+        # In this order (text tower, then the projection) so that seeded runs draw as before.
+        text_features, text_embedding = self.encode_text(list(texts))
+        outputs |= {
+            "text_features": text_features,
+            "visual_embedding": self.project_video(feat),
+            "text_embedding": text_embedding,
+            "logit_scale": self.logit_scale,
+        }
+        return outputs
 
     # ----------------------------------------------------------------------------- joint space
+    @property
+    def temperature(self) -> float | None:
+        """Current temperature ``1 / exp(logit_scale)`` of the joint space (None without one)."""
+        return None if self.logit_scale is None else float(torch.exp(-self.logit_scale.detach()))
+
+    @torch.no_grad()
+    def clamp_logit_scale(self) -> None:
+        """Clamp ``logit_scale`` to ``[0, ln(max_logit_scale)]``; call after each optimiser step (CLIP)."""
+        if self.logit_scale is not None:
+            self.logit_scale.clamp_(0.0, self.max_log_scale)
+
     @property
     def has_joint_space(self) -> bool:
         """Whether the text tower and the projections exist (trained with the cross-modal term)."""
@@ -188,8 +247,12 @@ class MERRecognizer(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, map_location: str | torch.device = "cpu") -> MERRecognizer:
-        """The recognizer of a ``mer-contrast fit`` checkpoint, without Lightning (``weights_only``)."""
+        """The recognizer of a ``mer-contrast fit`` checkpoint, without Lightning (``weights_only``).
+
+        Checkpoints of earlier versions load too (:func:`~mer_contrast.models.migrate.migrate`).
+        """
         checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+        migrate(checkpoint)
         config = checkpoint.get("hyper_parameters") or {}
         if not isinstance(config.get("visual"), Mapping):
             raise ValueError(
@@ -209,15 +272,5 @@ class MERRecognizer(nn.Module):
 
 
 def own_state(state_dict: Mapping[str, Any]) -> dict[str, Any]:
-    """This module's entries of a ``MERContrastModule`` state dict (new ``model.`` keys or legacy ones)."""
-    if any(key.startswith(PREFIX) for key in state_dict):
-        return {key[len(PREFIX) :]: value for key, value in state_dict.items() if key.startswith(PREFIX)}
-    return {key: value for key, value in state_dict.items() if key.startswith(LEGACY_PREFIXES)}
-
-
-def upgrade_state_dict(state_dict: dict[str, Any]) -> bool:
-    """Move a pre-split checkpoint's keys under ``model.`` in place; True if anything moved."""
-    legacy = [key for key in state_dict if key.startswith(LEGACY_PREFIXES)]
-    for key in legacy:
-        state_dict[PREFIX + key] = state_dict.pop(key)
-    return bool(legacy)
+    """This module's entries of a (migrated) ``MERContrastModule`` state dict, without the ``model.``."""
+    return {key[len(PREFIX) :]: value for key, value in state_dict.items() if key.startswith(PREFIX)}

@@ -132,7 +132,7 @@ class Classifier:
         flow = norm(torch.from_numpy(arrays["flow"].astype(np.float32)))
         batch = {"rgb": rgb[None], "flow": flow[None], "subject": [subject], "clip_id": [f"me{index:03d}"]}
         row = self.module.predict_step(batch, index)[0]
-        names = self.module.class_names
+        names = self.module.model.class_names
         return {
             "class_name": row["class_name"],
             "probability": float(row["probs"][row["pred"]]),

@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from mer_contrast.cliutil import ToolParser
 from mer_contrast.datasets.records import ActionUnit
+from mer_contrast.losses.contrastive import stable_text_ids
 from mer_contrast.trainers.bench_meters import PeakMemory, StepClock, TextTimer
 from mer_contrast.trainers.module import MERContrastModule
 
@@ -131,16 +132,20 @@ def run_plain(module: MERContrastModule, args: argparse.Namespace, data: DataLoa
     device = torch.device(args.device)
     module.to(device).train()
     optimizer = module.configure_optimizers()
-    assert module.contrastive_loss is not None  # the text side is what the comparison is about
+    model, objective = module.model, module.objective
+    assert objective.contrastive_loss is not None  # the text side is what the comparison is about
     clock = StepClock(args.device, args.warmup, args.steps, args.min_seconds)
     for batch in data:
         rgb, flow, labels = batch["rgb"].to(device), batch["flow"].to(device), batch["label"].to(device)
-        feat = module.model.features(rgb, flow)
-        loss, _ = module.objective(module.model, feat, module.model.classify(feat), labels, batch["au_text"])
+        texts = list(batch["au_text"])
+        ids = stable_text_ids(texts, device=device)
+        loss, _ = objective(
+            **model(rgb, flow, texts), labels=labels, text_ids=ids, classify_text=model.classify_embedding
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        module.objective.clamp_()
+        model.clamp_logit_scale()
         if clock.tick():
             break
     return clock
@@ -186,7 +191,7 @@ def text_share(args: argparse.Namespace, texts: Sequence[str]) -> None:
     for cache in (True, False):
         torch.manual_seed(0)
         module = build_module("compact", texts, text_cache=cache)
-        text = module.text
+        text = module.model.text
         assert isinstance(text, TextTower)
         clock = StepClock(args.device, args.warmup, args.steps, args.min_seconds)
         timer = TextTimer(text, clock, args.device)

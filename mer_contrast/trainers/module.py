@@ -1,17 +1,22 @@
 """``MERContrastModule``: the Lightning task that trains a :class:`~mer_contrast.models.MERRecognizer`.
 
-::
+A training step, as open_clip's::
 
-    rgb, flow -> model.features -> feat -> model.classify -> logits -> CE (or focal)
-                                    \\-> model.project_video --\\
-    au_text   -> model.encode_text -----------------------> ContrastiveLoss (InfoNCE, learnable T)
-    loss = CE + contrastive_weight * contrastive (+ the joint head's and the teacher's terms)
+    outputs = self.model(rgb, flow, au_text)          # logits, joint-space embeddings, logit_scale, ...
+    loss, terms = self.objective(
+        **outputs, labels=labels, text_ids=stable_text_ids(au_text),
+        classify_text=self.model.classify_embedding,  # the joint head's text term (see MERObjective)
+    )  # loss = CE + contrastive_weight * InfoNCE (+ the joint head's and the teacher's terms)
 
-The recognizer (towers, head, projections) is ``self.model`` and the loss is ``self.objective``
+The recognizer (towers, head, projections, ``logit_scale``) is ``self.model``
+(:class:`~mer_contrast.models.MERRecognizer`) and the loss is ``self.objective``
 (:class:`~mer_contrast.losses.objective.MERObjective`), both plain ``nn.Module``s usable without
-Lightning; this task adds the steps, metrics, optimiser and checkpoint handling. Text is a training
-signal only: ``forward(rgb, flow)`` (validation, test, deployment) sees video alone. At predict time
-the joint space explains a prediction by the FACS descriptions nearest to the clip's embedding.
+Lightning. As torchgeo's ``BaseTask``, the task builds them from its own hyper-parameters
+(``self.hparams``, by keyword) in :meth:`configure_models`, :meth:`configure_losses` and
+:meth:`configure_metrics`, and adds the steps, metrics, optimiser and checkpoint handling. Text is a
+training signal only: ``forward(rgb, flow)`` (validation, test, deployment) sees video alone. At
+predict time the joint space explains a prediction by the FACS descriptions nearest to the clip's
+embedding.
 """
 
 from __future__ import annotations
@@ -27,11 +32,11 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from mer_contrast.losses import ClassificationLoss, ContrastiveLoss
-from mer_contrast.losses.distill import TextDistillation
-from mer_contrast.losses.objective import MERObjective, upgrade_loss_keys
+from mer_contrast.losses.contrastive import stable_text_ids
+from mer_contrast.losses.objective import MERObjective
 from mer_contrast.metrics import classification_metrics
-from mer_contrast.models.recognizer import MERRecognizer, upgrade_state_dict
+from mer_contrast.models.migrate import migrate
+from mer_contrast.models.recognizer import MERRecognizer
 from mer_contrast.models.visual import out_dim_of
 from mer_contrast.trainers.checkpoint import check_loaded_settings, load_module, record_clip_settings
 from mer_contrast.trainers.config import (
@@ -41,7 +46,7 @@ from mer_contrast.trainers.config import (
     warn_not_self_describing,
 )
 from mer_contrast.trainers.mixup import same_class_mixup
-from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups
+from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups, own_parameters_last
 from mer_contrast.trainers.predictions import gather_rows, prediction_rows
 
 # A frozen text tower stays in eval mode on purpose; Lightning would warn about it on every fit.
@@ -138,81 +143,67 @@ class MERContrastModule(LightningModule):
                 "contrastive_weight > 0 needs a text tower: set model.text (e.g. class_path: TextTower) "
                 "or contrastive_weight: 0 for the visual-only ablation"
             )
-        self.num_classes = num_classes
-        self.lr = lr
-        self.text_lr = text_lr
-        self.weight_decay = weight_decay
-        self.scheduler_name = scheduler
-        self.warmup_epochs = warmup_epochs
-        self.mixup_alpha = mixup_alpha
-
-        # The ablation builds no text-side modules: unused trainable parameters would break DDP.
-        joint = contrastive_weight > 0 and text is not None
-        if text is not None and not joint:
-            log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
-        self.model = MERRecognizer(
-            visual, text if joint else None, num_classes, class_names, embed_dim, head_dropout, explain_top_k,
-            head_input,
-        )  # fmt: skip
-        self.objective = MERObjective(
-            num_classes, out_dim_of(text, "MERContrastModule", "text") if joint and text else None,
-            self.model.joint_head, classification_loss=classification_loss, class_weights=class_weights,
-            focal_gamma=focal_gamma, contrastive_weight=contrastive_weight, positives=positives,
-            init_temperature=init_temperature, similarity_temperature=similarity_temperature,
-            text_classification_weight=text_classification_weight, distill_weight=distill_weight,
-            distill_temperature=distill_temperature,
-        )  # fmt: skip
-
-        # The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's.
-        self.train_metrics = classification_metrics(num_classes, "train_")
-        self.val_metrics = classification_metrics(num_classes, "val_")
-        self.test_metrics = classification_metrics(num_classes, "test_")
-        self.val_confusion = MulticlassConfusionMatrix(num_classes)
-        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        # In this order: seeded runs draw the recognizer's weights, then the text teacher's.
+        self.configure_models(visual, text)
+        self.configure_losses()
+        self.configure_metrics()
         self.last_confusion: dict[str, Tensor] = {}
         self.test_predictions: list[dict[str, Any]] = []
         self._test_rows: list[dict[str, Any]] = []
         self._warned_not_self_describing = False
 
-    # The recognizer's parts, as attributes of the task (read-only; they live in ``self.model``).
-    @property
-    def visual(self) -> nn.Module:
-        return self.model.visual
-
-    @property
-    def text(self) -> nn.Module | None:
-        return self.model.text
-
-    @property
-    def classifier(self) -> nn.Module:
-        return self.model.classifier
-
-    @property
-    def visual_proj(self) -> nn.Module | None:
-        return self.model.visual_proj
-
-    @property
-    def text_proj(self) -> nn.Module | None:
-        return self.model.text_proj
-
-    @property
-    def class_names(self) -> list[str]:
-        return self.model.class_names
-
-    # The losses, as attributes of the task (they live in ``self.objective``).
-    @property
-    def classification_loss(self) -> ClassificationLoss:
-        return self.objective.classification_loss
-
-    @property
-    def contrastive_loss(self) -> ContrastiveLoss | None:
-        return self.objective.contrastive_loss
-
-    @property
-    def distillation(self) -> TextDistillation | None:
-        return self.objective.distillation
-
     # ----------------------------------------------------------------------------- construction
+    def configure_models(self, visual: nn.Module, text: nn.Module | None) -> None:
+        """``self.model``: the recognizer around the two towers, from ``self.hparams``.
+
+        The towers are the constructor's objects (the hyper-parameters hold their configs, or nothing
+        for towers built in Python); everything else comes from the hyper-parameters.
+        """
+        hparams = self.hparams
+        # The ablation builds no text-side modules: unused trainable parameters would break DDP.
+        joint = hparams["contrastive_weight"] > 0 and text is not None
+        if text is not None and not joint:
+            log.info("contrastive_weight=0 (visual-only ablation): the text tower is not used")
+        self.model = MERRecognizer(
+            visual,
+            text if joint else None,
+            num_classes=hparams["num_classes"],
+            class_names=hparams["class_names"],
+            embed_dim=hparams["embed_dim"],
+            head_dropout=hparams["head_dropout"],
+            explain_top_k=hparams["explain_top_k"],
+            head_input=hparams["head_input"],
+            init_temperature=hparams["init_temperature"],
+        )
+
+    def configure_losses(self) -> None:
+        """``self.objective``: the training loss of ``self.model``, from ``self.hparams``."""
+        hparams = self.hparams
+        text = self.model.text
+        self.objective = MERObjective(
+            hparams["num_classes"],
+            out_dim_of(text, "MERContrastModule", "text") if text is not None else None,
+            self.model.joint_head,
+            classification_loss=hparams["classification_loss"],
+            class_weights=hparams["class_weights"],
+            focal_gamma=hparams["focal_gamma"],
+            contrastive_weight=hparams["contrastive_weight"],
+            positives=hparams["positives"],
+            similarity_temperature=hparams["similarity_temperature"],
+            text_classification_weight=hparams["text_classification_weight"],
+            distill_weight=hparams["distill_weight"],
+            distill_temperature=hparams["distill_temperature"],
+        )
+
+    def configure_metrics(self) -> None:
+        """The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's."""
+        num_classes = self.hparams["num_classes"]
+        self.train_metrics = classification_metrics(num_classes, "train_")
+        self.val_metrics = classification_metrics(num_classes, "val_")
+        self.test_metrics = classification_metrics(num_classes, "test_")
+        self.val_confusion = MulticlassConfusionMatrix(num_classes)
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | Path) -> MERContrastModule:
         """Build from the YAML/dict schema of ``model.init_args`` (towers as ``class_path`` blocks).
@@ -237,10 +228,8 @@ class MERContrastModule(LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         check_loaded_settings(self, checkpoint)
-        state = checkpoint.get("state_dict", {})
-        if upgrade_state_dict(state):  # written before the model/task split
-            log.info("checkpoint from before mer-contrast 0.x's model/task split: keys moved under model.")
-        upgrade_loss_keys(state)  # written before the losses moved into MERObjective
+        for change in migrate(checkpoint):  # a checkpoint of an earlier layout
+            log.info("older checkpoint: %s", change)
         if not self.self_describing:
             self.self_describing = adopt_saved_configs(self, checkpoint)
         self.model.forget_vocabulary()
@@ -250,14 +239,15 @@ class MERContrastModule(LightningModule):
             return
         datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
         texts = getattr(datamodule, "train_texts", None)
-        precompute = getattr(self.text, "precompute", None)
+        precompute = getattr(self.model.text, "precompute", None)
         if callable(texts) and callable(precompute):
             precompute(texts())  # every sentence of the fold at once: BERT loads only if one is new
-        if not self.classification_loss.balanced:
+        classification_loss = self.objective.classification_loss
+        if not classification_loss.balanced:
             return
         counts = getattr(datamodule, "train_label_counts", None)
         if callable(counts):
-            self.classification_loss.set_class_counts(counts())
+            classification_loss.set_class_counts(counts())
         else:
             rank_zero_warn(
                 "class_weights='balanced' needs datamodule.train_label_counts(); using uniform weights"
@@ -268,18 +258,16 @@ class MERContrastModule(LightningModule):
         """Class logits ``(B, num_classes)`` from video alone."""
         return self.model(rgb, flow)
 
-    @property
-    def temperature(self) -> float | None:
-        """Current InfoNCE temperature (None without the contrastive branch)."""
-        return self.objective.temperature
-
     # ----------------------------------------------------------------------------- steps
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         labels = batch["label"]
-        rgb, flow = same_class_mixup(batch["rgb"], batch.get("flow"), labels, self.mixup_alpha)
-        feat = self.model.features(rgb, flow)
-        logits = self.model.classify(feat)
-        loss, terms = self.objective(self.model, feat, logits, labels, batch["au_text"])
+        texts = list(batch["au_text"])
+        rgb, flow = same_class_mixup(batch["rgb"], batch.get("flow"), labels, self.hparams["mixup_alpha"])
+        outputs = self.model(rgb, flow, texts)
+        text_ids = stable_text_ids(texts, device=labels.device)
+        classify_text = self.model.classify_embedding  # the joint head's text term, after InfoNCE
+        loss, terms = self.objective(**outputs, labels=labels, text_ids=text_ids, classify_text=classify_text)
+        logits = outputs["logits"]
         batch_size = labels.shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
         # ``_step`` values every ``log_every_n_steps``; ``_epoch`` means synced across ranks.
@@ -290,7 +278,7 @@ class MERContrastModule(LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # After the optimizer step (CLIP clamps exp(logit_scale) to <= 100 after every step).
-        self.objective.clamp_()
+        self.model.clamp_logit_scale()
 
     def on_train_start(self) -> None:
         self.model.forget_vocabulary()  # the projections are about to change
@@ -299,7 +287,7 @@ class MERContrastModule(LightningModule):
         """Video-only logits and probabilities; logs ``{stage}_loss`` (the classification loss)."""
         labels = batch["label"]
         logits = self(batch["rgb"], batch.get("flow"))
-        loss = self.classification_loss(logits, labels)
+        loss = self.objective.classification_loss(logits, labels)
         self.log(
             f"{stage}_loss",
             loss,
@@ -347,21 +335,22 @@ class MERContrastModule(LightningModule):
         feat = self.model.features(batch["rgb"], batch.get("flow"))
         probs = self.model.classify(feat).float().softmax(dim=-1)
         rows = prediction_rows(batch, probs)
-        for row, explanation in zip(rows, self.explain(feat), strict=True):
-            row["class_name"] = self.class_names[row["pred"]]
+        for row, explanation in zip(rows, self.model.explain(feat), strict=True):
+            row["class_name"] = self.model.class_names[row["pred"]]
             row["explanation"] = explanation
         return rows
-
-    def explain(self, feat: Tensor, k: int | None = None) -> list[list[str]]:
-        """The ``k`` FACS descriptions nearest to each visual feature (see ``MERRecognizer.explain``)."""
-        return self.model.explain(feat, k)
 
     # ----------------------------------------------------------------------------- optimisation
     def configure_optimizers(self) -> Any:
         """AdamW: decay only >=2-D weights; the text tower's trainable layers at ``text_lr``."""
-        text_ids = {id(p) for p in self.text.parameters()} if self.text is not None else set()
-        rest = [(n, p) for n, p in self.named_parameters() if id(p) not in text_ids]
-        groups = decay_groups(rest, self.lr, self.weight_decay, "model")
-        if self.text is not None:
-            groups += decay_groups(self.text.named_parameters(), self.text_lr, self.weight_decay, "text")
-        return adamw_with_schedule(groups, self._trainer, self.scheduler_name, self.warmup_epochs)
+        hparams, text = self.hparams, self.model.text
+        text_ids = {id(p) for p in text.parameters()} if text is not None else set()
+        others = [(n, p) for n, p in self.named_parameters() if not n.startswith("model.")]  # the loss's
+        named = [*own_parameters_last(self.model, "model"), *others]
+        rest = [(n, p) for n, p in named if id(p) not in text_ids]
+        groups = decay_groups(rest, hparams["lr"], hparams["weight_decay"], "model")
+        if text is not None:
+            groups += decay_groups(
+                text.named_parameters(), hparams["text_lr"], hparams["weight_decay"], "text"
+            )
+        return adamw_with_schedule(groups, self._trainer, hparams["scheduler"], hparams["warmup_epochs"])

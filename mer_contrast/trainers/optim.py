@@ -32,6 +32,22 @@ def decay_groups(
     return [g for g in groups if g["params"]]
 
 
+def own_parameters_last(module: nn.Module, prefix: str) -> list[tuple[str, nn.Parameter]]:
+    """``module.named_parameters(prefix=prefix)`` with the module's own parameters after its submodules'.
+
+    ``named_parameters`` lists a module's own parameters first; the recognizer's ``logit_scale`` (its
+    one own parameter) sat in the loss until 0.x, after the recognizer's submodules, and the optimiser
+    keeps that order: an older checkpoint's optimiser state is matched to parameters by position, and
+    the total norm of gradient clipping sums in parameter order.
+    """
+    own = list(module.named_parameters(prefix=prefix, recurse=False))
+    own_ids = {id(param) for _, param in own}
+    rest = [
+        (name, param) for name, param in module.named_parameters(prefix=prefix) if id(param) not in own_ids
+    ]
+    return rest + own
+
+
 def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
     """LR multiplier: linear warmup from ~0 to 1 over ``warmup_steps``, then cosine decay to 0.
 

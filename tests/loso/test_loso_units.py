@@ -219,7 +219,7 @@ def test_real_config_instantiates_on_cpu(tmp_path: Path, monkeypatch: pytest.Mon
     cpu = ["--trainer.accelerator=cpu", "--trainer.precision=32-true", "--trainer.benchmark=false"]
     cli = build_fold_cli(["--config", str(REPO / "configs" / "casme2.yaml"), *cpu])
     assert isinstance(cli.trainer.logger, OfflineSafeWandbLogger)
-    assert cli.model.num_classes == 5 and cli.model.class_names == cli.datamodule.class_names
+    assert cli.model.model.num_classes == 5 and cli.model.model.class_names == cli.datamodule.class_names
     assert cli.datamodule.val_strategy == "none"
 
 

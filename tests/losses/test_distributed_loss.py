@@ -4,12 +4,14 @@ Convention checked (see mer_contrast.losses.contrastive): each rank's loss is th
 rows scored against all gathered columns; the mean of the per-rank losses is the full-batch loss; the
 all-gather backward sums gradients into the producing rank, so an input feature's gradient on its rank
 is W x the 1-process gradient, and DDP's averaging of parameter gradients (emulated here with
-all_reduce / W) gives exactly the 1-process gradients of shared weights and of ``logit_scale``.
+all_reduce / W) gives exactly the 1-process gradients of shared weights and of ``logit_scale`` (a
+parameter of the model, as ``MERRecognizer.logit_scale``, handed to the loss with the features).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import torch
@@ -28,28 +30,29 @@ TEXT_IDS = torch.tensor([0, 1, 0, 2, 1, 3, 0, 3])
 LABELS = torch.tensor([0, 1, 2, 1, 1, 0, 2, 2])
 
 
-def _problem(mode: str) -> tuple[torch.Tensor, torch.Tensor, torch.nn.Linear, ContrastiveLoss]:
+def _problem(mode: str) -> tuple[torch.Tensor, torch.Tensor, torch.nn.Linear, torch.nn.Parameter]:
     """Same full batch and weights on every process."""
     torch.manual_seed(1234)
     visual_in = torch.randn(WORLD * BATCH, 6)
     text_in = torch.randn(WORLD * BATCH, 5)
     proj = torch.nn.Linear(6, 5)  # a shared "tower": its gradient is what DDP averages
-    loss_fn = ContrastiveLoss(init_temperature=0.1, positives=mode)  # type: ignore[arg-type]
-    return visual_in, text_in, proj, loss_fn
+    logit_scale = torch.nn.Parameter(torch.tensor(math.log(1 / 0.1)))  # replicated, as DDP keeps it
+    return visual_in, text_in, proj, logit_scale
 
 
 def _run(mode: str, rows: slice) -> dict[str, torch.Tensor]:
-    visual_in, text_in, proj, loss_fn = _problem(mode)
+    visual_in, text_in, proj, logit_scale = _problem(mode)
+    loss_fn = ContrastiveLoss(positives=mode)  # type: ignore[arg-type]
     visual = visual_in[rows].clone().requires_grad_(True)
     text = text_in[rows].clone().requires_grad_(True)
-    loss = loss_fn(proj(visual), text, text_ids=TEXT_IDS[rows], labels=LABELS[rows])
+    loss = loss_fn(proj(visual), text, logit_scale, text_ids=TEXT_IDS[rows], labels=LABELS[rows])
     loss.backward()
     return {
         "loss": loss.detach(),
         "visual_grad": visual.grad,
         "text_grad": text.grad,
         "proj_grad": proj.weight.grad,
-        "scale_grad": loss_fn.logit_scale.grad,
+        "scale_grad": logit_scale.grad,
     }
 
 

@@ -168,7 +168,7 @@ def test_checkpoint_records_clip_settings_and_loads_weights_only(fitted: Path) -
     with mock.patch("torch.load", wraps=torch.load) as spy, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = MERContrastModule.load_from_checkpoint(fitted)
-    assert model.class_names == CLASSES
+    assert model.model.class_names == CLASSES
     assert spy.call_args_list and all(c.kwargs.get("weights_only") is True for c in spy.call_args_list)
     assert not [w for w in caught if "weights_only" in str(w.message)]  # no notice about unsafe loading
 
@@ -184,7 +184,7 @@ def test_load_from_checkpoint_bad_and_unsafe_files(fitted: Path, tmp_path: Path)
     torch.save(saved, unsafe)
     with pytest.raises(CheckpointError, match="cannot be loaded with weights_only=True"):
         MERContrastModule.load_from_checkpoint(unsafe)
-    assert MERContrastModule.load_from_checkpoint(unsafe, weights_only=False).class_names == CLASSES
+    assert MERContrastModule.load_from_checkpoint(unsafe, weights_only=False).model.class_names == CLASSES
 
 
 def test_cli_other_clip_settings_are_one_line(
@@ -294,25 +294,44 @@ def test_recognizer_loads_without_lightning_and_matches_the_task(fitted: Path, t
     assert str(CLASSES) in done.stdout
 
 
-def test_checkpoint_from_before_the_model_task_split_loads(fitted: Path, tmp_path: Path) -> None:
+def old_layout(state: dict[str, torch.Tensor], era: str) -> dict[str, torch.Tensor]:
+    """Today's state dict with the keys an earlier mer-contrast wrote (the inverse of ``migrate``)."""
+    old = {
+        ("objective.contrastive_loss.logit_scale" if k == "model.logit_scale" else k): v
+        for k, v in state.items()
+    }
+    if era == "logit_scale in the loss":  # up to c83fa28
+        return old
+    old = {k.removeprefix("objective."): v for k, v in old.items()}
+    if era == "losses on the task":
+        return old
+    return {k.removeprefix("model."): v for k, v in old.items()}  # before the model/task split
+
+
+@pytest.mark.parametrize("era", ["logit_scale in the loss", "losses on the task", "before the split"])
+def test_checkpoints_of_earlier_layouts_load_through_migrate(
+    era: str, fitted: Path, cli_args: list[str], in_tmp: Path
+) -> None:
     from mer_contrast.models import MERRecognizer
 
     saved = torch.load(fitted, map_location="cpu", weights_only=True)
-    saved["state_dict"] = {
-        k.removeprefix("model.").removeprefix("objective."): v for k, v in saved["state_dict"].items()
-    }
-    assert "classifier.weight" in saved["state_dict"]  # the pre-split layout
-    assert "contrastive_loss.logit_scale" in saved["state_dict"]  # the losses on the task itself
-    legacy = tmp_path / "legacy.ckpt"
+    assert "model.logit_scale" in saved["state_dict"]  # the recognizer owns the temperature
+    saved["state_dict"] = old_layout(saved["state_dict"], era)
+    assert "model.logit_scale" not in saved["state_dict"] and "logit_scale" not in saved["state_dict"]
+    legacy = in_tmp / "legacy.ckpt"
     torch.save(saved, legacy)
     rgb, flow = _clip_batch()
     with torch.no_grad():
         current = MERContrastModule.load_from_checkpoint(fitted).eval()
-        loaded = MERContrastModule.load_from_checkpoint(legacy).eval()
+        loaded = MERContrastModule.load_from_checkpoint(legacy).eval()  # strict: every key in place
         new, old = current(rgb, flow), loaded(rgb, flow)
-        plain = MERRecognizer.from_checkpoint(legacy).eval()(rgb, flow)
-    assert torch.equal(new, old) and torch.equal(new, plain)
-    assert loaded.temperature == current.temperature
+        plain = MERRecognizer.from_checkpoint(legacy)
+    assert torch.equal(new, old) and torch.equal(new, plain.eval()(rgb, flow))
+    assert loaded.model.logit_scale is not None and current.model.logit_scale is not None
+    assert torch.equal(loaded.model.logit_scale, current.model.logit_scale)
+    assert plain.temperature == current.model.temperature
+    if era == "logit_scale in the loss":  # the CLI's --ckpt_path (Lightning's strict restore) too
+        assert main(["predict", *cli_args, f"--ckpt_path={legacy}"]) == 0
 
 
 def test_recognizer_without_text_has_no_joint_space() -> None:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from transformers.optimization import get_cosine_schedule_with_warmup
 
-from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups, warmup_cosine
+from mer_contrast.trainers.optim import adamw_with_schedule, decay_groups, own_parameters_last, warmup_cosine
 
 # (optimizer steps, warmup steps); the last one warms up for longer than the run (clamped).
 SCHEDULES = [(10, 4), (10, 0), (1, 0), (7, 7), (37, 5), (3, 9)]
@@ -85,3 +85,23 @@ def test_decay_groups_split_by_dimension_and_skip_frozen() -> None:
     }
     assert groups["m_no_decay"]["weight_decay"] == 0.0 and groups["m_decay"]["weight_decay"] == 0.01
     assert decay_groups([("frozen", frozen)], 0.1, 0.01, "t") == []
+
+
+def test_own_parameters_come_after_the_submodules() -> None:
+    class Owner(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.scale = nn.Parameter(torch.zeros(()))  # named_parameters would list it first
+            self.first = nn.Linear(2, 2)
+            self.second = nn.Linear(2, 1)
+
+    owner = Owner()
+    names = [name for name, _ in own_parameters_last(owner, "model")]
+    assert next(name for name, _ in owner.named_parameters("model")) == "model.scale"
+    assert names == [
+        "model.first.weight",
+        "model.first.bias",
+        "model.second.weight",
+        "model.second.bias",
+        "model.scale",
+    ]
