@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mer_contrast.config_check import check
-from mer_contrast.main import main
+from mer_contrast.cli.config_check import check
+from mer_contrast.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -166,7 +166,7 @@ def test_the_wheel_ships_every_module_and_config(tmp_path: Path, capsys: pytest.
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "import mer_contrast; from mer_contrast.config_check import check; "
+        "import mer_contrast; from mer_contrast.cli.config_check import check; "
         "from mer_contrast.config_files import find_config; "
         "found = find_config('demo.yaml'); print(mer_contrast.__file__); print(found); "
         "print(check('fit', ['--config', str(found)]))"
@@ -206,7 +206,7 @@ def test_loso_config_hash_changes_with_a_section_file(tmp_path: Path) -> None:
 
 
 def test_bench_quality_and_from_config_read_section_files() -> None:
-    from mer_contrast.quality.data import data_init_args
+    from mer_contrast.bench.quality_data import data_init_args
     from mer_contrast.trainers.config import read_model_config
 
     args = data_init_args([CONFIGS / "casme2.yaml"], ["--data.init_args.image_size=48"])
@@ -217,7 +217,7 @@ def test_bench_quality_and_from_config_read_section_files() -> None:
 
 
 def test_bench_quality_reads_nested_data_overrides_as_lightningcli_does() -> None:
-    from mer_contrast.quality.data import data_init_args
+    from mer_contrast.bench.quality_data import data_init_args
 
     args = data_init_args(
         [CONFIGS / "casme2_cpu.yaml"],

@@ -1,5 +1,2 @@
-"""Recognition quality under the honest LOSO protocol: classical peers and ``bench quality``.
-
-``peers`` (grid-pooled flow + logistic regression, STSTNet), ``data`` (their inputs and the probe's,
-through the package's flow cache), ``bench`` (``mer-contrast bench quality``).
-"""
+"""The measuring wing: the benchmarks (``mer-contrast bench flow|train|loso|spot|quality|suite``), the
+classical peers and the demo; each takes parsed options from :mod:`mer_contrast.cli` and prints figures."""

@@ -9,19 +9,16 @@ cache and finished folds.
 from __future__ import annotations
 
 import json
-import sys
 import time
-from argparse import ArgumentError, Namespace
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mer_contrast.cliutil import ToolParser, split_overrides
-from mer_contrast.config_check import check, describe
 from mer_contrast.config_files import find_config
-from mer_contrast.quiet import quiet_run
 
-__all__ = ["DEMO_DATA", "find_config", "find_demo_config", "main"]
+if TYPE_CHECKING:
+    from argparse import Namespace
+
+__all__ = ["DEMO_DATA", "ensure_data", "find_config", "find_demo_config", "headline", "peer_line", "run"]
 
 # Synthetic dataset of the demo: enough clips per class for a fold to learn from, small enough for CPU.
 DEMO_DATA = {"subjects": 8, "clips_per_subject": 16, "size": 64, "seed": 0}
@@ -42,56 +39,18 @@ def ensure_data(root: Path, subjects: int, clips_per_subject: int, size: int, se
     return f"generated {subjects} subjects x {clips_per_subject} clips ({size}x{size} faces) in {root}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``mer-contrast demo``; returns the exit code."""
-    parser = ToolParser(prog="mer-contrast demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="LOSO output folder")
-    parser.add_argument("--data", type=Path, default=Path("data/demo"), help="synthetic dataset folder")
-    parser.add_argument(
-        "--config", type=Path, default=None, help="LightningCLI config (default: configs/demo.yaml)"
-    )
-    parser.add_argument("--folds", type=int, default=6, help="number of LOSO folds (subjects) to run")
-    parser.add_argument("--epochs", type=int, default=None, help="override trainer.max_epochs")
-    parser.add_argument("--subjects", type=int, default=DEMO_DATA["subjects"], help="subjects to generate")
-    parser.add_argument("--clips-per-subject", type=int, default=DEMO_DATA["clips_per_subject"])
-    own, extra = split_overrides(argv)
-    args = parser.parse_args(own)
+def run(args: Namespace, config: str, overrides: list[str], started: float) -> int:
+    """The demo's LOSO run (``args``: the options of ``mer-contrast demo``), its timing and headline.
 
-    started = time.time()
-    overrides = [f"--data.init_args.root={args.data}", f"--data.init_args.cache_dir={args.out / 'cache'}"]
-    if args.epochs is not None:
-        overrides.append(f"--trainer.max_epochs={args.epochs}")
-    overrides += extra
-    try:
-        config = args.config or find_demo_config()
-        problem = check("fit", ["--config", str(config), *overrides])  # before data or Lightning
-        if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
-        print(
-            ensure_data(
-                args.data, args.subjects, args.clips_per_subject, DEMO_DATA["size"], DEMO_DATA["seed"]
-            )
-        )
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    with quiet_run():
-        return _run(args, str(config), overrides, started)
-
-
-def _run(args: Namespace, config: str, overrides: list[str], started: float) -> int:
+    A bad config value surfaces as jsonargparse's :class:`argparse.ArgumentError` from the plan.
+    """
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
     from mer_contrast.loso.schedule import run_folds
 
     options = LosoOptions(
         configs=[config], overrides=overrides, out=args.out, max_folds=args.folds, selection="both"
     )
-    try:
-        plan = make_plan(options)
-    except ArgumentError as err:  # jsonargparse's (exit_on_error=False): one line, not a dump
-        print(f"error: {describe(str(err), ['--config', config, *overrides])}", file=sys.stderr)
-        return 2
+    plan = make_plan(options)
     write_metadata(plan, options)
     code = run_folds(options, plan)
     minutes, seconds = divmod(int(time.time() - started), 60)
@@ -105,8 +64,8 @@ def _run(args: Namespace, config: str, overrides: list[str], started: float) -> 
 
 def peer_line(configs: list[str], overrides: list[str], folds: int) -> str:
     """Peer 1 of ``bench quality`` (onset->apex TV-L1 + logistic regression) on the same data and folds."""
-    from mer_contrast.quality.bench import run_peers
-    from mer_contrast.quality.data import data_init_args
+    from mer_contrast.bench.quality import run_peers
+    from mer_contrast.bench.quality_data import data_init_args
 
     init_args = data_init_args(configs, overrides)
     row = run_peers(

@@ -1,6 +1,6 @@
 """Benchmark of the clip pipeline: flow precompute speed, parallel scaling, cache hits, cached reads.
 
-Run ``python -m mer_contrast.clips.bench`` (``--help`` for the sizes). It writes its own synthetic
+Run ``mer-contrast bench flow`` (``--help`` for the sizes). It writes its own synthetic
 clips (a drawn face on a textured background, slowly moving, mouth opening; 128 px frames) to a
 temporary folder, then prints measured figures:
 
@@ -21,6 +21,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -29,8 +30,10 @@ from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.precompute import PrecomputeReport, precompute, worker_context
 from mer_contrast.clips.prepare import ClipConfig
-from mer_contrast.cliutil import ToolParser
 from mer_contrast.datasets.records import SampleRecord
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 
 def synthetic_frame(size: int, t: int, rng_seed: int) -> np.ndarray:
@@ -145,26 +148,8 @@ def run_precompute(
     return precompute(records, cfg, ClipCache(root), workers=workers, progress=False, strict=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print the figures; returns 0."""
-    parser = ToolParser(prog="python -m mer_contrast.clips.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", type=int, default=12, help="synthetic clips (default 12)")
-    parser.add_argument("--frames", type=int, default=30, help="frames per clip on disk (default 30)")
-    parser.add_argument(
-        "--frame-size", type=int, default=128, help="side of the synthetic frames (default 128)"
-    )
-    parser.add_argument("--num-frames", type=int, default=8, help="sampled frames T (default 8)")
-    parser.add_argument("--image-size", type=int, default=112, help="face image side S (default 112)")
-    parser.add_argument("--method", choices=["tvl1", "farneback", "dis"], default="tvl1")
-    parser.add_argument(
-        "--flow-size", type=int, default=None, help="flow resolution (default: native, the frame size)"
-    )
-    parser.add_argument("--register", choices=["none", "translation", "euclidean"], default="translation")
-    parser.add_argument("--read-passes", type=int, default=5, help="DataLoader passes over the cache")
-    parser.add_argument(
-        "--workdir", type=Path, default=None, help="folder for clips and caches (default: temp)"
-    )
-    args = parser.parse_args(argv)
+def run(args: Namespace) -> int:
+    """Run the benchmark with the options of ``mer-contrast bench flow`` and print the figures; returns 0."""
 
     cv2.setNumThreads(1)  # as in the precompute workers, so the serial probe measures one thread
     workdir = Path(tempfile.mkdtemp(prefix="mer_clips_bench_")) if args.workdir is None else args.workdir
@@ -226,7 +211,3 @@ def main(argv: list[str] | None = None) -> int:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -20,11 +20,9 @@ import shutil
 import statistics
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import ToolParser, comma_ints, split_overrides
 from mer_contrast.loso.store import done_paths, read_json
 
 
@@ -67,27 +65,11 @@ def summarize(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = ToolParser(
-        prog="mer-contrast bench loso",
-        description=__doc__,
-    )
-    parser.add_argument(
-        "--config", "-c", action="append", required=True, help="LightningCLI YAML (repeatable)"
-    )
-    parser.add_argument("--root", type=Path, default=None, help="dataset folder (overrides the config's)")
-    parser.add_argument(
-        "--out", type=Path, default=Path("runs/bench_loso"), help="run folder (emptied first)"
-    )
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects")
-    parser.add_argument("--seeds", type=comma_ints, default=[0], help="comma-separated seeds (default 0)")
-    parser.add_argument("--parallel-gpus", type=int, default=0, help="run folds as subprocesses on N GPUs")
-    parser.add_argument("--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once")
-    own, overrides = split_overrides(argv)
-    args = parser.parse_args(own)
+def run(args: argparse.Namespace, overrides: list[str]) -> int:
+    """``bench loso`` with its parsed options and the LightningCLI overrides; returns the exit code."""
 
+    from mer_contrast.loggers.quiet import quiet_run
     from mer_contrast.loso.runner import LosoOptions
-    from mer_contrast.quiet import quiet_run
 
     if args.root is not None:
         overrides.insert(0, f"--data.init_args.root={args.root}")
@@ -122,9 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(options: Any, args: argparse.Namespace, overrides: list[str]) -> int:
     """Plan and run the folds as `mer-contrast loso` does (folds after the first in this process)."""
-    from mer_contrast.loso.cli import fold_command
     from mer_contrast.loso.runner import make_plan, write_metadata
-    from mer_contrast.loso.schedule import run_folds
+    from mer_contrast.loso.schedule import fold_command, run_folds
 
     plan = make_plan(options)
     write_metadata(plan, options)
@@ -135,7 +116,3 @@ def _run(options: Any, args: argparse.Namespace, overrides: list[str]) -> int:
         procs_per_gpu=args.procs_per_gpu,
         child_argv=fold_command(options),
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,12 +27,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mer_contrast.cliutil import ToolParser, comma_list, split_overrides
 from mer_contrast.loso.metrics import METRIC_NAMES, mean_std, pooled_metrics
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +49,6 @@ DESCRIPTIONS = {
     "mercontrast_lambda0": "mer-contrast, contrastive_weight 0 (no text)",
 }
 DEFAULT_ROOT = Path("data/twin_casme2")
-
-
-def build_parser() -> ToolParser:
-    parser = ToolParser(
-        prog="mer-contrast bench quality",
-        description=__doc__,
-        allow_abbrev=False,
-    )
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="dataset folder (default: the twin)")
-    parser.add_argument("--dataset", default=None, help="reader (default: the config's, else casme2)")
-    parser.add_argument(
-        "--config", "-c", action="append", default=None, help="LightningCLI YAML (repeatable)"
-    )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
-    parser.add_argument("--out", type=Path, default=Path("runs/bench_quality"), help="output folder")
-    parser.add_argument(
-        "--rows", type=comma_list, default=list(ROWS), help=f"comma-separated subset of {', '.join(ROWS)}"
-    )
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects (smoke tests)")
-    parser.add_argument("--workers", type=int, default=2, help="flow precompute processes (default 2)")
-    parser.add_argument("--cache-dir", default=None, help="flow cache (default: the config's)")
-    parser.add_argument("--ststnet-epochs", type=int, default=None, help="override the STSTNet budget")
-    return parser
 
 
 def _find_default_config() -> Path:
@@ -101,8 +80,8 @@ def run_peers(
     max_folds: int | None, ststnet_epochs: int | None,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The peer and probe rows (see the module docstring); ``seeds``: a count (0..N-1) or the seeds."""
-    from mer_contrast.quality.data import datamodule, peer_flows, prepared_probe_flows, ststnet_image
-    from mer_contrast.quality.peers import STSTNetBudget, grid_features, loso_logistic, loso_ststnet
+    from mer_contrast.bench.peers import STSTNetBudget, grid_features, loso_logistic, loso_ststnet
+    from mer_contrast.bench.quality_data import datamodule, peer_flows, prepared_probe_flows, ststnet_image
 
     results: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
@@ -153,10 +132,10 @@ def run_model_row(
     max_folds: int | None,
 ) -> dict[str, Any]:  # fmt: skip
     """One ``mer-contrast loso`` run (seeds 0..N-1 or the given ones; honest and oracle), per-seed scores."""
+    from mer_contrast.loggers.quiet import quiet_run
     from mer_contrast.loso.report import summarize
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
     from mer_contrast.loso.schedule import run_folds
-    from mer_contrast.quiet import quiet_run
 
     extra = ["--model.init_args.contrastive_weight=0", "--model.init_args.text=null"] if name.endswith(
         "lambda0"
@@ -211,15 +190,9 @@ def render_markdown(table: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad arguments or a missing dataset)."""
-    parser = build_parser()
-    own, extra = split_overrides(argv)
-    args = parser.parse_args(own)
+def run(args: Namespace, extra: list[str]) -> int:
+    """``bench quality`` with its parsed options and LightningCLI overrides; 2 for a missing dataset."""
     rows = args.rows
-    unknown = [r for r in rows if r not in ROWS]
-    if unknown:
-        parser.error(f"unknown rows {', '.join(unknown)}; choose from {', '.join(ROWS)}")
     if not args.root.is_dir():
         print(
             f"error: {args.root}: no dataset folder; render the twin with `mer-contrast synth "
@@ -227,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from mer_contrast.quality.data import data_init_args
+    from mer_contrast.bench.quality_data import data_init_args
 
     try:
         configs = args.config or [str(_find_default_config())]
@@ -261,7 +234,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown)
     print(f"written: {args.out / 'quality.json'}, {args.out / 'quality.md'}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,13 +17,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from mer_contrast.cliutil import ToolParser
 from mer_contrast.spot.metrics import Score, spotting_score, strs_score
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import SpotConfig, spot
 from mer_contrast.synth.long_video import VIDEO_NAME, LongVideoOptions, render_long_video
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 HELP = "spotting F1 (IoU>=0.5), spot-then-recognize F1 and frames/s on synthetic long videos"
 TUNING_SEEDS = (1, 2, 3)  # what the SpotConfig defaults were chosen on: never bench on them
@@ -125,23 +127,8 @@ def apex_error(dataset: str, root: Path, crop: Literal["detect", "none"] = "none
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``bench spot``; exit 0, or 2 for an unusable checkpoint or folder."""
-    parser = ToolParser(prog="mer-contrast bench spot", description=HELP)
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS), help="video seeds")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each video (default 10)")
-    parser.add_argument("--micro-expressions", type=int, default=4, help="per video (default 4)")
-    parser.add_argument("--size", type=int, default=96, help="face box side in pixels (default 96)")
-    parser.add_argument("--layout", choices=("casme2", "samm", "mmew"), default="casme2", help="classes, fps")
-    parser.add_argument("--fps", type=float, default=None, help="frame rate (default: the layout's)")
-    parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint for STRS (optional)")
-    parser.add_argument("--work", type=Path, default=None, help="keep the videos here (default: temp)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument(
-        "--apex-of", nargs=2, metavar=("DATASET", "ROOT"), default=None,
-        help="instead: distance of `predict FOLDER`'s motion apex to the sheet's, on a database's clips",
-    )  # fmt: skip
-    args = parser.parse_args(argv)
+def run(args: Namespace) -> int:
+    """``bench spot`` with its parsed options; exit 0, or 2 for an unusable checkpoint or folder."""
     if args.apex_of is not None:
         try:
             result = apex_error(args.apex_of[0], Path(args.apex_of[1]))
@@ -183,7 +170,3 @@ def main(argv: list[str] | None = None) -> int:
         f"{figures['frames_per_s']} frames/s (CPU)"
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

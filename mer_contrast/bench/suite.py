@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mer_contrast.cliutil import ToolParser, comma_ints, comma_list, split_overrides
-from mer_contrast.quality.bench import ROWS
+from mer_contrast.bench.quality import ROWS
 
 # Units, their execution and the twins' rendering: suite_units (re-exported here, pickles name them so)
-from mer_contrast.quality.suite_units import (
+from mer_contrast.bench.suite_units import (
     SuiteError,
     SuiteTerminated,
     Unit,
@@ -56,58 +55,6 @@ SHEETS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_ROWS = ("peer_flow_logreg", "probe_prepared_flow", "mercontrast_full", "mercontrast_lambda0")
 QUICK = {"limit": 60, "seeds": 1, "max_epochs": 3, "max_folds": 3, "ststnet_epochs": 3}
-
-
-def build_parser() -> ToolParser:
-    parser = ToolParser(prog="mer-contrast bench suite", description=__doc__, allow_abbrev=False)
-    parser.add_argument("--sheets", type=Path, default=None, help="folder of the real coding sheets")
-    parser.add_argument("--twins", type=Path, default=None, help="render cache (default OUT/twins)")
-    parser.add_argument(
-        "--twin",
-        action="append",
-        default=None,
-        help="an already rendered folder, db:render=PATH (repeatable; no sheet needed for it)",
-    )
-    parser.add_argument(
-        "--databases",
-        type=comma_list,
-        default=["casme2", "samm", "mmew"],
-        help=f"comma-separated subset of {', '.join(SHEETS)}",
-    )
-    parser.add_argument("--renders", type=comma_ints, default=[0, 1, 10, 11, 12], help="twin seeds")
-    parser.add_argument(
-        "--selection-renders",
-        type=comma_ints,
-        default=[0, 1],
-        help="renders choices are made on; the others are untouched",
-    )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of the seeded rows (default 3)")
-    parser.add_argument(
-        "--rows",
-        type=comma_list,
-        default=list(DEFAULT_ROWS),
-        help=f"comma-separated subset of {', '.join(ROWS)}",
-    )
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=None,
-        help="db=PATH, a LightningCLI YAML for one database (repeatable)",
-    )
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes, one thread each (default 2)")
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="a smoke run in minutes (not results): truncated twins, 1 render per group, "
-        "1 seed, few epochs and folds",
-    )
-    parser.add_argument("--out", type=Path, default=Path("runs/bench_suite"), help="output folder")
-    parser.add_argument("--workers", type=int, default=2, help="render / flow precompute processes")
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects")
-    parser.add_argument("--limit", type=int, default=None, help="render only the first N sheet rows")
-    parser.add_argument("--cache-dir", default=None, help="flow cache (default: the config's)")
-    parser.add_argument("--ststnet-epochs", type=int, default=None, help="override the STSTNet budget")
-    return parser
 
 
 @dataclass
@@ -238,14 +185,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns 0, 1 when a unit failed, 2 for bad options or missing inputs."""
+def run(args: argparse.Namespace, extra: list[str]) -> int:
+    """``bench suite`` with its parsed options and LightningCLI overrides: 0, 1 when a unit failed, 2
+    for bad options or missing inputs."""
+    from mer_contrast.bench.suite_table import aggregate, render_markdown
     from mer_contrast.loso.store import write_json
-    from mer_contrast.quality.suite_table import aggregate, render_markdown
 
-    parser = build_parser()
-    own, extra = split_overrides(argv)
-    args = parser.parse_args(own)
     try:
         plan = make_plan(args)
     except SuiteError as err:
@@ -309,17 +254,13 @@ __all__ = [
     "Plan",
     "SuiteError",
     "Unit",
-    "build_parser",
     "child_threads",
     "collect",
     "execute",
-    "main",
     "make_plan",
     "make_units",
     "one_thread",
     "render_twins",
+    "run",
     "run_unit",
 ]
-
-if __name__ == "__main__":
-    sys.exit(main())

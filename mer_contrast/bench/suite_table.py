@@ -1,4 +1,4 @@
-"""The aggregate and the markdown of ``mer-contrast bench suite`` (see :mod:`mer_contrast.quality.suite`).
+"""The aggregate and the markdown of ``mer-contrast bench suite`` (see :mod:`mer_contrast.bench.suite`).
 
 A unit result is one scored run: ``{"database", "render", "row", "seed", "uf1", "uar", "accuracy",
 "oracle_uf1", "seconds"}`` (``seed`` None for the deterministic peer/probe rows, ``oracle_uf1`` None
@@ -16,8 +16,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mer_contrast.bench.quality import DESCRIPTIONS
 from mer_contrast.loso.metrics import mean_std
-from mer_contrast.quality.bench import DESCRIPTIONS
 
 GROUPS = ("selection", "untouched")
 ROW_ORDER = (

@@ -1,4 +1,4 @@
-"""The work units of ``mer-contrast bench suite`` (see :mod:`mer_contrast.quality.suite`) and the twins.
+"""The work units of ``mer-contrast bench suite`` (see :mod:`mer_contrast.bench.suite`) and the twins.
 
 A :class:`Unit` is one (database, render, row, seed), or the deterministic peer/probe rows of one
 (database, render) together with its flow cache (the render's *prepare* unit). :func:`make_units`
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mer_contrast.quality.bench import MODEL_ROWS
+from mer_contrast.bench.quality import MODEL_ROWS
 
 if TYPE_CHECKING:
-    from mer_contrast.quality.suite import Plan
+    from mer_contrast.bench.suite import Plan
 
 ONCE_ROWS = ("peer_flow_logreg", "probe_prepared_flow")  # deterministic: one run per (database, render)
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -154,9 +154,9 @@ def _unit(
 
 def run_unit(unit: Unit) -> list[dict[str, Any]]:
     """Run one unit (in a worker process); returns and writes one result per row."""
+    from mer_contrast.bench.quality import run_model_row, run_peers
+    from mer_contrast.bench.quality_data import data_init_args, datamodule, peer_flows, prepared_probe_flows
     from mer_contrast.loso.store import write_json
-    from mer_contrast.quality.bench import run_model_row, run_peers
-    from mer_contrast.quality.data import data_init_args, datamodule, peer_flows, prepared_probe_flows
 
     begin = time.perf_counter()
     run_dir = Path(unit.run_dir)

@@ -1,4 +1,4 @@
-"""Training benchmark: prints measured figures, asserts nothing (``python -m mer_contrast.trainers.bench``).
+"""Training benchmark: prints measured figures, asserts nothing (``mer-contrast bench train``).
 
 Three sections, all on synthetic in-memory clips (T frames at S x S, flow T-1 frames, 2 channels) and
 the real model: a two-stream ``TwoStreamVisual`` + ``MERContrastModule`` with the packaged frozen
@@ -21,7 +21,6 @@ import argparse
 import copy
 import os
 import statistics
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,9 +28,8 @@ import torch
 from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader, Dataset
 
-from mer_contrast.cliutil import ToolParser
+from mer_contrast.bench.train_meters import PeakMemory, StepClock, TextTimer
 from mer_contrast.datasets.records import ActionUnit
-from mer_contrast.trainers.bench_meters import PeakMemory, StepClock, TextTimer
 from mer_contrast.trainers.module import MERContrastModule
 
 NUM_CLASSES = 5
@@ -228,37 +226,10 @@ def overhead(args: argparse.Namespace, texts: Sequence[str]) -> None:
         print("(CPU time counts only this process's work, so it is the steadier figure on a shared machine)")
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = ToolParser(prog="python -m mer_contrast.trainers.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--sections", nargs="+", choices=("throughput", "text", "overhead"),
-                        default=["throughput", "text", "overhead"])  # fmt: skip
-    parser.add_argument("--backbones", nargs="+", choices=("compact", "r3d18"), default=["compact", "r3d18"])
-    parser.add_argument("--precisions", nargs="+", choices=("32-true", "bf16-mixed", "16-mixed"),
-                        default=["32-true", "bf16-mixed"])  # fmt: skip
-    parser.add_argument("--frames", type=int, default=8, help="RGB frames per clip (flow has one fewer)")
-    parser.add_argument("--size", type=int, default=112, help="frame side in pixels")
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=1, help="untimed steps first")
-    parser.add_argument("--steps", type=int, default=12, help="most timed steps per run")
-    parser.add_argument("--min-seconds", type=float, default=4.0, help="stop timing a run after this long")
-    parser.add_argument("--repeats", type=int, default=4, help="alternating runs in the overhead section")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: leave the default)")
-    args = parser.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda but torch.cuda.is_available() is False")
-    if args.frames < 2 or args.size < 16 or args.batch_size < 2:
-        parser.error(
-            "need --frames >= 2, --size >= 16 and --batch-size >= 2 (the contrastive loss needs pairs)"
-        )
-    return args
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the selected sections and print their figures; returns 0."""
+def run(args: argparse.Namespace) -> int:
+    """Run the sections of ``mer-contrast bench train`` and print their figures; returns 0."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     import logging
@@ -279,7 +250,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.sections:
         sections[name](args, texts)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """The training benchmark's instruments: peak memory, per-step clock, text-tower timer.
 
-Used by :mod:`mer_contrast.trainers.bench` (see its docstring for how the figures are measured).
+Used by :mod:`mer_contrast.bench.train` (see its docstring for how the figures are measured).
 """
 
 from __future__ import annotations

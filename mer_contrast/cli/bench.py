@@ -10,13 +10,16 @@ import sys
 from collections.abc import Sequence
 
 BENCHMARKS = {
-    "flow": ("mer_contrast.clips.bench", "flow precompute scaling, cache-hit speed-up, loader clips/s"),
-    "train": ("mer_contrast.trainers.bench", "training clips/s, memory, text-tower share, loop overhead"),
-    "loso": ("mer_contrast.loso.bench", "folds per minute and the per-fold overhead of a LOSO run"),
-    "spot": ("mer_contrast.spot.bench", "spotting F1 (IoU>=0.5), spot-then-recognize F1 and frames/s"),
-    "quality": ("mer_contrast.quality.bench", "honest LOSO UF1/UAR of mer-contrast against classical peers"),
+    "flow": ("mer_contrast.cli.bench_flow", "flow precompute scaling, cache-hit speed-up, loader clips/s"),
+    "train": ("mer_contrast.cli.bench_train", "training clips/s, memory, text-tower share, loop overhead"),
+    "loso": ("mer_contrast.cli.bench_loso", "folds per minute and the per-fold overhead of a LOSO run"),
+    "spot": ("mer_contrast.cli.bench_spot", "spotting F1 (IoU>=0.5), spot-then-recognize F1 and frames/s"),
+    "quality": (
+        "mer_contrast.cli.bench_quality",
+        "honest LOSO UF1/UAR of mer-contrast against classical peers",
+    ),
     "suite": (
-        "mer_contrast.quality.suite",
+        "mer_contrast.cli.bench_suite",
         "every database x twin render: selection vs untouched renders, one table",
     ),
 }
@@ -37,3 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {name:<6} {text}")
         return 0 if args else 2
     return int(importlib.import_module(BENCHMARKS[args[0]][0]).main(args[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

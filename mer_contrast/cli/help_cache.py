@@ -37,7 +37,7 @@ def _key(argv: Sequence[str]) -> str:
     for arg in argv:  # the --config files: their values are the defaults the help shows
         if os.path.isfile(arg):
             digest.update(Path(arg).read_bytes())
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # the whole package, not only cli/
     for path in sorted(package.rglob("*.py")):
         stat = path.stat()
         digest.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns};".encode())

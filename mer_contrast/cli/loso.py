@@ -24,20 +24,14 @@ import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from mer_contrast.cliutil import ToolParser, comma_ints, comma_list, split_overrides
+from mer_contrast.cli.tool_parser import ToolParser, comma_ints, comma_list, split_overrides
 from mer_contrast.loso.options import FIELDS, LosoSectionError, read_section, setting_type
-
-if TYPE_CHECKING:  # the runner imports Lightning: only when a run starts
-    from mer_contrast.loso.runner import LosoOptions
 
 __all__ = ["main", "parse_args"]
 
 log = logging.getLogger(__name__)
-
-# How the parent runs its folds, not what a fold computes: a fold's child process is not told.
-SCHEDULING = ("parallel_gpus", "procs_per_gpu")
 
 
 def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
@@ -95,29 +89,6 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     return parser.parse_args(own), overrides
 
 
-def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
-    """The ``loso`` arguments of one fold's child process (``--fold-index K`` is put in front).
-
-    Built from the options rather than from the parent's argv, so a child is told exactly what the
-    parent decided (its configs' ``loso:`` sections give the same values again) and nothing about
-    scheduling; LightningCLI overrides follow ``--``.
-    """
-    argv = [arg for config in options.configs for arg in ("--config", str(config))]
-    argv += ["--out", str(options.output_dir())]
-    for setting in FIELDS.values():
-        value = getattr(options, setting.name)
-        if setting.name in ("out", *SCHEDULING) or value is None or value is False:
-            continue
-        flag = f"--{setting.name.replace('_', '-')}"
-        if value is True:
-            argv.append(flag)
-        else:
-            argv += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
-    if force:
-        argv.append("--force")
-    return [*argv, "--", *options.overrides]
-
-
 def _log_to_stderr() -> None:
     """Show the runner's INFO messages; only ``mer_contrast`` (Lightning has its own handler)."""
     package = logging.getLogger("mer_contrast")
@@ -128,20 +99,6 @@ def _log_to_stderr() -> None:
         package.setLevel(logging.INFO)
 
 
-def other_config_folds(out: Path, config_hash: str) -> int:
-    """How many finished folds under ``out`` were made with a config other than ``config_hash``."""
-    from mer_contrast.loso.store import done_paths, read_json
-
-    count = 0
-    for done_path in done_paths(out):
-        try:
-            other = read_json(done_path).get("config_hash")
-        except ValueError:
-            continue  # a damaged done.json is redone by the runner anyway
-        count += other is not None and other != config_hash
-    return count
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast loso``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -150,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LosoSectionError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    from mer_contrast.config_check import check
+    from mer_contrast.cli.config_check import check
 
     cli_args = [*(arg for config in args.config for arg in ("--config", config)), *overrides]
     problem = check("fit", cli_args)  # before Lightning loads: a typo costs well under a second
@@ -158,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     _log_to_stderr()
-    from mer_contrast.quiet import quiet_run
+    from mer_contrast.loggers.quiet import quiet_run
 
     with quiet_run():
         return _run(args, overrides, cli_args)
@@ -166,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) -> int:
     from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
+    from mer_contrast.loso.store import other_config_folds
 
     settings = {name: getattr(args, name) for name in FIELDS}
     options = LosoOptions(configs=list(args.config), overrides=overrides, **settings)
@@ -179,7 +137,7 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
             print(f"error: {fault}", file=sys.stderr)
             return 1
         if isinstance(err, argparse.ArgumentError):  # jsonargparse's (exit_on_error=False): one line
-            from mer_contrast.config_check import describe
+            from mer_contrast.cli.config_check import describe
 
             print(f"error: {describe(str(err), cli_args)}", file=sys.stderr)
             return 2
@@ -207,7 +165,7 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
         )
         return 2
     write_metadata(plan, options)
-    from mer_contrast.loso.schedule import run_folds
+    from mer_contrast.loso.schedule import fold_command, run_folds
 
     try:
         return run_folds(
@@ -233,3 +191,7 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
             file=sys.stderr,
         )
         return 143
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import ToolParser
+from mer_contrast.cli.tool_parser import ToolParser
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import SpotConfig, SpotResult, spot
 

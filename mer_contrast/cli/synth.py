@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import ToolParser, from_text
+from mer_contrast.cli.tool_parser import ToolParser, from_text
 from mer_contrast.synth.generator import generate
 from mer_contrast.synth.patterns import LAYOUTS
 

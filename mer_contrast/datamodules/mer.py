@@ -287,7 +287,7 @@ class MERDataModule(LightningDataModule):
         """Print (rank zero only) how many clips the reader and protocol kept and dropped, and why."""
         from lightning.pytorch.utilities import rank_zero_only
 
-        from mer_contrast.datasets.inspect import kept_line, print_once, summary_of
+        from mer_contrast.datasets.inspection import kept_line, print_once, summary_of
 
         if getattr(rank_zero_only, "rank", 0) != 0:
             return

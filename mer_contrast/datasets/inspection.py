@@ -1,28 +1,26 @@
-"""``mer-contrast inspect``: what a dataset on disk gives under a class protocol.
+"""What a dataset on disk gives under a class protocol (the library of ``mer-contrast inspect``).
 
-Prints samples per class and per subject, the rows skipped (by the reader or by the protocol) and
-why, and frames found vs expected; ``--json`` prints the same as one JSON object. Run it as
-``python -m mer_contrast.datasets.inspect --dataset casme2 --root /data/CASME2``.
+:func:`summarize`: samples per class and per subject, the rows skipped (by the reader or by the
+protocol) and why, and frames found vs expected; :func:`print_tables` renders it. From the shell:
+``mer-contrast inspect --dataset casme2 --root /data/CASME2``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cliutil import ToolParser
-from mer_contrast.datasets import READERS, SHEETLESS, read_dataset
+from mer_contrast.datasets import SHEETLESS, read_dataset
 from mer_contrast.datasets.errors import (
     AUParseError,
     DatasetNotFoundError,
     DatasetStrictError,
     SheetFormatError,
 )
-from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, apply_protocol, get_protocol, list_protocols
+from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, apply_protocol, get_protocol
 from mer_contrast.datasets.records import ReadResult
 
 #: Errors reported as one line with exit code 2 (no traceback).
@@ -128,67 +126,6 @@ def _short_reason(reason: str) -> str:
     return re.sub(r"\s+in$", "", " ".join(text.split())) or reason
 
 
-def build_parser() -> ToolParser:
-    parser = ToolParser(
-        prog="mer-contrast inspect",
-        description="Summarise a micro-expression dataset on disk: samples per class and subject, skipped "
-        "rows and why, frames found vs expected.",
-    )
-    parser.add_argument("--dataset", required=True, choices=sorted(READERS))
-    parser.add_argument("--root", type=Path, help="dataset folder (sheet + frames; SMIC: frames only)")
-    parser.add_argument(
-        "--sheet", type=Path, help="annotation sheet (alone: labels only, no frames); SMIC has none"
-    )
-    parser.add_argument(
-        "--protocol", help=f"class protocol (default per dataset); one of {', '.join(list_protocols())}"
-    )
-    parser.add_argument(
-        "--option",
-        "-o",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="reader option, e.g. frames=raw (casme2), sheet_version=20190701, part=C (casme3)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    parser.add_argument("--strict", action="store_true", help="fail on the first row that would be skipped")
-    parser.add_argument(
-        "--max-rows", type=int, default=20, help="skipped rows / warnings listed in the tables"
-    )
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad input, with one line on stderr)."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as stop:  # argparse already printed its usage error
-        return int(stop.code or 0)
-    if args.root is None and args.sheet is None:
-        wanted = "--root DIR (it has no sheet)" if args.dataset in SHEETLESS else "--root DIR or --sheet FILE"
-        print(f"error: give {wanted}", file=sys.stderr)
-        return 2
-    try:
-        options = dict(_split_option(text) for text in args.option)
-        summary = summarize(args.dataset, args.root, args.sheet, args.protocol, args.strict, **options)
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-    else:
-        print_tables(summary, max_rows=args.max_rows)
-    return 0
-
-
-def _split_option(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise ValueError(f"--option {text!r}: expected KEY=VALUE")
-    return key.strip(), value.strip()
-
-
 def print_tables(summary: dict[str, Any], max_rows: int = 20) -> None:
     """Render a :func:`summarize` result as rich tables on stdout."""
     from rich.console import Console
@@ -255,7 +192,3 @@ def _reason_kind(reason: str) -> str:
     if reason.startswith("no frame of"):
         return "no frame of the clip's range in its video folder"
     return reason
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,7 +29,7 @@ KEY = "loso"
 class LosoSettings:
     """The options of ``mer-contrast loso`` that a config may set (flag ``--max-folds`` = ``max_folds``).
 
-    The one definition of them: :func:`mer_contrast.loso.cli.build_parser` makes the flags from these
+    The one definition of them: :func:`mer_contrast.cli.loso.build_parser` makes the flags from these
     fields (type, default, and the ``help`` and argparse extras in their metadata), and
     :class:`~mer_contrast.loso.runner.LosoOptions` extends them.
     """

@@ -107,7 +107,7 @@ class DataOnlyCLI(MERLightningCLI):
 
 def _exit(error: CheckpointError) -> NoReturn:
     """An unusable checkpoint is a bad argument: its one-line message and status 2, as for the parser."""
-    print(f"error: {error}", file=sys.stderr)  # the format of mer_contrast.main's one-line errors
+    print(f"error: {error}", file=sys.stderr)  # the format of mer_contrast.cli.main's one-line errors
     raise SystemExit(2) from None
 
 

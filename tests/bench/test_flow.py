@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mer_contrast.clips import bench
+from mer_contrast.cli import bench_flow as bench
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mer_contrast.quality.data import ststnet_image
-from mer_contrast.quality.peers import STSTNet, STSTNetBudget, grid_features, loso_logistic, loso_ststnet
+from mer_contrast.bench.peers import STSTNet, STSTNetBudget, grid_features, loso_logistic, loso_ststnet
+from mer_contrast.bench.quality_data import ststnet_image
 
 
 def test_grid_features_pool_each_cell() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from tiny_bert_model import save_tiny_bert
 
-from mer_contrast.quality.bench import ROWS
-from mer_contrast.quality.bench import main as bench_main
+from mer_contrast.bench.quality import ROWS
+from mer_contrast.cli.bench_quality import main as bench_main
 from mer_contrast.synth import sheets
 from mer_contrast.synth.sheet_twin import TwinOptions, render_from_sheet
 

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from mer_contrast.bench import main as bench_main
+from mer_contrast.bench import suite, suite_units
+from mer_contrast.bench.suite_table import aggregate, render_markdown
+from mer_contrast.cli import bench_suite as suite_cli
+from mer_contrast.cli.bench import main as bench_main
 from mer_contrast.loso.store import write_json
-from mer_contrast.quality import suite, suite_units
-from mer_contrast.quality.suite_table import aggregate, render_markdown
 from mer_contrast.synth import sheets
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "casme2.yaml"
@@ -34,7 +35,7 @@ def _sheet(folder: Path, subjects: int = 3) -> Path:
 
 
 def _args(*argv: str) -> Any:
-    return suite.build_parser().parse_args(list(argv))
+    return suite_cli.build_parser().parse_args(list(argv))
 
 
 # ----------------------------------------------------------------------------------------- options
@@ -71,7 +72,7 @@ def test_bad_options_exit_2_with_one_line(
     argv: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _sheet(tmp_path)  # every input is there: the option is what fails
-    assert suite.main([*argv, "--sheets", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert suite_cli.main([*argv, "--sheets", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert expected in err and err.count("\n") == 1, err
 
@@ -79,10 +80,12 @@ def test_bad_options_exit_2_with_one_line(
 def test_a_missing_sheet_names_the_file_and_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert suite.main(["--databases", "mmew", "--sheets", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        suite_cli.main(["--databases", "mmew", "--sheets", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    )
     err = capsys.readouterr().err
     assert f"MMEW_Micro_Exp.xlsx or MMEW_Micro_Exp.csv not found in {tmp_path}" in err
-    assert suite.main(["--databases", "casme2", "--out", str(tmp_path / "o")]) == 2  # no --sheets at all
+    assert suite_cli.main(["--databases", "casme2", "--out", str(tmp_path / "o")]) == 2  # no --sheets at all
     assert "pass --sheets DIR (the folder holding CASME2-coding-20140508.xlsx)" in capsys.readouterr().err
     assert not (tmp_path / "o" / "twins").exists()  # nothing rendered before the error
 
@@ -217,7 +220,7 @@ def test_a_second_run_with_every_marker_present_runs_nothing(
     monkeypatch.setattr(suite_units, "run_unit", never)
     monkeypatch.setattr(suite_units, "ProcessPoolExecutor", never)
     twin = tmp_path / "twin"
-    code = suite.main(["--databases", "casme2", "--renders", "0,10", "--selection-renders", "0",
+    code = suite_cli.main(["--databases", "casme2", "--renders", "0,10", "--selection-renders", "0",
                        "--seeds", "2", "--twin", f"casme2:0={twin}", "--twin", f"casme2:10={twin}",
                        "--config", f"casme2={CONF}", "--out", str(tmp_path / "out")])  # fmt: skip
     assert code == 0

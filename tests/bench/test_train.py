@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mer_contrast.trainers.bench import main
+from mer_contrast.cli.bench_train import main
 
 
 @pytest.mark.slow

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from tiny_bert_model import save_tiny_bert
 
+from mer_contrast.cli.main import main
 from mer_contrast.datamodules import MERDataModule
-from mer_contrast.main import main
 from mer_contrast.synth import generate
 
-CONF = Path(__file__).resolve().parent / "conf"
+CONF = Path(__file__).resolve().parents[1] / "conf"
 WORDS = "inner outer brow raiser lowerer lip corner puller depressor chin cheek lid tightener nose".split()
 PROTOCOLS = {"casme2": "casme2-5class", "mmew": "mmew", "samm": "samm-5class"}
 

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mer_contrast import help_cache
-from mer_contrast.config_check import TRAINER, check, class_params, top_level_keys
-from mer_contrast.main import main
+from mer_contrast.cli import help_cache
+from mer_contrast.cli.config_check import TRAINER, check, class_params, top_level_keys
+from mer_contrast.cli.main import main
 from mer_contrast.synth import generate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "tests" / "conf" / "casme2.yaml"
-SCRIPT = str(Path(sys.executable).parent / "mer-contrast")
+# The console script as `python -m`: the same entry point, and it follows this checkout without a reinstall.
+SCRIPT = (sys.executable, "-m", "mer_contrast")
 HEAVY = ("torch", "lightning", "transformers")
 
 
@@ -26,7 +27,7 @@ def run_script(*args: str, cache: Path | None = None) -> tuple[int, str, str, se
     env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
     if cache is not None:
         env["MER_CONTRAST_CACHE"] = str(cache)
-    done = subprocess.run([SCRIPT, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    done = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     imported = {
         line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "import time:" in line
     }
@@ -163,7 +164,7 @@ def test_a_closed_pipe_ends_quietly_with_sigpipe_status(tool: str, tmp_path: Pat
         "inspect": ["inspect", "--dataset", "casme2", "--root", str(data)],
         "help": ["--help"],
     }[tool]  # fmt: skip
-    child = subprocess.Popen([SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    child = subprocess.Popen([*SCRIPT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()  # `| head -0`: the reader is gone before the first line
     err = child.stderr.read().decode()

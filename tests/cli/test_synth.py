@@ -1,4 +1,4 @@
-"""``mer-contrast synth`` / ``python -m mer_contrast.synth.cli``."""
+"""``mer-contrast synth`` / ``python -m mer_contrast.cli.synth``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mer_contrast.cli.synth import main
 from mer_contrast.synth import MANIFEST_NAME, SynthManifest
-from mer_contrast.synth.cli import main
 
 SMALL = [
     "--subjects",
@@ -76,7 +76,7 @@ def test_unknown_layout_is_rejected(tmp_path: Path) -> None:
 def test_runs_as_module(tmp_path: Path) -> None:
     out = tmp_path / "mmew"
     done = subprocess.run(
-        [sys.executable, "-m", "mer_contrast.synth.cli", "--layout", "mmew", "--out", str(out), *SMALL],
+        [sys.executable, "-m", "mer_contrast.cli.synth", "--layout", "mmew", "--out", str(out), *SMALL],
         capture_output=True,
         text=True,
         timeout=120,

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mer_contrast.cliutil import split_overrides
-from mer_contrast.loso.cli import parse_args
-from mer_contrast.main import main
-from mer_contrast.synth.cli import build_parser as synth_parser
+from mer_contrast.cli.loso import parse_args
+from mer_contrast.cli.main import main
+from mer_contrast.cli.synth import build_parser as synth_parser
+from mer_contrast.cli.tool_parser import split_overrides
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CPU_CONFIG = str(REPO / "configs" / "casme2_cpu.yaml")
 
 # Every tool, with flags of each kind: ints, choices, paths, comma lists, pairs, nargs, appends.

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from ds_builders import CASME2_ROWS
 
-from mer_contrast.datasets.inspect import main, summarize
+from mer_contrast.cli.inspect_data import main
+from mer_contrast.datasets.inspection import summarize
 
 
 def test_summarize_counts_in_protocol_order(casme2_root: Path) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mer_contrast.config_check import check
-from mer_contrast.loso import cli
-from mer_contrast.loso.cli import parse_args
+from mer_contrast.cli import loso as cli
+from mer_contrast.cli.config_check import check
+from mer_contrast.cli.loso import parse_args
 from mer_contrast.loso.runner import build_fold_cli, config_hash
 
 from .helpers import CONF

@@ -10,10 +10,11 @@ import pytest
 import yaml
 from lightning.pytorch.loggers import CSVLogger
 
+from mer_contrast.cli.loso import parse_args
 from mer_contrast.loso import schedule
-from mer_contrast.loso.cli import fold_command, parse_args
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
+from mer_contrast.loso.schedule import fold_command
 from mer_contrast.loso.store import fold_dir, subject_folder, write_json, write_predictions
 
 from .helpers import CONF, overrides
@@ -42,7 +43,7 @@ def test_each_setting_is_defined_once_as_flag_section_key_and_option() -> None:
     """LosoSettings is the one definition: every field is a flag, and a child parses back its value."""
     import dataclasses
 
-    from mer_contrast.loso.cli import build_parser
+    from mer_contrast.cli.loso import build_parser
     from mer_contrast.loso.options import LosoSettings
 
     flags = {action.dest for action in build_parser()._actions}
