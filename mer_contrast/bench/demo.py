@@ -42,19 +42,19 @@ def ensure_data(root: Path, subjects: int, clips_per_subject: int, size: int, se
 def run(args: Namespace, config: str, overrides: list[str], started: float) -> int:
     """The demo's LOSO run (``args``: the options of ``mer-contrast demo``), its timing and headline.
 
-    A bad config value surfaces as jsonargparse's :class:`argparse.ArgumentError` from the plan.
+    What stops the run before its first fold is raised (see :func:`mer_contrast.loso.run`).
     """
-    from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
-    from mer_contrast.loso.schedule import run_folds
+    from mer_contrast import loso
+    from mer_contrast.loso.store import RUN_FILE
 
-    options = LosoOptions(
+    options = loso.LosoOptions(
         configs=[config], overrides=overrides, out=args.out, max_folds=args.folds, selection="both"
     )
-    plan = make_plan(options)
-    write_metadata(plan, options)
-    code = run_folds(options, plan)
+    code = loso.run(options, force=True)  # a rerun with other --epochs redoes the folds, as it always did
+    metadata = json.loads((args.out / RUN_FILE).read_text())
+    folds = len(metadata["folds"]) * len(metadata["seeds"])
     minutes, seconds = divmod(int(time.time() - started), 60)
-    print(f"demo finished in {minutes}m{seconds:02d}s (data, flow cache, {len(plan.folds)} folds, report)")
+    print(f"demo finished in {minutes}m{seconds:02d}s (data, flow cache, {folds} folds, report)")
     summary_path = args.out / "summary.json"
     if summary_path.is_file():
         print(headline(json.loads(summary_path.read_text())))

@@ -68,20 +68,21 @@ def summarize(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
 def run(args: argparse.Namespace, overrides: list[str]) -> int:
     """``bench loso`` with its parsed options and the LightningCLI overrides; returns the exit code."""
 
+    from mer_contrast import loso
     from mer_contrast.loggers.quiet import quiet_run
-    from mer_contrast.loso.runner import LosoOptions
 
     if args.root is not None:
         overrides.insert(0, f"--data.init_args.root={args.root}")
     if args.out.exists():
         shutil.rmtree(args.out)
-    options = LosoOptions(
+    options = loso.LosoOptions(
         configs=args.config, overrides=overrides, out=args.out, max_folds=args.max_folds,
-        seeds=args.seeds, selection="honest",
+        seeds=args.seeds, selection="honest", parallel_gpus=args.parallel_gpus,
+        procs_per_gpu=args.procs_per_gpu,
     )  # fmt: skip
     started = time.perf_counter()
     with quiet_run():  # as `loso`: each log line once, no Lightning tips
-        code = _run(options, args, overrides)
+        code = loso.run(options)  # as `mer-contrast loso` runs it (folds after the first in this process)
     wall = time.perf_counter() - started
     rows = fold_timings(args.out)
     if not rows:
@@ -100,19 +101,3 @@ def run(args: argparse.Namespace, overrides: list[str]) -> int:
         f"{steady['test']:.1f} + overhead {steady['overhead']:.1f} (of which build {steady['build']:.1f})"
     )
     return code
-
-
-def _run(options: Any, args: argparse.Namespace, overrides: list[str]) -> int:
-    """Plan and run the folds as `mer-contrast loso` does (folds after the first in this process)."""
-    from mer_contrast.loso.runner import make_plan, write_metadata
-    from mer_contrast.loso.schedule import fold_command, run_folds
-
-    plan = make_plan(options)
-    write_metadata(plan, options)
-    return run_folds(
-        options,
-        plan,
-        gpus=args.parallel_gpus,
-        procs_per_gpu=args.procs_per_gpu,
-        child_argv=fold_command(options),
-    )

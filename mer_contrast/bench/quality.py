@@ -132,23 +132,20 @@ def run_model_row(
     max_folds: int | None,
 ) -> dict[str, Any]:  # fmt: skip
     """One ``mer-contrast loso`` run (seeds 0..N-1 or the given ones; honest and oracle), per-seed scores."""
+    from mer_contrast import loso
     from mer_contrast.loggers.quiet import quiet_run
     from mer_contrast.loso.report import summarize
-    from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
-    from mer_contrast.loso.schedule import run_folds
 
     extra = ["--model.init_args.contrastive_weight=0", "--model.init_args.text=null"] if name.endswith(
         "lambda0"
     ) else []  # fmt: skip
-    options = LosoOptions(
+    options = loso.LosoOptions(
         configs=configs, overrides=[*overrides, *extra], out=out / name, seeds=_seed_list(seeds),
         selection="both", max_folds=max_folds,
     )  # fmt: skip
     begin = time.perf_counter()
-    plan = make_plan(options)
-    write_metadata(plan, options)
     with quiet_run():  # as `loso`: each log line once, no Lightning tips or torch deprecations
-        code = run_folds(options, plan, report=False)
+        code = loso.run(options, force=True, report=False)  # force: a rerun redoes other configs' folds
     if code != 0:
         raise RuntimeError(f"{name}: the LOSO run failed (exit {code}); see the log above and {out / name}")
     summary = summarize(out / name)

@@ -32,7 +32,6 @@ from mer_contrast.bench.quality import ROWS
 # Units, their execution and the twins' rendering: suite_units (re-exported here, pickles name them so)
 from mer_contrast.bench.suite_units import (
     SuiteError,
-    SuiteTerminated,
     Unit,
     _render_done,
     child_threads,
@@ -186,16 +185,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
 
 
 def run(args: argparse.Namespace, extra: list[str]) -> int:
-    """``bench suite`` with its parsed options and LightningCLI overrides: 0, 1 when a unit failed, 2
-    for bad options or missing inputs."""
+    """``bench suite`` with its parsed options and LightningCLI overrides: 0, or 1 when a unit failed.
+
+    Bad options or missing inputs raise :class:`SuiteError`, SIGTERM :class:`SuiteTerminated` (the
+    workers are stopped, finished units kept).
+    """
     from mer_contrast.bench.suite_table import aggregate, render_markdown
     from mer_contrast.loso.store import write_json
 
-    try:
-        plan = make_plan(args)
-    except SuiteError as err:
-        print(f"mer-contrast bench suite: error: {err}", file=sys.stderr)
-        return 2
+    plan = make_plan(args)
     if args.quick:
         print(
             "QUICK MODE: truncated twins, 1 render per group, 1 seed, few epochs and folds: a smoke run, "
@@ -203,22 +201,10 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         )
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
-    try:
-        render_twins(plan, args.workers)
-    except SuiteError as err:
-        print(f"mer-contrast bench suite: error: {err}", file=sys.stderr)
-        return 2
+    render_twins(plan, args.workers)
     child_workers = args.workers // args.jobs if args.workers // args.jobs > 1 else 0
     units = make_units(plan, args.out, extra, args.cache_dir, child_workers)
-    try:
-        _, failures = execute(units, args.jobs)
-    except SuiteTerminated:
-        print(
-            "mer-contrast bench suite: terminated (SIGTERM): workers stopped, finished units kept; "
-            "rerun the same command to resume",
-            file=sys.stderr,
-        )
-        return 143
+    _, failures = execute(units, args.jobs)
     results = collect(units)
     untouched = [r for r in plan.renders if r not in plan.selection]
     table = {

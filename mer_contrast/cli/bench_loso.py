@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mer_contrast.bench import loso
+from mer_contrast.cli.exit_codes import run_command
 from mer_contrast.cli.tool_parser import ToolParser, comma_ints, split_overrides
 
 
@@ -29,7 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once")
     own, overrides = split_overrides(argv)
     args = parser.parse_args(own)
-    return loso.run(args, overrides)
+    from mer_contrast.cli.loso import LOSO_WORDING
+    from mer_contrast.loso import RunRefused
+
+    return run_command(lambda: loso.run(args, overrides), wording=LOSO_WORDING, usage=(RunRefused,))
 
 
 if __name__ == "__main__":

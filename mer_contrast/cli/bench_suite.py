@@ -11,7 +11,14 @@ from pathlib import Path
 
 from mer_contrast.bench import suite
 from mer_contrast.bench.quality import ROWS
+from mer_contrast.cli.exit_codes import Wording, run_command
 from mer_contrast.cli.tool_parser import ToolParser, comma_ints, comma_list, split_overrides
+
+SUITE_WORDING = Wording(
+    terminated="terminated (SIGTERM): workers stopped, finished units kept; rerun the same command to resume",
+    interrupted="interrupted: finished units kept; rerun the same command to resume",
+    prefix="mer-contrast bench suite: ",
+)
 
 
 def build_parser() -> ToolParser:
@@ -72,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     own, extra = split_overrides(argv)
     args = parser.parse_args(own)
-    return suite.run(args, extra)
+    return run_command(lambda: suite.run(args, extra), wording=SUITE_WORDING, usage=(suite.SuiteError,))
 
 
 if __name__ == "__main__":

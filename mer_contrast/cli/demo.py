@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import sys
 import time
-from argparse import ArgumentError
+from argparse import Namespace
 from collections.abc import Sequence
 from pathlib import Path
 
 from mer_contrast.bench import demo
 from mer_contrast.cli.config_check import check, describe
+from mer_contrast.cli.exit_codes import run_command
 from mer_contrast.cli.tool_parser import ToolParser, split_overrides
 
 __all__ = ["main"]
+
+#: A missing config, an output folder in the way, a bad value: the demo's usage errors (exit 2).
+INPUT_ERRORS = (FileNotFoundError, FileExistsError, ValueError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,25 +44,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.epochs is not None:
         overrides.append(f"--trainer.max_epochs={args.epochs}")
     overrides += extra
-    try:
-        config = args.config or demo.find_demo_config()
-        problem = check("fit", ["--config", str(config), *overrides])  # before data or Lightning
-        if problem is not None:
-            print(f"error: {problem}", file=sys.stderr)
-            return 2
-        size, seed = demo.DEMO_DATA["size"], demo.DEMO_DATA["seed"]
-        print(demo.ensure_data(args.data, args.subjects, args.clips_per_subject, size, seed))
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    chosen: list[Path] = []  # the config _prepare settled on
+    code = run_command(lambda: _prepare(args, overrides, chosen), usage=INPUT_ERRORS)
+    if code != 0:
+        return code
+    config = chosen[0]
+    from mer_contrast.cli.loso import LOSO_WORDING
     from mer_contrast.loggers.quiet import quiet_run
+    from mer_contrast.loso import RunRefused
 
     with quiet_run():
-        try:
-            return demo.run(args, str(config), overrides, started)
-        except ArgumentError as err:  # jsonargparse's (exit_on_error=False): one line, not a dump
-            print(f"error: {describe(str(err), ['--config', str(config), *overrides])}", file=sys.stderr)
-            return 2
+        return run_command(
+            lambda: demo.run(args, str(config), overrides, started),
+            wording=LOSO_WORDING,
+            usage=(RunRefused,),
+            describe=lambda text: describe(text, ["--config", str(config), *overrides]),
+        )
+
+
+def _prepare(args: Namespace, overrides: list[str], chosen: list[Path]) -> int:
+    """Check the config's keys and make (or reuse) the synthetic data, before Lightning loads."""
+    config = args.config or demo.find_demo_config()
+    problem = check("fit", ["--config", str(config), *overrides])
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    size, seed = demo.DEMO_DATA["size"], demo.DEMO_DATA["seed"]
+    print(demo.ensure_data(args.data, args.subjects, args.clips_per_subject, size, seed))
+    chosen.append(config)
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import io
 import os
 import sys
 
+from mer_contrast.cli.exit_codes import Wording, run_command
+
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 HELP_FLAGS = ("-h", "--help")
 
@@ -36,33 +38,22 @@ def _lightning(argv: list[str]) -> int:
     from mer_contrast.loggers import quiet
 
     with quiet.quiet_run():
-        from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-        from mer_contrast.clips.errors import find_fault
-        from mer_contrast.datasets.errors import DATA_ERRORS
         from mer_contrast.trainers.lightning_cli import build_cli
 
         quiet.attach()  # Lightning's handlers exist now
-        try:
+        during = f"during `{argv[0]}`" if argv else "during the run"
+        wording = Wording(
+            terminated=f"terminated (SIGTERM) {during}; the run did not finish",
+            interrupted=f"interrupted (Ctrl-C) {during}; the run did not finish",
+        )
+
+        def run() -> int:
             build_cli(argv)  # the arguments, never sys.argv (a caller of main() passes its own)
-        except SIGTERMException:  # a SystemExit with status 0: a scheduler would record success
-            print(f"terminated (SIGTERM) during `{argv[0]}`; the run did not finish", file=sys.stderr)
-            return 143
-        except Exception as error:
-            # Full or read-only cache, dead workers: not the data's fault. Also found when raised in a
-            # constructor and wrapped by jsonargparse.
-            fault = find_fault(error)
-            if fault is not None:
-                print(f"error: {fault}", file=sys.stderr)
-                return 1
-            if isinstance(error, DATA_ERRORS):  # another database's sheet, a clip with two labels, ...
-                print(f"error: {error}", file=sys.stderr)
-                return 2
-            if isinstance(error, argparse.ArgumentError):  # jsonargparse's, with exit_on_error=False
-                print(f"error: {_one_line(str(error), argv)}", file=sys.stderr)
-                return 2
-            raise
-    return 0
+            return 0
+
+        # Full or read-only cache, dead workers: exit 1, also when raised in a constructor and wrapped
+        # by jsonargparse; another database's sheet, a clip with two labels, a bad value: exit 2.
+        return run_command(run, wording=wording, describe=lambda text: _one_line(text, argv))
 
 
 def _one_line(message: str, argv: list[str]) -> str:

@@ -26,12 +26,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from mer_contrast.cli.exit_codes import Wording, run_command
 from mer_contrast.cli.tool_parser import ToolParser, comma_ints, comma_list, split_overrides
 from mer_contrast.loso.options import FIELDS, LosoSectionError, read_section, setting_type
 
 __all__ = ["main", "parse_args"]
-
-log = logging.getLogger(__name__)
 
 
 def _flag(setting: dataclasses.Field[Any]) -> dict[str, Any]:
@@ -99,15 +98,23 @@ def _log_to_stderr() -> None:
         package.setLevel(logging.INFO)
 
 
+#: How ``loso`` (and the tools that run one: demo, bench loso) words an early end.
+LOSO_WORDING = Wording(
+    terminated="terminated (SIGTERM): finished folds are kept, the current one is redone; rerun to resume",
+    interrupted="interrupted: finished folds are kept; rerun the same command to resume",
+    kept="finished folds are kept, rerun to resume",
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``mer-contrast loso``; returns the exit code."""
+    """Entry point of ``mer-contrast loso``; returns the exit code (:mod:`mer_contrast.cli.exit_codes`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args, overrides = parse_args(argv)
-    except LosoSectionError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    from mer_contrast.cli.config_check import check
+    return run_command(lambda: _main(argv), usage=(LosoSectionError,))
+
+
+def _main(argv: list[str]) -> int:
+    args, overrides = parse_args(argv)
+    from mer_contrast.cli.config_check import check, describe
 
     cli_args = [*(arg for config in args.config for arg in ("--config", config)), *overrides]
     problem = check("fit", cli_args)  # before Lightning loads: a typo costs well under a second
@@ -116,81 +123,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _log_to_stderr()
     from mer_contrast.loggers.quiet import quiet_run
-
-    with quiet_run():
-        return _run(args, overrides, cli_args)
-
-
-def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) -> int:
-    from mer_contrast.loso.runner import LosoOptions, make_plan, write_metadata
-    from mer_contrast.loso.store import other_config_folds
+    from mer_contrast.loso import LosoOptions, RunRefused, run
 
     settings = {name: getattr(args, name) for name in FIELDS}
     options = LosoOptions(configs=list(args.config), overrides=overrides, **settings)
-    from mer_contrast.clips.errors import EnvironmentFault, find_fault
-
-    try:
-        plan = make_plan(options)
-    except Exception as err:
-        fault = find_fault(err)  # a cache folder that cannot be made, raised inside the datamodule
-        if fault is not None:
-            print(f"error: {fault}", file=sys.stderr)
-            return 1
-        if isinstance(err, argparse.ArgumentError):  # jsonargparse's (exit_on_error=False): one line
-            from mer_contrast.cli.config_check import describe
-
-            print(f"error: {describe(str(err), cli_args)}", file=sys.stderr)
-            return 2
-        if isinstance(err, (FileNotFoundError, ValueError)):
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        raise
-    if options.early_stopping and plan.val_strategy == "none":
-        print(
-            "error: --early-stopping needs data.init_args.val_strategy holdout_subjects (or test)",
-            file=sys.stderr,
+    with quiet_run():
+        return run_command(
+            lambda: run(options, fold_index=args.fold_index, force=args.force, report=not args.no_report),
+            wording=LOSO_WORDING,
+            usage=(RunRefused,),
+            describe=lambda text: describe(text, cli_args),
         )
-        return 2
-    if plan.val_strategy == "test":
-        log.warning(
-            "val_strategy=test validates on the test subject: results are stored as "
-            "test_selected (optimistic)"
-        )
-    conflict = other_config_folds(plan.out, plan.config_hash)
-    if conflict and not args.force:
-        print(
-            f"error: {plan.out} holds {conflict} finished fold(s) of another config (other overrides or "
-            "config files); use a new --out, or --force to redo them under this config",
-            file=sys.stderr,
-        )
-        return 2
-    write_metadata(plan, options)
-    from mer_contrast.loso.schedule import fold_command, run_folds
-
-    try:
-        return run_folds(
-            options, plan, fold_index=args.fold_index, gpus=options.parallel_gpus,
-            procs_per_gpu=options.procs_per_gpu, child_argv=fold_command(options, args.force),
-            report=not args.no_report,
-        )  # fmt: skip
-    except KeyboardInterrupt:
-        print("interrupted: finished folds are kept; rerun the same command to resume", file=sys.stderr)
-        return 130
-    except EnvironmentFault as fault:  # the machine, not a fold: every later fold would fail the same way
-        print(f"error: {fault}; finished folds are kept, rerun to resume", file=sys.stderr)
-        return 1
-    except SystemExit as stop:
-        # Lightning turns SIGTERM (SLURM, Kubernetes) into SystemExit() at the next step: status 0,
-        # which a scheduler would record as success with the fold unfinished.
-        from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-        if not isinstance(stop, SIGTERMException):
-            raise
-        print(
-            "terminated (SIGTERM): finished folds are kept, the current one is redone; rerun to resume",
-            file=sys.stderr,
-        )
-        return 143
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from mer_contrast.cli.exit_codes import run_command
 from mer_contrast.cli.lightning import HELP_FLAGS, LIGHTNING_COMMANDS
 
 # name -> (module with a ``main(argv) -> int``, one-line help)
@@ -78,10 +79,10 @@ def _dispatch(argv: list[str]) -> int:
     if _clip_folders_given(argv):  # `predict FOLDER ...`: no sheet, no config (cli/predict_clips.py)
         from mer_contrast.cli import predict_clips
 
-        return predict_clips.main(argv[1:])
-    if argv and argv[0] in TOOLS:
+        return run_command(lambda: predict_clips.main(argv[1:]))
+    if argv and argv[0] in TOOLS:  # each tool ends through the one mapping of exit codes
         module = importlib.import_module(TOOLS[argv[0]][0])
-        return int(module.main(argv[1:]) or 0)
+        return run_command(lambda: int(module.main(argv[1:]) or 0))
     if not argv or argv[0] in HELP_FLAGS:
         print(_tools_help())
         return 0

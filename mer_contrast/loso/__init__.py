@@ -1,5 +1,8 @@
 """Leave-one-subject-out (LOSO) protocol: runner, pooled metrics, reports.
 
+From Python, ``loso.run(loso.LosoOptions(configs=["configs/casme2_cpu.yaml"]))`` plans, checks and runs
+every fold and writes the report (:mod:`~mer_contrast.loso.launch`, the one way into a run).
+
 The commands (``loso``, ``report``, ``demo``) are in :mod:`mer_contrast.cli`, the demo's run and the LOSO
 benchmark in :mod:`mer_contrast.bench`.
 
@@ -14,3 +17,26 @@ benchmark in :mod:`mer_contrast.bench`.
 
 Submodules are imported on use, so ``mer-contrast report`` starts without torch.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mer_contrast.loso.launch import RunRefused, run
+    from mer_contrast.loso.runner import LosoOptions
+
+__all__ = ["LosoOptions", "RunRefused", "run"]
+
+
+def __getattr__(name: str) -> Any:
+    """``run``, ``RunRefused`` and ``LosoOptions``, imported on first use (they bring in Lightning)."""
+    if name in ("run", "RunRefused"):
+        from mer_contrast.loso import launch
+
+        return getattr(launch, name)
+    if name == "LosoOptions":
+        from mer_contrast.loso.runner import LosoOptions
+
+        return LosoOptions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -277,3 +277,11 @@ def test_the_plan_builds_the_data_only(
     options = LosoOptions([str(CONF / "casme2.yaml")], overrides(base_args), out=tmp_path / "run")
     plan = make_plan(options)
     assert plan.subjects and len(plan.folds) == len(plan.subjects) and plan.classes
+
+
+def test_run_from_python_refuses_what_cannot_start_in_one_line(tmp_path: Path) -> None:
+    from mer_contrast import loso
+
+    with pytest.raises(loso.RunRefused, match=r"nope\.yaml") as refused:
+        loso.run(loso.LosoOptions(configs=[str(tmp_path / "nope.yaml")], out=tmp_path / "out"))
+    assert "\n" not in str(refused.value) and not (tmp_path / "out").exists()  # nothing was written
