@@ -65,11 +65,15 @@ def run(args: Namespace, config: str, overrides: list[str], started: float) -> i
 def peer_line(configs: list[str], overrides: list[str], folds: int) -> str:
     """Peer 1 of ``bench quality`` (onset->apex TV-L1 + logistic regression) on the same data and folds."""
     from mer_contrast.bench.quality import run_peers
-    from mer_contrast.bench.quality_data import data_init_args
+    from mer_contrast.bench.quality_data import datamodule
 
-    init_args = data_init_args(configs, overrides)
     row = run_peers(
-        ["peer_flow_logreg"], init_args, seeds=1, workers=2, max_folds=folds, ststnet_epochs=None
+        ["peer_flow_logreg"],
+        datamodule(configs, overrides),
+        seeds=1,
+        workers=2,
+        max_folds=folds,
+        ststnet_epochs=None,
     )["peer_flow_logreg"]
     mean = row["mean"]
     return (

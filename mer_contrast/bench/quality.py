@@ -36,6 +36,8 @@ from mer_contrast.loso.metrics import METRIC_NAMES, mean_std, pooled_metrics
 if TYPE_CHECKING:
     from argparse import Namespace
 
+    from mer_contrast.datamodules.mer import MERDataModule
+
 log = logging.getLogger(__name__)
 
 PEER_ROWS = ("peer_flow_logreg", "peer_ststnet", "probe_prepared_flow")
@@ -76,16 +78,15 @@ def _seed_list(seeds: int | Sequence[int]) -> list[int]:
 
 
 def run_peers(
-    rows: Sequence[str], init_args: dict[str, Any], seeds: int | Sequence[int], workers: int,
+    rows: Sequence[str], dm: MERDataModule, seeds: int | Sequence[int], workers: int,
     max_folds: int | None, ststnet_epochs: int | None,
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
     """The peer and probe rows (see the module docstring); ``seeds``: a count (0..N-1) or the seeds."""
     from mer_contrast.bench.peers import STSTNetBudget, grid_features, loso_logistic, loso_ststnet
-    from mer_contrast.bench.quality_data import datamodule, peer_flows, prepared_probe_flows, ststnet_image
+    from mer_contrast.bench.quality_data import peer_flows, prepared_probe_flows, ststnet_image
 
     results: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
-    dm = datamodule(init_args)
     clips, probe = prepared_probe_flows(dm)
     probe_seconds = time.perf_counter() - started
     started = time.perf_counter()
@@ -197,7 +198,7 @@ def run(args: Namespace, extra: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    from mer_contrast.bench.quality_data import data_init_args
+    from mer_contrast.bench.quality_data import datamodule
 
     try:
         configs = args.config or [str(_find_default_config())]
@@ -206,19 +207,17 @@ def run(args: Namespace, extra: list[str]) -> int:
             overrides.append(f"--data.init_args.dataset={args.dataset}")
         if args.cache_dir:
             overrides.append(f"--data.init_args.cache_dir={args.cache_dir}")
-        init_args = data_init_args(configs, overrides)
+        dm = datamodule(configs, overrides)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     table: dict[str, Any] = {
-        "root": str(args.root), "dataset": init_args.get("dataset", "casme2"), "configs": configs,
+        "root": str(args.root), "dataset": dm.dataset, "configs": configs,
         "overrides": overrides, "seeds": args.seeds, "rows": {},
     }  # fmt: skip
     if set(rows) & set(PEER_ROWS):
-        peer_results = run_peers(
-            rows, init_args, args.seeds, args.workers, args.max_folds, args.ststnet_epochs
-        )
+        peer_results = run_peers(rows, dm, args.seeds, args.workers, args.max_folds, args.ststnet_epochs)
         table["rows"].update({r: peer_results[r] for r in PEER_ROWS if r in peer_results})
     for name in MODEL_ROWS:
         if name in rows:

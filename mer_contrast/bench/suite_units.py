@@ -155,7 +155,7 @@ def _unit(
 def run_unit(unit: Unit) -> list[dict[str, Any]]:
     """Run one unit (in a worker process); returns and writes one result per row."""
     from mer_contrast.bench.quality import run_model_row, run_peers
-    from mer_contrast.bench.quality_data import data_init_args, datamodule, peer_flows, prepared_probe_flows
+    from mer_contrast.bench.quality_data import datamodule, peer_flows, prepared_probe_flows
     from mer_contrast.loso.store import write_json
 
     begin = time.perf_counter()
@@ -167,15 +167,15 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
             unit.rows[0], unit.configs, unit.overrides, run_dir, [unit.seed or 0], unit.max_folds
         )
     else:
-        init_args = data_init_args(unit.configs, unit.overrides)
+        dm = datamodule(unit.configs, unit.overrides)
         if unit.rows:
             scored = run_peers(
-                unit.rows, init_args, [unit.seed or 0], unit.workers, unit.max_folds, unit.ststnet_epochs
+                unit.rows, dm, [unit.seed or 0], unit.workers, unit.max_folds, unit.ststnet_epochs
             )
         else:
-            prepared_probe_flows(datamodule(init_args))  # only the model's flow cache
+            prepared_probe_flows(dm)  # only the model's flow cache
         if unit.prepare and unit.extra.get("ststnet") and "peer_flow_logreg" not in unit.rows:
-            peer_flows(datamodule(init_args), unit.workers)  # STSTNet's flow, before its seeds run
+            peer_flows(dm, unit.workers)  # STSTNet's flow, before its seeds run
     seconds = round(time.perf_counter() - begin, 1)
     results = []
     for row, path in zip(unit.rows or ["flow_cache"], unit.results, strict=True):

@@ -30,6 +30,7 @@ from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.precompute import precompute
 from mer_contrast.clips.prepare import ClipConfig
+from mer_contrast.datamodules.cached import cached_clips
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
 from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
@@ -217,6 +218,8 @@ class MERDataModule(LightningDataModule):
     def folds(self) -> list[str]:
         """The LOSO folds: subjects with at least one sample under the protocol."""
         return loso_subjects([r.subject for r, _ in self.labelled_records])
+
+    cached_clips = cached_clips  # (clip_config=None, workers=0) -> CachedClip per clip; see cached.py
 
     # ---- Lightning hooks -------------------------------------------------------------------------
     def prepare_data(self) -> None:
