@@ -21,6 +21,7 @@ import mer_contrast.datamodules
 import mer_contrast.models
 import mer_contrast.trainers
 from mer_contrast.datamodules import MERDataModule
+from mer_contrast.loso.options import LosoSettings
 from mer_contrast.trainers import MERContrastModule
 from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
 
@@ -44,9 +45,10 @@ class MERLightningCLI(LightningCLI):
         # The protocol decides the classes; repeating them in the model section invites mismatches.
         parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
         parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
-        # A config may also hold the `loso:` options (mer_contrast/loso/options.py): read by `loso`.
+        # A config may also hold the `loso:` options (mer_contrast/loso/options.py): typed and checked
+        # with the rest of the config, used by `loso`.
         parser.add_argument(
-            "--loso", type=dict | None, default=None, help="options of `mer-contrast loso` (ignored here)"
+            "--loso", type=LosoSettings | None, default=None, help="options of `mer-contrast loso`"
         )
 
     # ---- --ckpt_path checks: one line naming the file and the fix, no traceback (exit status 2) ----
