@@ -2,6 +2,6 @@
 
 import sys
 
-from mer_contrast.main import main
+from mer_contrast.cli.main import main
 
 sys.exit(main())

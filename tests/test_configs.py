@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mer_contrast.config_check import check
-from mer_contrast.main import main
+from mer_contrast.cli.config_check import check
+from mer_contrast.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -166,8 +166,8 @@ def test_the_wheel_ships_every_module_and_config(tmp_path: Path, capsys: pytest.
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     probe = (
-        "import mer_contrast; from mer_contrast.config_check import check; "
-        "from mer_contrast.config_files import find_config; "
+        "import mer_contrast; from mer_contrast.cli.config_check import check; "
+        "from mer_contrast.files import find_config; "
         "found = find_config('demo.yaml'); print(mer_contrast.__file__); print(found); "
         "print(check('fit', ['--config', str(found)]))"
     )
@@ -206,23 +206,23 @@ def test_loso_config_hash_changes_with_a_section_file(tmp_path: Path) -> None:
 
 
 def test_bench_quality_and_from_config_read_section_files() -> None:
-    from mer_contrast.quality.data import data_init_args
+    from mer_contrast.bench.quality_data import datamodule
     from mer_contrast.trainers.config import read_model_config
 
-    args = data_init_args([CONFIGS / "casme2.yaml"], ["--data.init_args.image_size=48"])
-    assert args["dataset"] == "casme2" and args["image_size"] == 48
+    dm = datamodule([CONFIGS / "casme2.yaml"], ["--data.init_args.image_size=48"])
+    assert dm.dataset == "casme2" and dm.clip_config.image_size == 48 and dm.test_subject is None
     whole = read_model_config(CONFIGS / "casme2.yaml")
     assert whole == read_model_config(CONFIGS / "model" / "gridcnn_cpu.yaml")
     assert whole["visual"]["class_path"].endswith("TwoStreamVisual")
 
 
-def test_bench_quality_reads_nested_data_overrides_as_lightningcli_does() -> None:
-    from mer_contrast.quality.data import data_init_args
+def test_bench_quality_gets_its_datamodule_from_the_data_only_cli() -> None:
+    from mer_contrast.bench.quality_data import datamodule
 
-    args = data_init_args(
+    dm = datamodule(
         [CONFIGS / "casme2_cpu.yaml"],
         ["--data.init_args.flow.method=dis", "--data.init_args.facs_template.include_emotion=true"],
     )
-    assert args["flow"]["method"] == "dis"  # the config says tvl1: the override wins
-    assert args["flow"]["channels"] == "uv_magnitude_strain"  # the rest of the config's group is kept
-    assert args["facs_template"] == {"include_emotion": True}
+    assert dm.clip_config.flow.method == "dis"  # the config says tvl1: the override wins
+    assert dm.clip_config.flow.channels == "uv_magnitude_strain"  # the rest of the config's group is kept
+    assert dm.facs_template is not None and dm.facs_template.include_emotion

@@ -129,3 +129,54 @@ def test_graph_covers_the_package() -> None:
 
 def test_no_import_cycle_among_package_modules() -> None:
     assert cycles(import_graph()) == KNOWN_CYCLES
+
+
+# Floors, top first: a module imports only from its own floor or the floors below it. The front door
+# (cli) parses command lines and picks exit codes; the measuring wing (bench) takes parsed options;
+# then the runs (LOSO, spotting, the task), the parts they assemble, the data, and the top-level
+# modules every floor uses.
+LAYERS: list[tuple[str, ...]] = [
+    ("__main__", "cli"),
+    ("bench",),
+    ("loso", "spot", "trainers"),
+    ("datamodules", "models", "losses", "synth", "loggers"),
+    ("clips", "datasets", "text"),
+    ("", "metrics", "files"),  # "": the package itself (``__version__``)
+]
+
+
+def floor_of(module: str) -> int:
+    """The index in :data:`LAYERS` of ``mer_contrast.<part>...``'s first part."""
+    part = module.split(".")[1] if "." in module else ""
+    for index, parts in enumerate(LAYERS):
+        if part in parts:
+            return index
+    raise AssertionError(f"{module}: its package {part!r} is on no floor of LAYERS; add it there")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """``"a -> b"`` for every import of a module ``b`` on a floor above ``a``'s."""
+    return sorted(
+        f"{name} -> {target}"
+        for name, targets in graph.items()
+        for target in targets
+        if floor_of(target) < floor_of(name)
+    )
+
+
+def test_layer_check_sees_an_import_running_back_up() -> None:
+    graph = {
+        "mer_contrast.loso.runner": {"mer_contrast.trainers.module", "mer_contrast.clips.cache"},
+        "mer_contrast.bench.demo": {"mer_contrast.loso.runner"},
+        "mer_contrast.loso.demo": {"mer_contrast.bench.quality"},
+    }
+    assert upward_imports(graph) == ["mer_contrast.loso.demo -> mer_contrast.bench.quality"]
+
+
+def test_no_import_runs_from_a_lower_floor_back_up() -> None:
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_top_level_keeps_at_most_four_modules() -> None:
+    modules = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(modules) <= 4, modules

@@ -2,8 +2,8 @@
 RGB frames and normalised optical flow, cached on disk.
 
 Modules: ``frames`` (decoding), ``face`` (crop), ``sampling`` (temporal indices), ``flow`` (optical
-flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (parallel filling),
-``bench`` (``python -m mer_contrast.clips.bench``).
+flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (parallel filling).
+Its benchmark is :mod:`mer_contrast.bench.flow` (``mer-contrast bench flow``).
 """
 
 from mer_contrast.clips.cache import CACHE_FORMAT_VERSION, ClipCache, cache_key

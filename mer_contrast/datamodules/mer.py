@@ -29,6 +29,7 @@ from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.precompute import precompute
 from mer_contrast.clips.prepare import ClipConfig
+from mer_contrast.datamodules.cached import cached_clips
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
 from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
@@ -213,6 +214,8 @@ class MERDataModule(LightningDataModule):
         """The LOSO folds: subjects with at least one sample under the protocol."""
         return loso_subjects([r.subject for r, _ in self.labelled_records])
 
+    cached_clips = cached_clips  # (clip_config=None, workers=0) -> CachedClip per clip; see cached.py
+
     # ---- Lightning hooks -------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Check every clip and fill the flow cache (called on rank zero only)."""
@@ -282,7 +285,7 @@ class MERDataModule(LightningDataModule):
         """Print (rank zero only) how many clips the reader and protocol kept and dropped, and why."""
         from lightning.pytorch.utilities import rank_zero_only
 
-        from mer_contrast.datasets.inspect import kept_line, print_once, summary_of
+        from mer_contrast.datasets.inspection import kept_line, print_once, summary_of
 
         if getattr(rank_zero_only, "rank", 0) != 0:
             return

@@ -3,7 +3,7 @@
 ``read_dataset("casme2", root="/data/CASME2")`` (or ``read_dataset("smic", root="/data/SMIC")``, SMIC-HS
 having no sheet) returns a :class:`ReadResult` of
 :class:`SampleRecord` s; :mod:`.protocols` turns emotions into class labels; ``python -m
-mer_contrast.datasets.inspect`` summarises a dataset on disk.
+mer_contrast.datasets.inspection`` summarises a dataset on disk.
 """
 
 from __future__ import annotations

@@ -9,14 +9,16 @@ A config may hold, beside ``trainer``/``model``/``data``::
 
 ``mer-contrast loso --config FILE`` takes these as its defaults (later ``--config`` files win) and
 the command line overrides them (``--seeds 0``). ``fit``/``test`` accept and ignore the section, so
-one file describes the whole experiment. Keys and types are those of :class:`LosoSettings`; a wrong
-one is a one-line error naming the file. The section is left out of the run's config hash: it says
-how many folds to run and where, not what a fold computes.
+one file describes the whole experiment. The section's type is :class:`LosoSettings`, checked by
+jsonargparse with the rest of the config (and here, before Lightning loads, for the defaults of
+``loso``); a wrong key or value is a one-line error naming the file. The section is left out of the
+run's config hash: it says how many folds to run and where, not what a fold computes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ KEY = "loso"
 class LosoSettings:
     """The options of ``mer-contrast loso`` that a config may set (flag ``--max-folds`` = ``max_folds``).
 
-    The one definition of them: :func:`mer_contrast.loso.cli.build_parser` makes the flags from these
+    The one definition of them: :func:`mer_contrast.cli.loso.build_parser` makes the flags from these
     fields (type, default, and the ``help`` and argparse extras in their metadata), and
     :class:`~mer_contrast.loso.runner.LosoOptions` extends them.
     """
@@ -75,7 +77,7 @@ class LosoSectionError(ValueError):
 
 
 def read_section(configs: Sequence[str | Path]) -> dict[str, Any]:
-    """The merged ``loso:`` sections of ``configs`` (later files win), checked against LosoSettings."""
+    """The merged ``loso:`` sections of ``configs`` (later files win), checked as :class:`LosoSettings`."""
     import yaml
 
     merged: dict[str, Any] = {}
@@ -89,28 +91,37 @@ def read_section(configs: Sequence[str | Path]) -> dict[str, Any]:
             continue
         if not isinstance(section, Mapping):
             raise LosoSectionError(f"{path}: `{KEY}:` must be a mapping of options, e.g. `seeds: [0, 1, 2]`")
-        for name, value in section.items():
+        for name in section:
             if name not in FIELDS:
                 import difflib
 
                 close = difflib.get_close_matches(str(name), list(FIELDS), n=1)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 raise LosoSectionError(f"{path}: unknown key {KEY}.{name}{hint}; known: {', '.join(FIELDS)}")
-            merged[name] = _checked(path, name, value)
+        merged.update(_checked(path, section))
     return merged
 
 
-def _checked(path: Path, name: str, value: Any) -> Any:
-    """``value`` if it has the field's type (jsonargparse's check), else a one-line error."""
+def section_parser() -> Any:
+    """A jsonargparse parser of the ``loso:`` section as the type :class:`LosoSettings` (the type the
+    LightningCLI checks it with, :mod:`mer_contrast.trainers.lightning_cli`)."""
     from jsonargparse import ArgumentParser
 
     parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument(f"--{name}", type=setting_type(name))
+    parser.add_argument(f"--{KEY}", type=LosoSettings)
+    return parser
+
+
+def _checked(path: Path, section: Mapping[str, Any]) -> dict[str, Any]:
+    """The section's values as jsonargparse types them, else a one-line error naming the key."""
     try:
-        return getattr(parser.parse_object({name: value}), name)
-    except Exception as err:  # jsonargparse's ArgumentError: keep its first line
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LosoSectionError(f"{path}: {KEY}.{name}: {first}") from None
+        parsed = getattr(section_parser().parse_object({KEY: dict(section)}), KEY)
+    except Exception as err:  # jsonargparse's ArgumentError: 'Parser key "loso.seeds":\n  Expected ...'
+        lines = [line.strip() for line in str(err).strip().splitlines()] or [type(err).__name__]
+        key = re.match(r'Parser key "([^"]+)":$', lines[0])
+        where, detail = (key[1], lines[1]) if key and len(lines) > 1 else (KEY, lines[0])
+        raise LosoSectionError(f"{path}: {where}: {detail}") from None
+    return {name: getattr(parsed, name) for name in section}
 
 
 def setting_type(name: str) -> Any:

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 import mer_contrast
-from mer_contrast.cliutil import ToolParser
 from mer_contrast.loso.metrics import confusion_of_rows, mean_std, metrics_of_rows, per_fold_metrics
 from mer_contrast.loso.store import (
     DONE_FILE,
@@ -38,7 +37,7 @@ from mer_contrast.loso.store import (
 )
 from mer_contrast.metrics import METRIC_NAMES, metrics_from_confusion, metrics_from_labels
 
-__all__ = ["chance_levels", "collect", "main", "render_markdown", "summarize", "write_report"]
+__all__ = ["chance_levels", "collect", "print_report", "render_markdown", "summarize", "write_report"]
 
 OPTIMISTIC_NOTE = (
     "The epoch was chosen with the test subject's labels. This is not an estimate of accuracy on unseen "
@@ -260,24 +259,3 @@ def print_report(summary: dict[str, Any]) -> None:
     console = Console()
     text = render_markdown(summary)
     console.print(Markdown(text) if console.is_terminal else text, soft_wrap=not console.is_terminal)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``mer-contrast report DIR [--no-plots] [--quiet]``."""
-    parser = ToolParser(prog="mer-contrast report", description=__doc__.splitlines()[0])
-    parser.add_argument("out", help="output folder of `mer-contrast loso` (holds seed*/<subject>/done.json)")
-    parser.add_argument("--no-plots", action="store_true", help="skip the confusion-matrix PNGs")
-    parser.add_argument("--quiet", action="store_true", help="write the files without printing the report")
-    args = parser.parse_args(argv)
-    try:
-        summary = write_report(args.out, plots=not args.no_plots)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}")
-        return 1
-    if not args.quiet:
-        print_report(summary)
-    print(
-        f"wrote {Path(args.out) / 'summary.json'}, summary.md"
-        + ("" if args.no_plots else ", confusion_*.png")
-    )
-    return 0

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import mer_contrast
-from mer_contrast.config_files import config_texts
 from mer_contrast.datamodules.protocol import missing_members
+from mer_contrast.files import config_texts
 from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
 from mer_contrast.loso.options import LosoSettings
 from mer_contrast.loso.store import (
@@ -69,7 +69,7 @@ class LosoOptions(LosoSettings):
     """What ``mer-contrast loso`` was asked to do: the configs, their overrides and the settings.
 
     The settings (:class:`~mer_contrast.loso.options.LosoSettings`) are keyword-only; they are the
-    flags of :mod:`mer_contrast.loso.cli` and the keys of a config's ``loso:`` section.
+    flags of :mod:`mer_contrast.cli.loso` and the keys of a config's ``loso:`` section.
     """
 
     configs: list[str]
@@ -143,8 +143,8 @@ def build_fold_cli(args: list[str], data_only: bool = False) -> Any:
 
     ``data_only``: the config is parsed whole but only the datamodule is built (the plan's need).
     """
-    from mer_contrast.cli import build_cli
-    from mer_contrast.quiet import attach
+    from mer_contrast.loggers.quiet import attach
+    from mer_contrast.trainers.lightning_cli import build_cli
 
     attach()  # Lightning's log handlers exist once it is imported
     return build_cli(args, run=False, data_only=data_only)

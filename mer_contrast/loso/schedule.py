@@ -21,13 +21,41 @@ from pathlib import Path
 from typing import IO, Any
 
 from mer_contrast.clips.errors import find_fault
+from mer_contrast.loso.options import FIELDS
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, is_rank_zero, run_fold
 from mer_contrast.loso.store import fold_dir, read_predictions
 
-__all__ = ["fold_log", "fold_metrics", "run_folds", "run_parallel"]
+__all__ = ["SCHEDULING", "fold_command", "fold_log", "fold_metrics", "run_folds", "run_parallel"]
 
 log = logging.getLogger(__name__)
+
+
+# How the parent runs its folds, not what a fold computes: a fold's child process is not told.
+SCHEDULING = ("parallel_gpus", "procs_per_gpu")
+
+
+def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
+    """The ``loso`` arguments of one fold's child process (``--fold-index K`` is put in front).
+
+    Built from the options rather than from the parent's argv, so a child is told exactly what the
+    parent decided (its configs' ``loso:`` sections give the same values again) and nothing about
+    scheduling; LightningCLI overrides follow ``--``.
+    """
+    argv = [arg for config in options.configs for arg in ("--config", str(config))]
+    argv += ["--out", str(options.output_dir())]
+    for setting in FIELDS.values():
+        value = getattr(options, setting.name)
+        if setting.name in ("out", *SCHEDULING) or value is None or value is False:
+            continue
+        flag = f"--{setting.name.replace('_', '-')}"
+        if value is True:
+            argv.append(flag)
+        else:
+            argv += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
+    if force:
+        argv.append("--force")
+    return [*argv, "--", *options.overrides]
 
 
 def fold_metrics(plan: RunPlan, spec: FoldSpec, done: dict[str, Any]) -> dict[str, dict[str, float]]:

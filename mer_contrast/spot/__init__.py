@@ -1,1 +1,2 @@
-"""Spot-then-recognize on unannotated footage: ``predict-video`` (cli.py), ``bench spot`` (bench.py)."""
+"""Spot-then-recognize on unannotated footage (``predict-video``, ``predict FOLDER``: :mod:`mer_contrast.cli`;
+``bench spot``: :mod:`mer_contrast.bench.spot`)."""

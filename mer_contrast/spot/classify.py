@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from mer_contrast import quiet
 from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.face import CropMode
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
+from mer_contrast.loggers import quiet
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import Interval
 from mer_contrast.trainers.checkpoint import KEY, CheckpointError, read_checkpoint

@@ -26,7 +26,7 @@ import yaml
 from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities import rank_zero_warn
 
-from mer_contrast.config_files import load_config
+from mer_contrast.files import load_config
 
 # The instantiator that Lightning trusts when loading checkpoints (``_ALLOWED_INSTANTIATORS``).
 INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"

@@ -250,3 +250,18 @@ def test_au_dropout_sentences_are_embedded_up_front_and_drawn_in_training(
     assert dm.test_set[0]["au_text"] == dm.test_set.items[0].au_text  # evaluation never drops
     same = plain.train_set[index, 3], dm.train_set[index, 3]
     assert torch.equal(same[0]["flow"], same[1]["flow"]) and torch.equal(same[0]["rgb"], same[1]["rgb"])
+
+
+def test_cached_clips_serve_the_models_clips_and_a_peers_setting(dataset_root: Path, cache_dir: str) -> None:
+    from mer_contrast.clips.prepare import ClipConfig
+
+    dm = make(dataset_root, cache_dir)
+    served = list(dm.cached_clips())
+    expected = [(item.clip_id, item.label, item.subject) for item in dm.items]
+    assert [(c.key, c.label, c.subject) for c in served] == expected
+    assert served[0].arrays["flow"].shape[0] == dm.clip_config.num_frames - 1  # as the model sees them
+    peer = ClipConfig(num_frames=2, image_size=24, span="onset_apex", register="none",
+                      flow=FlowConfig(method="farneback", pairs="onset_apex", size=24))  # fmt: skip
+    clips = list(dm.cached_clips(peer, workers=0))
+    assert {c.key for c in clips} == {record.key for record, _ in dm.labelled_records}
+    assert clips[0].arrays["flow"].shape[0] == 1 and clips[0].arrays["flow"].shape[-1] == 24

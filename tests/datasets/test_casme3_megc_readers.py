@@ -196,7 +196,7 @@ def test_megc_unpadded_smic_ids_in_the_ground_truth_are_normalised(tmp_path: Pat
 
 
 def test_megc_inspect_with_smic_counts_three_databases(tmp_path: Path) -> None:
-    from mer_contrast.datasets.inspect import kept_line, summarize
+    from mer_contrast.datasets.inspection import kept_line, summarize
 
     root = build_megc(tmp_path / "megc", rows=MEGC_WITH_SMIC, with_smic=True)
     summary = summarize("megc2019", root=root)

@@ -10,7 +10,7 @@ from ds_builders import CASME2_ROWS
 
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.datamodules import MERDataModule
-from mer_contrast.datasets.inspect import kept_line, summarize
+from mer_contrast.datasets.inspection import kept_line, summarize
 from mer_contrast.synth import generate
 
 

@@ -22,10 +22,11 @@ from ds_builders import (
     write_xlsx,
 )
 
+from mer_contrast.cli.inspect_data import main
 from mer_contrast.datasets import read_dataset
 from mer_contrast.datasets._kinds import KINDS
 from mer_contrast.datasets.errors import DatasetStrictError, DuplicateClipError, WrongSheetError
-from mer_contrast.datasets.inspect import main, summarize
+from mer_contrast.datasets.inspection import summarize
 
 CASME2_SHEET = "CASME2-coding-20140508.xlsx"
 SAMM_SHEET = "SAMM_Micro_FACS_Codes_v2.xlsx"

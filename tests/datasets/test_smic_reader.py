@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from ds_builders import SMIC_CLIPS, build_casme2, build_smic, make_frames
 
+from mer_contrast.cli.inspect_data import main
 from mer_contrast.datasets import READERS, SHEETLESS, apply_protocol, read_dataset, smic
 from mer_contrast.datasets.errors import DatasetNotFoundError, DatasetStrictError, WrongSheetError
-from mer_contrast.datasets.inspect import main, summarize
+from mer_contrast.datasets.inspection import summarize
 from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, get_protocol
 
 KEYS = ["s01/s01_ne_01", "s01/s01_ne_02", "s02/s02_po_01", "s12/s12_sur_05"]

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mer_contrast.loso import cli as loso_cli
+from mer_contrast.cli import loso as loso_cli
 
 from .helpers import CONF, overrides
 
-SCRIPT = str(Path(sys.executable).parent / "mer-contrast")
+# The console script as `python -m`: the same entry point, and it follows this checkout without a reinstall.
+SCRIPT = (sys.executable, "-m", "mer_contrast")
 # What Lightning, torch and transformers print per fold and says nothing about the run.
 CHATTER = ("💡 Tip", "LeafSpec", "weights_only", "Loading weights")
 # A real warning: the synthetic CASME II sheet plants a frame range that the folder does not have.
@@ -26,7 +27,7 @@ REAL_WARNING = "sub01/EP08_12f: sheet frames"
 def loso_process(base_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("noise") / "run"
     argv = [
-        SCRIPT,
+        *SCRIPT,
         "loso",
         "--config",
         str(CONF / "casme2.yaml"),
@@ -50,7 +51,7 @@ def test_loso_prints_each_warning_once_and_no_chatter(loso_process: tuple[Path, 
 
 
 def test_demo_prints_each_warning_once_and_no_chatter(tmp_path: Path) -> None:
-    argv = [SCRIPT, "demo", "--out", "out", "--data", "data", "--subjects", "3", "--clips-per-subject", "3"]
+    argv = [*SCRIPT, "demo", "--out", "out", "--data", "data", "--subjects", "3", "--clips-per-subject", "3"]
     argv += ["--folds", "2", "--epochs", "1"]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -63,7 +64,7 @@ def test_demo_prints_each_warning_once_and_no_chatter(tmp_path: Path) -> None:
 def test_report_into_a_closed_pipe_ends_quietly(loso_process: tuple[Path, str]) -> None:
     out, _ = loso_process
     child = subprocess.Popen(
-        [SCRIPT, "report", str(out), "--no-plots"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*SCRIPT, "report", str(out), "--no-plots"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert child.stdout is not None and child.stderr is not None
     child.stdout.close()
@@ -93,7 +94,7 @@ def test_loso_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_quiet_run_shows_a_line_once_on_every_handler(caplog: pytest.LogCaptureFixture) -> None:
-    from mer_contrast.quiet import quiet_run
+    from mer_contrast.loggers.quiet import quiet_run
 
     package, log = logging.getLogger("mer_contrast"), logging.getLogger("mer_contrast.loso.test")
     ours = logging.handlers.BufferingHandler(100)
@@ -116,7 +117,7 @@ def test_a_library_handler_on_a_closed_stream_is_pointed_at_stderr() -> None:
     # test's capture, since closed), each record would print "--- Logging error ---" instead.
     import io
 
-    from mer_contrast import quiet
+    from mer_contrast.loggers import quiet
 
     logger = logging.getLogger("lightning.closed_stream_test")
     old = io.StringIO()

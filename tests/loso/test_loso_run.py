@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from mer_contrast.loso import cli as loso_cli
+from mer_contrast.cli import loso as loso_cli
+from mer_contrast.cli import report as report_cli
+from mer_contrast.cli.main import main
 from mer_contrast.loso import report
 from mer_contrast.loso.store import read_predictions
-from mer_contrast.main import main
 from mer_contrast.synth.sheets import SAMM_HEADER
 
 from .helpers import CONF, overrides
@@ -132,7 +133,7 @@ def test_loso_rerun_skips_finished_folds(
     assert loso_cli.main([*argv, "--", *overrides(base_args), "--trainer.max_epochs=2"]) == 0
     assert {p: p.stat().st_mtime_ns for p in loso_run.glob("seed0/*/done.json")} == stamps
     assert "2 of 2 folds already done" in caplog.text
-    assert report.main([str(loso_run), "--quiet", "--no-plots"]) == 0
+    assert report_cli.main([str(loso_run), "--quiet", "--no-plots"]) == 0
 
 
 def test_rerun_with_other_settings_never_pools_two_configs(
@@ -213,7 +214,7 @@ def test_bad_arguments_fail_with_one_line(base_args: list[str], capsys: pytest.C
 def test_demo_end_to_end_small(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from mer_contrast.loso import demo
+    from mer_contrast.cli import demo
 
     monkeypatch.chdir(tmp_path)
     argv = ["--out", "out", "--data", "data", "--subjects", "3", "--clips-per-subject", "3", "--folds", "2"]
@@ -251,7 +252,7 @@ def sigterm_when(argv: list[str], cwd: Path, ready: Callable[[], bool], settle: 
     more have passed (into the training loop), and return its status and stderr."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "WANDB_MODE": "offline"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mer_contrast.main", *argv],
+        [sys.executable, "-m", "mer_contrast.cli.main", *argv],
         cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mer_contrast.config_check import check
-from mer_contrast.loso import cli
-from mer_contrast.loso.cli import parse_args
+from mer_contrast.cli import loso as cli
+from mer_contrast.cli.config_check import check
+from mer_contrast.cli.loso import parse_args
 from mer_contrast.loso.runner import build_fold_cli, config_hash
 
 from .helpers import CONF
@@ -68,3 +68,13 @@ def test_fit_accepts_the_section_and_the_hash_ignores_it(
     # More seeds on the same --out add folds of the same config, never "another config".
     assert config_hash([first], []) == config_hash([second], [])
     assert config_hash([first], []) != config_hash([str(CONF / "casme2.yaml")], ["--model.x=1"])
+
+
+@pytest.mark.parametrize(("section", "key"), [({"seeds": "abc"}, 'key "seeds"'), ({"sedes": [0]}, "sedes")])
+def test_the_lightningcli_checks_the_section_with_the_rest_of_the_config(
+    section_config, section: object, key: str
+) -> None:
+    import argparse
+
+    with pytest.raises(argparse.ArgumentError, match=key):  # fit, test and every fold: as a LosoSettings
+        build_fold_cli(["--config", section_config(section), "--print_config"])

@@ -10,10 +10,11 @@ import pytest
 import yaml
 from lightning.pytorch.loggers import CSVLogger
 
+from mer_contrast.cli.loso import parse_args
 from mer_contrast.loso import schedule
-from mer_contrast.loso.cli import fold_command, parse_args
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
+from mer_contrast.loso.schedule import fold_command
 from mer_contrast.loso.store import fold_dir, subject_folder, write_json, write_predictions
 
 from .helpers import CONF, overrides
@@ -42,7 +43,7 @@ def test_each_setting_is_defined_once_as_flag_section_key_and_option() -> None:
     """LosoSettings is the one definition: every field is a flag, and a child parses back its value."""
     import dataclasses
 
-    from mer_contrast.loso.cli import build_parser
+    from mer_contrast.cli.loso import build_parser
     from mer_contrast.loso.options import LosoSettings
 
     flags = {action.dest for action in build_parser()._actions}
@@ -276,3 +277,11 @@ def test_the_plan_builds_the_data_only(
     options = LosoOptions([str(CONF / "casme2.yaml")], overrides(base_args), out=tmp_path / "run")
     plan = make_plan(options)
     assert plan.subjects and len(plan.folds) == len(plan.subjects) and plan.classes
+
+
+def test_run_from_python_refuses_what_cannot_start_in_one_line(tmp_path: Path) -> None:
+    from mer_contrast import loso
+
+    with pytest.raises(loso.RunRefused, match=r"nope\.yaml") as refused:
+        loso.run(loso.LosoOptions(configs=[str(tmp_path / "nope.yaml")], out=tmp_path / "out"))
+    assert "\n" not in str(refused.value) and not (tmp_path / "out").exists()  # nothing was written

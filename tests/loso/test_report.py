@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import f1_score
 
+from mer_contrast.cli import report as report_cli
 from mer_contrast.loso import report
 from mer_contrast.loso.store import (
     SELECTION_LABELS,
@@ -63,7 +64,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def test_report_pools_folds_and_seeds(run_dir: Path) -> None:
-    assert report.main([str(run_dir), "--quiet"]) == 0
+    assert report_cli.main([str(run_dir), "--quiet"]) == 0
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["complete"] and summary["folds_done"] == 4 and summary["classes"] == CLASSES
     honest = summary["honest"]
@@ -109,12 +110,12 @@ def test_partial_run_is_reported_as_such(run_dir: Path) -> None:
 
 
 def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert report.main([str(tmp_path / "nope")]) == 1
-    assert report.main([str(tmp_path)]) == 1
+    assert report_cli.main([str(tmp_path / "nope")]) == 1
+    assert report_cli.main([str(tmp_path)]) == 1
     assert "no finished fold" in capsys.readouterr().out
     _write_fold(tmp_path, 0, "s1", [0], [0], [0])
     (fold_dir(tmp_path, 0, "s1") / "done.json").write_text("{broken")
-    assert report.main([str(tmp_path)]) == 1
+    assert report_cli.main([str(tmp_path)]) == 1
     assert "delete it to redo that fold" in capsys.readouterr().out
 
 

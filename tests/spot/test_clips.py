@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mer_contrast import bench as bench_tools
-from mer_contrast import main as entry
+from mer_contrast.cli import bench as bench_tools
+from mer_contrast.cli import bench_spot, predict_clips
+from mer_contrast.cli import main as entry
 from mer_contrast.clips.frames import list_frame_files
 from mer_contrast.spot import clips
 from mer_contrast.spot.source import FootageSource
@@ -82,12 +83,12 @@ def test_without_checkpoint_it_lists_apexes_and_an_empty_folder_is_one_line(
     clip_root: tuple[Path, dict[str, int]], tmp_path: Path, capsys
 ) -> None:
     root, apexes = clip_root
-    assert clips.main([str(root), "--fps", "100", "--out", str(tmp_path)]) == 0
+    assert predict_clips.main([str(root), "--fps", "100", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.count("(no checkpoint)") == len(apexes) and "wrote" in out
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert clips.main([str(empty)]) == 2
+    assert predict_clips.main([str(empty)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no clip folder with image frames" in err[0]
 
@@ -105,13 +106,12 @@ def test_spotting_subcommands_are_registered(capsys) -> None:
 
 
 def test_bench_measures_the_motion_apex_against_the_sheet(tmp_path: Path, capsys) -> None:
-    from mer_contrast.spot import bench
     from mer_contrast.synth import generate
 
     root = tmp_path / "casme2"
     generate("casme2", root, subjects=2, clips_per_subject=2, size=48, frames=(12, 16), seed=0)
-    assert bench.main(["--apex-of", "casme2", str(root), "--json"]) == 0
+    assert bench_spot.main(["--apex-of", "casme2", str(root), "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["clips"] == 3 and 0 <= figures["median_frames"] <= 15  # one row has apex "/"
-    assert bench.main(["--apex-of", "casme2", str(tmp_path / "none")]) == 2
+    assert bench_spot.main(["--apex-of", "casme2", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.startswith("error: ")

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mer_contrast.spot import bench, cli
+from mer_contrast.cli import bench_spot as bench
+from mer_contrast.cli import predict_video as cli
 from mer_contrast.spot.metrics import iou, spotting_score, strs_score
 from mer_contrast.spot.report import COLUMNS
 from mer_contrast.spot.source import FootageSource
@@ -128,6 +129,6 @@ def test_bench_main_prints_f1_and_fps(tmp_path: Path, capsys) -> None:
 
 
 def test_python_m_entries_answer_help() -> None:
-    for module in ("mer_contrast.spot.cli", "mer_contrast.spot.bench"):
+    for module in ("mer_contrast.cli.predict_video", "mer_contrast.cli.bench_spot"):
         done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "usage:" in done.stdout

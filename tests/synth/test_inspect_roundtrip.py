@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from mer_contrast.cli.main import main
 from mer_contrast.datasets import get_protocol
-from mer_contrast.main import main
 from mer_contrast.synth import SynthManifest
 
 from .conftest import root_of

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mer_contrast.cli.synth import main as synth_main
 from mer_contrast.datasets import read_dataset
 from mer_contrast.synth import sheets
-from mer_contrast.synth.cli import main as synth_main
 from mer_contrast.synth.patterns import CASME2_CLASSES, parse_pattern
 from mer_contrast.synth.render import subject_face
 from mer_contrast.synth.sheet_twin import TwinOptions, _apex_field, plan_rows, render_from_sheet

@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import pytest
 
+from mer_contrast.cli.synth import main as synth_main
 from mer_contrast.datasets import READERS, read_dataset
 from mer_contrast.synth import sheets
-from mer_contrast.synth.cli import main as synth_main
 from mer_contrast.synth.manifest import SynthManifest
 from mer_contrast.synth.motion import AUToken
 from mer_contrast.synth.sheet_twin import TwinOptions, render_from_sheet

@@ -1,6 +1,6 @@
 """Checkpoints: unusable files fail in one line, loading is weights_only=True, clip settings are checked.
 
-The CLI cases run the real ``mer-contrast`` entry (``mer_contrast.main.main``) on tests/conf/casme2.yaml
+The CLI cases run the real ``mer-contrast`` entry (``mer_contrast.cli.main.main``) on tests/conf/casme2.yaml
 over a tiny synthetic CASME II, as `mer-contrast fit|test|predict` would.
 """
 
@@ -21,9 +21,9 @@ from lightning.pytorch import LightningDataModule, Trainer
 from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader
 
+from mer_contrast.cli.main import main
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
-from mer_contrast.main import main
 from mer_contrast.synth import generate
 from mer_contrast.trainers import MERContrastModule
 from mer_contrast.trainers import checkpoint as ckpt_module

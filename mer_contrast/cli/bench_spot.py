@@ -1,0 +1,33 @@
+"""``mer-contrast bench spot``: the options of the spotting benchmark (:mod:`mer_contrast.bench.spot`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mer_contrast.bench import spot
+from mer_contrast.cli.tool_parser import ToolParser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``bench spot``; exit 0, or 2 for an unusable checkpoint or folder."""
+    parser = ToolParser(prog="mer-contrast bench spot", description=spot.HELP)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(spot.DEFAULT_SEEDS), help="video seeds")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each video (default 10)")
+    parser.add_argument("--micro-expressions", type=int, default=4, help="per video (default 4)")
+    parser.add_argument("--size", type=int, default=96, help="face box side in pixels (default 96)")
+    parser.add_argument("--layout", choices=("casme2", "samm", "mmew"), default="casme2", help="classes, fps")
+    parser.add_argument("--fps", type=float, default=None, help="frame rate (default: the layout's)")
+    parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint for STRS (optional)")
+    parser.add_argument("--work", type=Path, default=None, help="keep the videos here (default: temp)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--apex-of", nargs=2, metavar=("DATASET", "ROOT"), default=None,
+        help="instead: distance of `predict FOLDER`'s motion apex to the sheet's, on a database's clips",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    return spot.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

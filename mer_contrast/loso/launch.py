@@ -1,0 +1,82 @@
+"""One way into a LOSO run: plan -> other-config check -> metadata -> folds -> report.
+
+``mer-contrast loso``, the demo and the benchmarks all start a run here; from Python::
+
+    from mer_contrast import loso
+
+    code = loso.run(loso.LosoOptions(configs=["configs/casme2_cpu.yaml"], max_folds=2, out="runs/x"))
+
+It raises what stops a run before its first fold (:class:`RunRefused`: a config, a folder, another
+config's folds in ``out``; jsonargparse's ``ArgumentError``; an environment fault) and returns the
+exit code of the folds (0, or 1 when one failed); :mod:`mer_contrast.cli.exit_codes` maps the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from mer_contrast.clips.errors import find_fault
+from mer_contrast.loso.runner import LosoOptions, RunPlan, make_plan, write_metadata
+from mer_contrast.loso.schedule import fold_command, run_folds
+from mer_contrast.loso.store import other_config_folds
+
+__all__ = ["RunRefused", "plan_run", "run"]
+
+log = logging.getLogger(__name__)
+
+
+class RunRefused(ValueError):
+    """A run that cannot start as asked; ``str(err)`` is one line naming what to change (exit 2)."""
+
+
+def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
+    """The plan of ``options``, checked: a usable config, validation for early stopping, and no
+    finished folds of another config in the output folder (unless ``force``: those are redone)."""
+    try:
+        plan = make_plan(options)
+    except (FileNotFoundError, ValueError) as err:
+        if find_fault(err) is not None:  # a cache folder that cannot be made: the machine's, not the input's
+            raise
+        raise RunRefused(str(err)) from err
+    if options.early_stopping and plan.val_strategy == "none":
+        raise RunRefused("--early-stopping needs data.init_args.val_strategy holdout_subjects (or test)")
+    if plan.val_strategy == "test":
+        log.warning(
+            "val_strategy=test validates on the test subject: results are stored as "
+            "test_selected (optimistic)"
+        )
+    conflict = other_config_folds(plan.out, plan.config_hash)
+    if conflict and not force:
+        raise RunRefused(
+            f"{plan.out} holds {conflict} finished fold(s) of another config (other overrides or "
+            "config files); use a new --out, or --force to redo them under this config"
+        )
+    return plan
+
+
+def run(
+    options: LosoOptions,
+    *,
+    fold_index: int | None = None,
+    force: bool = False,
+    report: bool = True,
+    child_argv: Sequence[str] | None = None,
+) -> int:
+    """Plan, check, write ``loso.json``, run the unfinished folds and write the report.
+
+    ``fold_index``: only that fold (seed-major order), as a ``--fold-index`` child does; ``force``:
+    redo another config's folds in ``out``; ``child_argv``: the ``loso`` arguments of the child
+    processes with ``options.parallel_gpus`` (default: built from ``options``). Returns the exit code.
+    """
+    plan = plan_run(options, force=force)
+    write_metadata(plan, options)
+    return run_folds(
+        options,
+        plan,
+        fold_index=fold_index,
+        gpus=options.parallel_gpus,
+        procs_per_gpu=options.procs_per_gpu,
+        child_argv=fold_command(options, force) if child_argv is None else child_argv,
+        report=report,
+    )

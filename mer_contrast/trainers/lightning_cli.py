@@ -1,0 +1,141 @@
+"""The Lightning CLI of mer-contrast: ``fit``, ``validate``, ``test``, ``predict`` over the base classes.
+
+Plain :class:`~lightning.pytorch.cli.LightningCLI` in subclass mode (as torchgeo does), so YAML configs
+name any subclass with a short ``class_path``. The subclass only adds what must not be left to the user:
+the class count and names flow from the data to the model, and the resolved config is saved with every
+run and pushed to W&B when that is the logger.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any, NoReturn
+
+from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import WandbLogger
+
+import mer_contrast
+import mer_contrast.datamodules
+import mer_contrast.models
+import mer_contrast.trainers
+from mer_contrast.datamodules import MERDataModule
+from mer_contrast.loso.options import LosoSettings
+from mer_contrast.trainers import MERContrastModule
+from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
+
+
+class ConfigToLoggersCallback(SaveConfigCallback):
+    """Saves ``config.yaml`` in the log dir and, for W&B runs, into the run's config (rank zero only)."""
+
+    def save_config(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                config = self.parser.dump(self.config, skip_none=False, format="json")
+                import json
+
+                logger.experiment.config.update({"cli": json.loads(config)}, allow_val_change=True)
+
+
+class MERLightningCLI(LightningCLI):
+    """LightningCLI with the data -> model links every experiment needs."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        # The protocol decides the classes; repeating them in the model section invites mismatches.
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.class_names", "model.init_args.class_names", apply_on="instantiate")
+        # A config may also hold the `loso:` options (mer_contrast/loso/options.py): typed and checked
+        # with the rest of the config, used by `loso`.
+        parser.add_argument(
+            "--loso", type=LosoSettings | None, default=None, help="options of `mer-contrast loso`"
+        )
+
+    # ---- --ckpt_path checks: one line naming the file and the fix, no traceback (exit status 2) ----
+    def _parse_ckpt_path(self) -> None:
+        # LightningCLI reads the hyperparameters of --ckpt_path here, before any hook: check it first.
+        subcommand = self.config.get("subcommand")
+        try:
+            self._checkpoint = cli_checkpoint(
+                self.config[subcommand].get("ckpt_path") if subcommand else None
+            )
+        except CheckpointError as error:
+            _exit(error)
+        super()._parse_ckpt_path()
+
+    def _weights_only(self, subcommand: str) -> Any:
+        config = self.config_init[subcommand]
+        if config.get("weights_only") is None:  # None leaves it to torch's default (False before 2.6)
+            config["weights_only"] = True
+        return config
+
+    def _check_settings(self, subcommand: str) -> None:
+        ckpt_path = self._weights_only(subcommand).get("ckpt_path")
+        try:
+            # Popped: the memory-mapped file is let go before Lightning loads it again.
+            checkpoint = self.__dict__.pop("_checkpoint", None) or cli_checkpoint(ckpt_path)
+            check_cli_settings(ckpt_path, checkpoint, self.model, self.datamodule)
+        except CheckpointError as error:
+            _exit(error)
+
+    def before_fit(self) -> None:
+        self._weights_only("fit")  # resuming from --ckpt_path
+
+    def before_validate(self) -> None:
+        self._check_settings("validate")
+
+    def before_test(self) -> None:
+        self._check_settings("test")
+
+    def before_predict(self) -> None:
+        self._check_settings("predict")
+
+
+class DataOnlyCLI(MERLightningCLI):
+    """The whole config parsed and checked, but only the datamodule built: what a LOSO plan reads.
+
+    No model (nor its text tower) and no trainer: listing the folds costs the data alone.
+    """
+
+    def instantiate_classes(self) -> None:
+        from jsonargparse import ArgumentParser
+
+        parser = ArgumentParser(exit_on_error=False)
+        parser.add_subclass_arguments(LightningDataModule, "data", required=True)
+        config = parser.parse_object({"data": self.config["data"].as_dict()})
+        self.config_init = parser.instantiate_classes(config)
+        self.datamodule = self.config_init["data"]
+
+
+def _exit(error: CheckpointError) -> NoReturn:
+    """An unusable checkpoint is a bad argument: its one-line message and status 2, as for the parser."""
+    print(f"error: {error}", file=sys.stderr)  # the format of mer_contrast.cli.main's one-line errors
+    raise SystemExit(2) from None
+
+
+def build_cli(
+    args: ArgsType = None, run: bool = True, data_only: bool = False, **kwargs: Any
+) -> MERLightningCLI:
+    """Build (and by default run) the CLI; ``run=False`` returns it with model, data and trainer built.
+
+    ``data_only`` (with ``run=False``): only the datamodule is built (:class:`DataOnlyCLI`).
+    """
+    # Every caller hands LightningCLI its arguments: the console script its own command line, the
+    # LOSO runner a fold's. Lightning warns when ``sys.argv`` holds arguments as well, which it then
+    # always does; the arguments it parses are ``args`` either way. (Set per call: a filter set at
+    # import would not survive a test framework's per-test warning state.)
+    warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run")
+    return (DataOnlyCLI if data_only else MERLightningCLI)(
+        model_class=MERContrastModule,
+        datamodule_class=MERDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        seed_everything_default=0,
+        save_config_callback=ConfigToLoggersCallback,
+        save_config_kwargs={"overwrite": True},
+        # Raise instead of printing a usage dump: the callers print one line (config_check.describe).
+        parser_kwargs={"exit_on_error": False, **({"version": mer_contrast.__version__} if run else {})},
+        args=args,
+        run=run,
+        **kwargs,
+    )
