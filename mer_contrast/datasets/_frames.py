@@ -162,9 +162,22 @@ class FrameAttacher:
                 if outside:
                     parts.append(f"folder frames {_span(numbers)}")
                 report.warn(f"{': '.join(parts)}: using {_span(kept)} ({len(kept)} frames)", record.key)
+        self._check_apex(record, kept)
         report.frames_found += len(chosen)
         return replace(
             record,
             frames=tuple(path for _, path in chosen),
             frame_numbers=tuple(number for number, _ in chosen),
+        )
+
+    def _check_apex(self, record: SampleRecord, kept: list[int]) -> None:
+        """Warn (sheet row, clip, what is used instead) when the sheet's apex frame has no file."""
+        if record.apex is None or record.apex in kept or not kept:
+            return
+        middle = kept[(len(kept) - 1) // 2]
+        self.report.warn_row(
+            record.row,
+            f"apex frame {record.apex} has no file (the clip's frames are {number_ranges(kept)}): the middle "
+            f"frame {middle} is used as the apex; restore the frame file or correct the apex",
+            record.key,
         )
