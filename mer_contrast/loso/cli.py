@@ -128,20 +128,6 @@ def _log_to_stderr() -> None:
         package.setLevel(logging.INFO)
 
 
-def other_config_folds(out: Path, config_hash: str) -> int:
-    """How many finished folds under ``out`` were made with a config other than ``config_hash``."""
-    from mer_contrast.loso.store import done_paths, read_json
-
-    count = 0
-    for done_path in done_paths(out):
-        try:
-            other = read_json(done_path).get("config_hash")
-        except ValueError:
-            continue  # a damaged done.json is redone by the runner anyway
-        count += other is not None and other != config_hash
-    return count
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mer-contrast loso``; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -198,14 +184,27 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
             "val_strategy=test validates on the test subject: results are stored as "
             "test_selected (optimistic)"
         )
-    conflict = other_config_folds(plan.out, plan.config_hash)
-    if conflict and not args.force:
+    from mer_contrast.loso.provenance import find_conflicts, unknown_note
+
+    conflicts = find_conflicts(plan.out, plan.config_hash, plan.data_hash)
+    if conflicts.other_config and not args.force:
         print(
-            f"error: {plan.out} holds {conflict} finished fold(s) of another config (other overrides or "
-            "config files); use a new --out, or --force to redo them under this config",
+            f"error: {plan.out} holds {len(conflicts.other_config)} finished fold(s) of another config "
+            "(other overrides or config files); use a new --out, or --force to redo them under this config",
             file=sys.stderr,
         )
         return 2
+    if conflicts.other_data and not args.force:
+        shown = ", ".join(conflicts.other_data[:3]) + (" ..." if len(conflicts.other_data) > 3 else "")
+        print(
+            f"error: {plan.out} holds {len(conflicts.other_data)} finished fold(s) ({shown}) made on other "
+            "data: the sheet's rows or labels or the frame files changed since; use a new --out, or "
+            "--force to redo them on this data",
+            file=sys.stderr,
+        )
+        return 2
+    if conflicts.unknown_data:
+        log.warning(unknown_note(conflicts.unknown_data))
     write_metadata(plan, options)
     from mer_contrast.loso.schedule import run_folds
 
