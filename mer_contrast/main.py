@@ -115,7 +115,7 @@ def _lightning(argv: list[str]) -> int:
         from lightning.pytorch.utilities.exceptions import SIGTERMException
 
         from mer_contrast.cli import build_cli
-        from mer_contrast.clips.errors import find_fault
+        from mer_contrast.clips.errors import find_cause, find_fault
         from mer_contrast.datasets.errors import DATA_ERRORS
 
         quiet.attach()  # Lightning's handlers exist now
@@ -131,8 +131,9 @@ def _lightning(argv: list[str]) -> int:
             if fault is not None:
                 print(f"error: {fault}", file=sys.stderr)
                 return 1
-            if isinstance(error, DATA_ERRORS):  # another database's sheet, a clip with two labels, ...
-                print(f"error: {error}", file=sys.stderr)
+            data_error = find_cause(error, DATA_ERRORS)  # another database's sheet, image_size 0, ...
+            if data_error is not None:
+                print(f"error: {data_error}", file=sys.stderr)
                 return 2
             if isinstance(error, argparse.ArgumentError):  # jsonargparse's, with exit_on_error=False
                 print(f"error: {_one_line(str(error), argv)}", file=sys.stderr)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mer_contrast.cliutil import ToolParser, comma_ints, comma_list, split_overrides
-from mer_contrast.loso.options import FIELDS, LosoSectionError, read_section, setting_type
+from mer_contrast.loso.options import FIELDS, LosoSectionError, check_settings, read_section, setting_type
 
 if TYPE_CHECKING:  # the runner imports Lightning: only when a run starts
     from mer_contrast.loso.runner import LosoOptions
@@ -92,7 +92,9 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = build_parser()
     section = read_section(configs)
     parser.set_defaults(**{k: Path(v) if k == "out" and v is not None else v for k, v in section.items()})
-    return parser.parse_args(own), overrides
+    args = parser.parse_args(own)
+    check_settings(vars(args))  # before Lightning loads: --max-folds -1 would drop the last subject
+    return args, overrides
 
 
 def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
@@ -155,7 +157,8 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
 
     settings = {name: getattr(args, name) for name in FIELDS}
     options = LosoOptions(configs=list(args.config), overrides=overrides, **settings)
-    from mer_contrast.clips.errors import EnvironmentFault, find_fault
+    from mer_contrast.clips.errors import EnvironmentFault, find_cause, find_fault
+    from mer_contrast.datasets.errors import DATA_ERRORS
 
     try:
         plan = make_plan(options)
@@ -164,6 +167,10 @@ def _run(args: argparse.Namespace, overrides: list[str], cli_args: list[str]) ->
         if fault is not None:
             print(f"error: {fault}", file=sys.stderr)
             return 1
+        data_error = find_cause(err, DATA_ERRORS)  # image_size 0, a sheet of another database, ...
+        if data_error is not None:
+            print(f"error: {data_error}", file=sys.stderr)
+            return 2
         if isinstance(err, argparse.ArgumentError):  # jsonargparse's (exit_on_error=False): one line
             from mer_contrast.config_check import describe
 

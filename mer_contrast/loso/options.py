@@ -68,6 +68,9 @@ class LosoSettings:
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(LosoSettings)}
+#: The least value of each count (``max_folds: -1`` would drop the last subject, ``seeds: [-1]`` fails
+#: deep inside a fold); seeds must also differ (one seed twice is one fold run twice).
+MINIMUM = {"max_folds": 1, "seeds": 0, "early_stopping": 0, "parallel_gpus": 0, "procs_per_gpu": 1}
 
 
 class LosoSectionError(ValueError):
@@ -101,16 +104,48 @@ def read_section(configs: Sequence[str | Path]) -> dict[str, Any]:
 
 
 def _checked(path: Path, name: str, value: Any) -> Any:
-    """``value`` if it has the field's type (jsonargparse's check), else a one-line error."""
+    """``value`` if it has the field's type (jsonargparse's check) and range, else a one-line error."""
     from jsonargparse import ArgumentParser
 
     parser = ArgumentParser(exit_on_error=False)
     parser.add_argument(f"--{name}", type=setting_type(name))
     try:
-        return getattr(parser.parse_object({name: value}), name)
+        checked = getattr(parser.parse_object({name: value}), name)
     except Exception as err:  # jsonargparse's ArgumentError: keep its first line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise LosoSectionError(f"{path}: {KEY}.{name}: {first}") from None
+    problem = value_problem(name, checked)
+    if problem:
+        raise LosoSectionError(f"{path}: {KEY}.{name}: {problem}")
+    return checked
+
+
+def value_problem(name: str, value: Any) -> str:
+    """Why ``value`` cannot be setting ``name`` (a count below its :data:`MINIMUM`...), or ``""``."""
+    if value is None or name not in MINIMUM:
+        return ""
+    least = MINIMUM[name]
+    values = value if isinstance(value, list) else [value]
+    if name == "seeds" and not values:
+        return "give at least one seed, e.g. 0,1,2"
+    low = [v for v in values if v < least]
+    if low:
+        return f"must be at least {least}, got {low[0]}"
+    if len(set(values)) != len(values):
+        return f"{sorted(v for v in set(values) if values.count(v) > 1)[0]} is given twice"
+    return ""
+
+
+def check_settings(values: Mapping[str, Any]) -> None:
+    """Raise :class:`LosoSectionError` naming the flag of the first bad value (``--max-folds -1``)."""
+    for name in FIELDS:
+        problem = value_problem(name, values.get(name))
+        if problem:
+            raise LosoSectionError(f"--{name.replace('_', '-')} {_shown(values[name])}: {problem}")
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def setting_type(name: str) -> Any:

@@ -160,6 +160,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
     digest = config_hash(options.configs, options.overrides)
     cli = build_fold_cli([*_config_args(options), f"--trainer.default_root_dir={out}"], data_only=True)
     datamodule = cli.datamodule
+    _check_budget(cli.config)
     lacking = missing_members(datamodule)
     if lacking:
         raise ValueError(
@@ -196,6 +197,17 @@ def make_plan(options: LosoOptions) -> RunPlan:
         data_seed=cli.config.get("data.init_args.seed") is not None,
         data_hash=data_fingerprint(datamodule),
     )
+
+
+def _check_budget(config: Any) -> None:
+    """A fold that cannot train a step would report an untrained model as its honest result: refuse it."""
+    epochs, steps = config.get("trainer.max_epochs"), config.get("trainer.max_steps")
+    if epochs == 0 or steps == 0:
+        which = "max_epochs" if epochs == 0 else "max_steps"
+        raise ValueError(
+            f"trainer.{which} is 0: every fold would test an untrained model and report it as the "
+            f"result; set --trainer.{which} to at least 1"
+        )
 
 
 def wanted_selections(options: LosoOptions, val_strategy: str) -> list[str]:
