@@ -67,7 +67,7 @@ def _interrupted(error: BaseException) -> bool:
 
 def exit_code(error: BaseException, usage: tuple[type[BaseException], ...] = ()) -> int | None:
     """The exit code of a command that raised ``error``; None for a bug (it keeps its traceback)."""
-    from mer_contrast.clips.errors import find_fault
+    from mer_contrast.clips.errors import find_cause, find_fault
     from mer_contrast.datasets.errors import DATA_ERRORS
 
     if _terminated(error):  # before SystemExit: Lightning's SIGTERMException is one (with status 0)
@@ -78,8 +78,8 @@ def exit_code(error: BaseException, usage: tuple[type[BaseException], ...] = ())
         return None
     if find_fault(error) is not None:
         return ENVIRONMENT
-    if isinstance(error, (argparse.ArgumentError, *DATA_ERRORS, *usage)):
-        return USAGE
+    if isinstance(error, (argparse.ArgumentError, *usage)) or find_cause(error, DATA_ERRORS) is not None:
+        return USAGE  # a data error may come wrapped (jsonargparse wraps a constructor's: image_size 0)
     return None
 
 
@@ -114,6 +114,12 @@ def _line(error: BaseException, code: int, wording: Wording, describe: Callable[
         from mer_contrast.clips.errors import find_fault
 
         return f"error: {find_fault(error)}" + (f"; {wording.kept}" if wording.kept else "")
+    from mer_contrast.clips.errors import find_cause
+    from mer_contrast.datasets.errors import DATA_ERRORS
+
+    data_error = find_cause(error, DATA_ERRORS)  # another database's sheet, image_size 0, ...
+    if data_error is not None:
+        return f"error: {data_error}"
     if isinstance(error, argparse.ArgumentError):  # jsonargparse's, with exit_on_error=False
         return f"error: {describe(str(error))}"
     return f"error: {error}"

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from mer_contrast.cli.exit_codes import Wording, run_command
 from mer_contrast.cli.tool_parser import ToolParser, comma_ints, comma_list, split_overrides
-from mer_contrast.loso.options import FIELDS, LosoSectionError, read_section, setting_type
+from mer_contrast.loso.options import FIELDS, LosoSectionError, check_settings, read_section, setting_type
 
 __all__ = ["main", "parse_args"]
 
@@ -85,7 +85,9 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = build_parser()
     section = read_section(configs)
     parser.set_defaults(**{k: Path(v) if k == "out" and v is not None else v for k, v in section.items()})
-    return parser.parse_args(own), overrides
+    args = parser.parse_args(own)
+    check_settings(vars(args))  # before Lightning loads: --max-folds -1 would drop the last subject
+    return args, overrides
 
 
 def _log_to_stderr() -> None:

@@ -46,9 +46,15 @@ def find_fault(error: BaseException | None) -> EnvironmentFault | None:
     jsonargparse wraps what a constructor raises (a datamodule whose cache folder cannot be made) in
     its own errors; the fault is then in the chain of causes, where this finds it.
     """
+    found = find_cause(error, (EnvironmentFault,))
+    return found if isinstance(found, EnvironmentFault) else None
+
+
+def find_cause(error: BaseException | None, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first exception of one of ``kinds`` in ``error``'s chain of causes (``error`` included)."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, EnvironmentFault):
+        if isinstance(error, kinds):
             return error
         seen.add(id(error))
         error = error.__cause__ or error.__context__

@@ -8,7 +8,11 @@ Conventions:
   the grey value in all three channels. A JPEG with no end-of-image marker after its last
   start-of-scan is treated as truncated, and one whose last 8x8 block decodes as exact mid-grey
   (128, 128, 128) as cut short mid-stream: OpenCV does not fail on either, libjpeg only prints
-  "Corrupt JPEG data: premature end of data segment" and fills the missing blocks grey.
+  "Corrupt JPEG data: premature end of data segment" and fills the missing blocks grey. Any other
+  corruption warning of the decoder ("extraneous bytes", "bad Huffman code"; heard by ``decode``)
+  is an error too, and so is a frame of one flat colour (a blanked frame): the clip is a bad clip,
+  left out by the flow precompute with the file named. Good frames decode exactly as
+  ``cv2.imdecode`` does.
 * Frames of one clip that differ in size are resized to the size of the first frame read (the onset
   frame in practice), so one face box fits all of them.
 * Video files are read with decord. The record's frame numbers (``frame_numbers``, else
@@ -18,8 +22,8 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +31,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mer_contrast.clips.decode import decode_image
 from mer_contrast.clips.errors import ClipError
+from mer_contrast.datasets._frames import IMAGE_SUFFIXES, frame_number, is_frame_file
 from mer_contrast.datasets.records import SampleRecord
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES  # the one set of frame suffixes (datasets._frames), by its older name
 _JPEG_EOI = b"\xff\xd9"  # end of image; entropy-coded data never contains it
 _JPEG_SOS = b"\xff\xda"  # start of scan: the last one is followed by the image data, then EOI
 # libjpeg decodes every block after a premature end with zero coefficients: exactly (128, 128, 128).
@@ -38,7 +44,6 @@ _JPEG_SOS = b"\xff\xda"  # start of scan: the last one is followed by the image 
 _GREY_FILL = 128
 _GREY_PIXEL = bytes((_GREY_FILL,) * 3)  # one BGR pixel of it (IMREAD_COLOR always gives 3 channels)
 _BLOCK = 8
-_TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 FIX_RESTORE = "restore it from the dataset archive"
 
@@ -46,28 +51,36 @@ FIX_RESTORE = "restore it from the dataset archive"
 def list_frame_files(folder: Path) -> tuple[Path, ...]:
     """Image files of one clip folder in temporal order (numeric sort on the stem's trailing digits).
 
+    Files without a number come first, in name order.
+
     Raises:
-        ClipError: the folder is missing or holds no image file.
+        ClipError: the folder is missing or holds no image file, or two files have one frame number.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ClipError(folder, "clip folder not found: check the dataset root path")
-    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    files = [p for p in folder.iterdir() if is_frame_file(p) and p.is_file()]
     if not files:
         raise ClipError(folder, "clip folder holds no image files: re-extract this clip from the dataset")
+    numbered = sorted(((frame_number(p), p.name, p) for p in files), key=_file_order)
+    for (number, first, _), (other, second, _) in itertools.pairwise(numbered):
+        if number is not None and number == other:
+            raise ClipError(
+                folder, f"{first} and {second} have one frame number ({number}): delete or rename one of them"
+            )
+    return tuple(path for _, _, path in numbered)
 
-    def order(path: Path) -> tuple[int, str]:
-        match = _TRAILING_DIGITS.search(path.stem)
-        return (int(match.group(1)) if match else -1, path.name)
 
-    return tuple(sorted(files, key=order))
+def _file_order(item: tuple[int | None, str, Path]) -> tuple[int, str]:
+    return (-1 if item[0] is None else item[0], item[1])
 
 
 def read_image(path: Path) -> np.ndarray:
     """Decode one frame file to RGB ``uint8`` ``(H, W, 3)``; grayscale is replicated to 3 channels.
 
     Raises:
-        ClipError: missing, empty, truncated or undecodable file.
+        ClipError: missing, empty, truncated, undecodable or damaged file (a decoder warning), or a
+            frame of one flat colour.
     """
     path = Path(path)
     try:
@@ -78,16 +91,24 @@ def read_image(path: Path) -> np.ndarray:
         raise ClipError(path, f"cannot read frame file ({err.strerror}): check permissions") from None
     if not data:
         raise ClipError(path, f"frame file is empty (0 bytes): {FIX_RESTORE}")
-    if path.suffix.lower() in (".jpg", ".jpeg") and _lacks_end_marker(data):
+    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+    if jpeg and _lacks_end_marker(data):
         raise ClipError(path, f"JPEG is truncated (no end-of-image marker): {FIX_RESTORE}")
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    bgr, complaint = decode_image(data, listen=jpeg)
     if bgr is None:
         raise ClipError(path, f"cannot decode image (corrupt or not an image): {FIX_RESTORE}")
-    if path.suffix.lower() in (".jpg", ".jpeg") and _ends_in_grey_fill(bgr):
+    if jpeg and _ends_in_grey_fill(bgr):
         raise ClipError(
             path,
             "JPEG data ends early (corrupt mid-stream; libjpeg: premature end of data segment), its last "
             f"blocks decode as flat grey: {FIX_RESTORE}",
+        )
+    if complaint:
+        raise ClipError(path, f"JPEG data is damaged (libjpeg: {complaint[:200]}): {FIX_RESTORE}")
+    if _is_flat(bgr):
+        value = ",".join(str(int(v)) for v in bgr[0, 0])
+        raise ClipError(
+            path, f"frame is one flat colour (every pixel {value}), not a camera image: {FIX_RESTORE}"
         )
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -104,6 +125,14 @@ def _ends_in_grey_fill(bgr: np.ndarray) -> bool:
     if bgr[-1, -1].tobytes() != _GREY_PIXEL:
         return False  # the common case, decided by one pixel (~0.5 us instead of ~5 us for the block)
     return bool((bgr[-_BLOCK:, -_BLOCK:] == _GREY_FILL).all())
+
+
+def _is_flat(bgr: np.ndarray) -> bool:
+    """True when every pixel has one value (a blanked frame); decided on a sparse grid in most cases."""
+    first = bgr[0, 0]
+    if not (bgr[::16, ::16] == first).all():
+        return False  # the common case: ~5 us for a 640x480 frame instead of ~300 us for all of it
+    return bool((bgr == first).all())
 
 
 def read_image_frames(paths: Sequence[Path]) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from mer_contrast.datasets.errors import DataSettingError
 from mer_contrast.datasets.records import natural_key
 
 ValStrategy = Literal["none", "holdout_subjects", "test"]
@@ -55,15 +56,15 @@ def loso_split(
     folds = loso_subjects(subjects)
     if test_subject is not None and test_subject not in folds:
         shown = ", ".join(folds[:12]) + (" ..." if len(folds) > 12 else "")
-        raise ValueError(
-            f"test_subject {test_subject!r} has no sample under this protocol; choose one of: {shown}"
+        raise DataSettingError(
+            f"data.test_subject {test_subject!r} has no sample under this protocol; choose one of: {shown}"
         )
     train_subjects = [s for s in folds if s != test_subject]
     held: tuple[str, ...] = ()
     if val_strategy == "holdout_subjects":
         if val_subjects < 1 or val_subjects >= len(train_subjects):
-            raise ValueError(
-                f"val_subjects={val_subjects} must be between 1 and {len(train_subjects) - 1} "
+            raise DataSettingError(
+                f"data.val_subjects={val_subjects} must be between 1 and {len(train_subjects) - 1} "
                 f"(the fold has {len(train_subjects)} training subjects)"
             )
         rng = np.random.default_rng(seed)

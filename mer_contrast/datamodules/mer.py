@@ -28,10 +28,10 @@ from mer_contrast.clips.cache import ClipCache, cache_key
 from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.precompute import precompute
-from mer_contrast.clips.prepare import ClipConfig
 from mer_contrast.datamodules.cached import cached_clips
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
 from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
+from mer_contrast.datamodules.settings import check_counts, check_test_subject, clip_config
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
@@ -161,7 +161,11 @@ class MERDataModule(LightningDataModule):
         self.augmentation = augmentation
         temporal_jitter = augmentation.temporal_jitter if augmentation is not None else 0
         # Cache T + temporal_jitter frames so a shifted T-window never needs new flow.
-        self.clip_config = ClipConfig(
+        check_counts(
+            batch_size=batch_size, val_subjects=val_subjects, num_workers=num_workers,
+            precompute_workers=precompute_workers,
+        )  # fmt: skip
+        self.clip_config = clip_config(
             num_frames=num_frames + temporal_jitter,
             image_size=image_size,
             span=span,
@@ -219,6 +223,7 @@ class MERDataModule(LightningDataModule):
     # ---- Lightning hooks -------------------------------------------------------------------------
     def prepare_data(self) -> None:
         """Check every clip and fill the flow cache (called on rank zero only)."""
+        check_test_subject(self.test_subject, self.folds(), self.protocol_name)  # before any flow
         records = [r for r, _ in self.labelled_records]
         report = precompute(
             records, self.clip_config, self.cache, workers=self.precompute_workers, strict=self.strict
@@ -230,6 +235,7 @@ class MERDataModule(LightningDataModule):
         """Build the fold's datasets from the clips whose cache entries exist."""
         if self.split is not None:
             return
+        check_test_subject(self.test_subject, self.folds(), self.protocol_name)
         usable: list[ClipItem] = []
         missing = []
         for record, label in self.labelled_records:

@@ -86,12 +86,15 @@ def build_record(
     emotion: object,
     emotions: frozenset[str],
     extra: dict[str, str] | None = None,
+    apex_column: bool = True,
 ) -> SampleRecord | None:
     """Validate one sheet row and build its record (without frames); None when the row is skipped.
 
-    ``emotion`` is normalised to stripped lower case and must be one of ``emotions``. A blank apex is
-    None; one written as missing (``/``, ``-1``) or outside ``[onset, offset]`` becomes None with a
-    warning.
+    ``emotion`` is normalised to stripped lower case and must be one of ``emotions``. An apex that is
+    blank (an empty cell, or a formula the workbook holds no saved value for), a formula, written as
+    missing (``/``, ``-1``) or outside ``[onset, offset]`` becomes None with a warning naming the sheet
+    row and the frame used instead (the middle one); ``apex_column=False`` (a sheet with no apex
+    column, CAS(ME)^3 Part C) takes a blank apex silently.
     """
     clip = f"{subject}/{clip_id}"
     if not subject or not clip_id:
@@ -120,17 +123,17 @@ def build_record(
     problem = au_cell_problem(au_cell)
     if problem:
         report.warn_row(row, problem, clip)
-    # A blank apex is simply not annotated (CAS(ME)^3 Part C has no apex column); "/" or an apex
-    # outside the clip is a data problem worth a warning.
     peak = cell_int(apex)
-    if is_blank(apex):
-        peak = None
-    elif peak is None or not first <= peak <= last:
-        report.warn(
-            f"apex {cell_text(apex)!r} is missing or outside onset..offset {first}-{last}; "
-            "using the middle frame",
+    if (is_blank(apex) and apex_column) or (
+        not is_blank(apex) and (peak is None or not first <= peak <= last)
+    ):
+        report.warn_row(
+            row,
+            f"{_apex_problem(apex, first, last)}: the middle frame {first + (last - first) // 2} is used as "
+            "the apex; write the apex frame number into the cell",
             clip,
         )
+    if peak is not None and not first <= peak <= last:
         peak = None
     return SampleRecord(
         dataset=report.dataset,
@@ -145,6 +148,19 @@ def build_record(
         row=row,
         extra=dict(extra or {}),
     )
+
+
+def _apex_problem(apex: object, first: int, last: int) -> str:
+    """What is wrong with an apex cell that gives no frame of ``first..last``."""
+    text = cell_text(apex)
+    if is_blank(apex):
+        return "apex cell is empty (or a formula with no saved value)"
+    if text.startswith("="):
+        return f"apex cell holds the formula {text!r}, not a frame number"
+    number = cell_int(apex)
+    if number is None or number < 0 or text in ("/", "-"):
+        return f"apex {text!r} is marked missing or is not a frame number"
+    return f"apex {text!r} is outside onset..offset {first}-{last}"
 
 
 class FirstRows:

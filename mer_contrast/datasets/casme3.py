@@ -155,6 +155,7 @@ def _read_part_c(sheet_path: Path, report: Report) -> ReadResult:
             emotion=cells["emotion"],
             emotions=EMOTIONS_C,
             extra={"part": "C"},
+            apex_column=False,
         )
         if record is not None:
             records.append(record)

@@ -102,10 +102,21 @@ class DuplicateClipError(ValueError):
         self.labels = labels
 
 
-#: What the data (a sheet, a folder) is to blame for: a one-line message naming the file and the fix.
+class DataSettingError(ValueError):
+    """A data setting that cannot work (``image_size: 0``, a ``test_subject`` the data does not have).
+
+    Raised by the datamodule where it takes its values (constructor, ``prepare_data``, ``setup``);
+    ``str(err)`` is one line naming the setting, the value and what would work.
+    """
+
+
+#: What the data (a sheet, a folder) or a data setting is to blame for: a one-line message naming the
+#: file or the setting and the fix. jsonargparse wraps what a constructor raises: look in the chain of
+#: causes (``clips.errors.find_cause``).
 DATA_ERRORS: tuple[type[Exception], ...] = (
     DatasetNotFoundError,
     SheetFormatError,
     DatasetStrictError,
     DuplicateClipError,
+    DataSettingError,
 )

@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from mer_contrast.datasets._frames import child_dir, list_frames, undouble
+from mer_contrast.datasets._frames import child_dir, frame_collision, list_frames, number_ranges, undouble
 from mer_contrast.datasets._kinds import refuse_other_folder
 from mer_contrast.datasets._report import Report, check_root
 from mer_contrast.datasets.errors import DatasetNotFoundError
@@ -165,15 +165,20 @@ def _record(
     if len(listing) < 2:
         report.skip(row, f"clip folder has fewer than two frames ({len(listing)} found): {folder}", key)
         return None
+    collision = frame_collision(listing)
+    if collision:
+        report.skip(row, collision, key)
+        return None
     numbers = [number for number, _ in listing]
     onset, offset = numbers[0], numbers[-1]
     match = _CLIP.match(clip)
     code = match.group(3).lower() if match else ""
     if code in CLIP_CODES and CLIP_CODES[code] != emotion:
         report.warn(f"the clip name says {CLIP_CODES[code]} but it lies in {emotion}/; using {emotion}", key)
-    missing = offset - onset + 1 - len(numbers)
-    if missing > 0:
-        report.warn(f"frames {onset}-{offset} with {missing} missing in {folder}", key)
+    present = set(numbers)
+    holes = [number for number in range(onset, offset + 1) if number not in present]
+    if holes:
+        report.warn(f"frames {onset}-{offset}: no file for frame {number_ranges(holes)} in {folder}", key)
     report.frames_expected += offset - onset + 1
     report.frames_found += len(numbers)
     cropped = extra.get("cropped") == "1" or listing[0][1].name.lower().startswith("reg_")

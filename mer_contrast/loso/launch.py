@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from mer_contrast.clips.errors import find_fault
+from mer_contrast.clips.errors import find_cause, find_fault
+from mer_contrast.datasets.errors import DATA_ERRORS
+from mer_contrast.loso.provenance import find_conflicts, unknown_note
 from mer_contrast.loso.runner import LosoOptions, RunPlan, make_plan, write_metadata
 from mer_contrast.loso.schedule import fold_command, run_folds
-from mer_contrast.loso.store import other_config_folds
 
 __all__ = ["RunRefused", "plan_run", "run"]
 
@@ -38,7 +39,8 @@ def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
     except (FileNotFoundError, ValueError) as err:
         if find_fault(err) is not None:  # a cache folder that cannot be made: the machine's, not the input's
             raise
-        raise RunRefused(str(err)) from err
+        data_error = find_cause(err, DATA_ERRORS)  # image_size 0, a sheet of another database, ...
+        raise RunRefused(str(data_error or err)) from err
     if options.early_stopping and plan.val_strategy == "none":
         raise RunRefused("--early-stopping needs data.init_args.val_strategy holdout_subjects (or test)")
     if plan.val_strategy == "test":
@@ -46,12 +48,21 @@ def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
             "val_strategy=test validates on the test subject: results are stored as "
             "test_selected (optimistic)"
         )
-    conflict = other_config_folds(plan.out, plan.config_hash)
-    if conflict and not force:
+    conflicts = find_conflicts(plan.out, plan.config_hash, plan.data_hash)
+    if conflicts.other_config and not force:
         raise RunRefused(
-            f"{plan.out} holds {conflict} finished fold(s) of another config (other overrides or "
-            "config files); use a new --out, or --force to redo them under this config"
+            f"{plan.out} holds {len(conflicts.other_config)} finished fold(s) of another config (other "
+            "overrides or config files); use a new --out, or --force to redo them under this config"
         )
+    if conflicts.other_data and not force:
+        shown = ", ".join(conflicts.other_data[:3]) + (" ..." if len(conflicts.other_data) > 3 else "")
+        raise RunRefused(
+            f"{plan.out} holds {len(conflicts.other_data)} finished fold(s) ({shown}) made on other data: "
+            "the sheet's rows or labels or the frame files changed since; use a new --out, or --force "
+            "to redo them on this data"
+        )
+    if conflicts.unknown_data:
+        log.warning(unknown_note(conflicts.unknown_data))
     return plan
 
 

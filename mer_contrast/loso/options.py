@@ -70,6 +70,9 @@ class LosoSettings:
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(LosoSettings)}
+#: The least value of each count (``max_folds: -1`` would drop the last subject, ``seeds: [-1]`` fails
+#: deep inside a fold); seeds must also differ (one seed twice is one fold run twice).
+MINIMUM = {"max_folds": 1, "seeds": 0, "early_stopping": 0, "parallel_gpus": 0, "procs_per_gpu": 1}
 
 
 class LosoSectionError(ValueError):
@@ -121,7 +124,40 @@ def _checked(path: Path, section: Mapping[str, Any]) -> dict[str, Any]:
         key = re.match(r'Parser key "([^"]+)":$', lines[0])
         where, detail = (key[1], lines[1]) if key and len(lines) > 1 else (KEY, lines[0])
         raise LosoSectionError(f"{path}: {where}: {detail}") from None
-    return {name: getattr(parsed, name) for name in section}
+    values = {name: getattr(parsed, name) for name in section}
+    for name, value in values.items():
+        problem = value_problem(name, value)
+        if problem:
+            raise LosoSectionError(f"{path}: {KEY}.{name}: {problem}")
+    return values
+
+
+def value_problem(name: str, value: Any) -> str:
+    """Why ``value`` cannot be setting ``name`` (a count below its :data:`MINIMUM`...), or ``""``."""
+    if value is None or name not in MINIMUM:
+        return ""
+    least = MINIMUM[name]
+    values = value if isinstance(value, list) else [value]
+    if name == "seeds" and not values:
+        return "give at least one seed, e.g. 0,1,2"
+    low = [v for v in values if v < least]
+    if low:
+        return f"must be at least {least}, got {low[0]}"
+    if len(set(values)) != len(values):
+        return f"{sorted(v for v in set(values) if values.count(v) > 1)[0]} is given twice"
+    return ""
+
+
+def check_settings(values: Mapping[str, Any]) -> None:
+    """Raise :class:`LosoSectionError` naming the flag of the first bad value (``--max-folds -1``)."""
+    for name in FIELDS:
+        problem = value_problem(name, values.get(name))
+        if problem:
+            raise LosoSectionError(f"--{name.replace('_', '-')} {_shown(values[name])}: {problem}")
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def setting_type(name: str) -> Any:

@@ -25,6 +25,7 @@ import numpy as np
 
 import mer_contrast
 from mer_contrast.loso.metrics import confusion_of_rows, mean_std, metrics_of_rows, per_fold_metrics
+from mer_contrast.loso.provenance import DATA_KEY, data_status, unknown_note
 from mer_contrast.loso.store import (
     DONE_FILE,
     OPTIMISTIC,
@@ -50,15 +51,18 @@ def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list
 
     Each fold dict gains ``"dir"`` (its folder) and ``"rows"``: ``{selection: [per-clip rows]}``.
     A fold is left out, with the reason in the third list, when its config hash is not the run's (a
-    rerun with other settings on the same ``--out``), when it is outside the run's seeds and
-    subjects, or when its prediction files disagree with its ``done.json``: folds of two configs
-    are never pooled, and no subject is pooled short.
+    rerun with other settings on the same ``--out``), when it was made on other data than the run's
+    (a relabelled clip, changed frames: :mod:`~mer_contrast.loso.provenance`), when it is outside the
+    run's seeds and subjects, or when its prediction files disagree with its ``done.json``: folds of
+    two configs or two versions of the data are never pooled, and no subject is pooled short. A
+    fold that recorded no data hash (made before runs did) is pooled, and marked ``data_unknown``.
     """
     out = Path(out)
     if not out.is_dir():
         raise FileNotFoundError(f"{out}: no such LOSO output folder; pass the --out of `mer-contrast loso`")
     meta = read_json(out / RUN_FILE) if (out / RUN_FILE).is_file() else {}
     run_hash = meta.get("config_hash")
+    run_data = meta.get(DATA_KEY)
     seeds = {int(seed) for seed in meta.get("seeds") or ()}
     subjects = set(meta.get("folds") or ())
     folds, excluded = [], []
@@ -70,6 +74,14 @@ def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list
                 f"{name}: made with another config (hash {done.get('config_hash')}, run {run_hash})"
             )
             continue
+        status = data_status(done, run_data)
+        if status == "other":
+            excluded.append(
+                f"{name}: made on other data (the sheet's rows or labels or the frame files changed; data "
+                f"hash {done.get(DATA_KEY)}, run {run_data}); rerun `loso` with --force to redo it"
+            )
+            continue
+        done["data_unknown"] = DATA_KEY not in done  # finished before runs recorded their data
         if (seeds and int(done["seed"]) not in seeds) or (subjects and done["subject"] not in subjects):
             excluded.append(f"{name}: not one of this run's seeds and subjects")
             continue
@@ -159,6 +171,7 @@ def summarize(out: str | Path) -> dict[str, Any]:
         "complete": not missing,
         "missing": missing,
         "excluded": excluded,
+        "data_unknown": sorted(f"seed{f['seed']}/{f['dir'].name}" for f in folds if f.get("data_unknown")),
         "version": mer_contrast.__version__,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -194,6 +207,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     if not summary["complete"]:
         shown = ", ".join(summary["missing"][:10]) + (" ..." if len(summary["missing"]) > 10 else "")
         lines += ["", f"**Partial run**: {len(summary['missing'])} fold(s) not finished ({shown})."]
+    if summary.get("data_unknown"):
+        lines += ["", f"**Data not recorded**: {unknown_note(summary['data_unknown'])}."]
     if summary.get("excluded"):
         lines += ["", f"**Not pooled**: {len(summary['excluded'])} fold folder(s):"]
         lines += [f"- {reason}" for reason in summary["excluded"][:10]]

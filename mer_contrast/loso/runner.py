@@ -16,7 +16,8 @@ always, ``best.ckpt`` when validation selects the epoch. ``--selection oracle|bo
 :class:`~mer_contrast.loso.callbacks.EpochTestPredictions` and keeps, per subject, the epoch with the
 best test score: the number many public MER codebases report, stored as ``oracle`` and labelled
 optimistic everywhere. A fold is finished when its ``done.json`` exists; a rerun
-skips folds whose ``done.json`` has the same config hash and the requested selections.
+skips folds whose ``done.json`` has the same config hash, the same data hash (the clips and frame
+files it was built from, :mod:`~mer_contrast.loso.provenance`) and the requested selections.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from mer_contrast.datamodules.protocol import missing_members
 from mer_contrast.files import config_texts
 from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
 from mer_contrast.loso.options import LosoSettings
+from mer_contrast.loso.provenance import DATA_KEY, data_fingerprint, data_status
 from mer_contrast.loso.store import (
     DONE_FILE,
     EPOCHS_FILE,
@@ -102,6 +104,7 @@ class RunPlan:
     config_hash: str
     folds: list[FoldSpec]
     data_seed: bool = False  # the datamodule takes a ``seed`` argument (the runner sets it per seed)
+    data_hash: str | None = None  # the clips and frame files the folds use (provenance.data_fingerprint)
 
     def metadata(self, options: LosoOptions) -> dict[str, Any]:
         return {
@@ -115,6 +118,7 @@ class RunPlan:
             "oracle_metric": options.oracle_metric,
             "val_strategy": self.val_strategy,
             "config_hash": self.config_hash,
+            DATA_KEY: self.data_hash,
             "version": mer_contrast.__version__,
         }
 
@@ -156,6 +160,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
     digest = config_hash(options.configs, options.overrides)
     cli = build_fold_cli([*_config_args(options), f"--trainer.default_root_dir={out}"], data_only=True)
     datamodule = cli.datamodule
+    _check_budget(cli.config)
     lacking = missing_members(datamodule)
     if lacking:
         raise ValueError(
@@ -190,7 +195,19 @@ def make_plan(options: LosoOptions) -> RunPlan:
         config_hash=digest,
         folds=folds,
         data_seed=cli.config.get("data.init_args.seed") is not None,
+        data_hash=data_fingerprint(datamodule),
     )
+
+
+def _check_budget(config: Any) -> None:
+    """A fold that cannot train a step would report an untrained model as its honest result: refuse it."""
+    epochs, steps = config.get("trainer.max_epochs"), config.get("trainer.max_steps")
+    if epochs == 0 or steps == 0:
+        which = "max_epochs" if epochs == 0 else "max_steps"
+        raise ValueError(
+            f"trainer.{which} is 0: every fold would test an untrained model and report it as the "
+            f"result; set --trainer.{which} to at least 1"
+        )
 
 
 def wanted_selections(options: LosoOptions, val_strategy: str) -> list[str]:
@@ -206,11 +223,15 @@ def wanted_selections(options: LosoOptions, val_strategy: str) -> list[str]:
 def is_done(plan: RunPlan, options: LosoOptions, spec: FoldSpec) -> bool:
     """True when the fold finished under the same config hash with every requested selection.
 
-    A fold whose prediction files disagree with its ``done.json`` is redone, with a warning.
+    A fold made on other data (another data hash) is not done; one that recorded no data hash (an
+    older run) counts as done. A fold whose prediction files disagree with its ``done.json`` is
+    redone, with a warning.
     """
     folder = fold_dir(plan.out, spec.seed, spec.subject)
     done = read_done(folder)
     if done is None or done.get("config_hash") != plan.config_hash:
+        return False
+    if data_status(done, plan.data_hash) == "other":
         return False
     if not set(wanted_selections(options, plan.val_strategy)) <= set(done.get("selections", {})):
         return False
@@ -335,6 +356,7 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
             "fold_index": spec.index,
             "classes": plan.classes,
             "config_hash": plan.config_hash,
+            DATA_KEY: data_fingerprint(datamodule),  # what this fold read, not what the plan saw
             "val_strategy": plan.val_strategy,
             "selections": {
                 key: {"label": sel["label"], "file": prediction_file(key), "epoch": sel["epoch"]}

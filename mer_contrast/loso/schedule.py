@@ -107,7 +107,7 @@ def run_folds(
     pending = [spec for spec in plan.folds if not is_done(plan, options, spec)]
     skipped = len(plan.folds) - len(pending)
     if skipped:
-        log.info("%d of %d folds already done (same config): skipped", skipped, len(plan.folds))
+        log.info("%d of %d folds already done (same config and data): skipped", skipped, len(plan.folds))
     progress = FoldProgress(len(plan.folds), skipped=skipped)
     failed: list[FoldSpec] = []
     if gpus > 0 and pending:

@@ -35,7 +35,6 @@ __all__ = [
     "done_paths",
     "fold_dir",
     "fold_problem",
-    "other_config_folds",
     "prediction_file",
     "read_done",
     "read_fold_rows",
@@ -195,15 +194,3 @@ def read_fold_rows(
 def fold_problem(folder: str | Path, done: Mapping[str, Any]) -> str | None:
     """Why a fold with a ``done.json`` cannot be pooled, or None (see :func:`read_fold_rows`)."""
     return read_fold_rows(folder, done)[1]
-
-
-def other_config_folds(out: Path, config_hash: str) -> int:
-    """How many finished folds under ``out`` were made with a config other than ``config_hash``."""
-    count = 0
-    for done_path in done_paths(out):
-        try:
-            other = read_json(done_path).get("config_hash")
-        except ValueError:
-            continue  # a damaged done.json is redone by the runner anyway
-        count += other is not None and other != config_hash
-    return count

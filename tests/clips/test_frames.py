@@ -24,6 +24,7 @@ def test_read_image_returns_rgb_order(tmp_path: Path) -> None:
     rgb = np.zeros((8, 8, 3), np.uint8)
     rgb[..., 0] = 200  # red
     rgb[..., 2] = 30  # a little blue
+    rgb[7, 7] = 0  # one dark pixel: a frame of one flat colour is refused as implausible
     (path,) = write_frames(tmp_path, [rgb])
     out = read_image(path)
     assert out.dtype == np.uint8 and out.shape == (8, 8, 3)
@@ -41,7 +42,7 @@ def test_grayscale_frames_become_three_equal_channels(tmp_path: Path) -> None:
 
 
 def test_odd_sized_frame_is_resized_to_the_first(tmp_path: Path) -> None:
-    paths = write_frames(tmp_path, [np.zeros((10, 12, 3), np.uint8), np.zeros((20, 24, 3), np.uint8)])
+    paths = write_frames(tmp_path, [drawn_face(10)[:, :10].repeat(2, axis=1)[:, :12], drawn_face(24)[2:22]])
     assert read_image_frames(paths).shape == (2, 10, 12, 3)
 
 
@@ -150,7 +151,9 @@ def test_clip_source_from_video_record_uses_frame_base(tmp_path: Path) -> None:
 
 
 def test_clip_source_reads_each_needed_frame_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    paths = write_frames(tmp_path, [np.full((4, 4, 3), i, np.uint8) for i in range(10)])
+    paths = write_frames(
+        tmp_path, [np.full((4, 4, 3), i, np.uint8) + np.eye(4, dtype=np.uint8)[..., None] for i in range(10)]
+    )
     opened: list[Path] = []
     original = read_image
 
@@ -161,3 +164,53 @@ def test_clip_source_reads_each_needed_frame_once(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr("mer_contrast.clips.frames.read_image", spy)
     decoded = ClipSource(name="c", frames=paths).read([0, 4, 4, 9])
     assert sorted(decoded) == [0, 4, 9] and [p.name for p in opened] == ["img1.png", "img5.png", "img10.png"]
+
+
+def _damaged_jpeg(path: Path, seed: int = 0) -> Path:
+    """A JPEG with 200 bytes of its scan overwritten (libjpeg: "extraneous bytes"; OpenCV decodes it)."""
+    cv2.imwrite(str(path), cv2.cvtColor(drawn_face(128), cv2.COLOR_RGB2BGR))
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200] = np.random.default_rng(seed).integers(0, 255, 200, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_jpeg_damaged_mid_scan_is_refused_with_the_decoders_words(tmp_path: Path) -> None:
+    path = _damaged_jpeg(tmp_path / "reg_img5.jpg")
+    assert cv2.imread(str(path)) is not None  # what a plain reader would train on
+    with pytest.raises(ClipError, match="JPEG data is damaged \\(libjpeg: Corrupt JPEG data") as info:
+        read_image(path)
+    assert str(info.value).startswith(f"{path}: ") and "\n" not in str(info.value)
+    assert "restore it from the dataset archive" in str(info.value)
+
+
+def test_other_output_on_stderr_during_a_decode_is_passed_on(capfd: pytest.CaptureFixture[str]) -> None:
+    from mer_contrast.clips.decode import _sort_out
+
+    assert _sort_out("progress 3/10\nCorrupt JPEG data: bad Huffman code\n") == (
+        "Corrupt JPEG data: bad Huffman code"
+    )
+    assert capfd.readouterr().err == "progress 3/10\n"
+
+
+@pytest.mark.parametrize(("ext", "gray"), [(".jpg", False), (".jpg", True), (".png", False), (".bmp", True)])
+def test_good_frames_decode_to_the_same_pixels_as_opencv(tmp_path: Path, ext: str, gray: bool) -> None:
+    (path,) = write_frames(tmp_path, [drawn_face(96, seed=3)], ext=ext, gray=gray)
+    plain = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    checked = read_image(path)
+    assert checked.dtype == plain.dtype and checked.tobytes() == plain.tobytes()
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_a_frame_of_one_flat_colour_is_refused(tmp_path: Path, ext: str) -> None:
+    (path,) = write_frames(tmp_path, [np.zeros((48, 64, 3), np.uint8)], ext=ext)
+    with pytest.raises(ClipError, match="one flat colour \\(every pixel 0,0,0\\)"):
+        read_image(path)
+
+
+def test_two_files_with_one_frame_number_are_an_error_naming_both(tmp_path: Path) -> None:
+    for name in ("reg_img91.jpg", "reg_img92.jpg", "reg_img92.png"):
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(drawn_face(16), cv2.COLOR_RGB2BGR))
+    with pytest.raises(ClipError, match=r"reg_img92\.jpg and reg_img92\.png have one frame number \(92\)"):
+        list_frame_files(tmp_path)

@@ -15,7 +15,7 @@ from mer_contrast.clips.precompute import PrecomputeError, precompute
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
 from mer_contrast.datasets.records import SampleRecord
 
-from .helpers import moving_clip, record_for, write_frames, write_video
+from .helpers import drawn_face, moving_clip, record_for, write_frames, write_video
 
 CFG = ClipConfig(
     num_frames=3, image_size=32, span="whole", flow=FlowConfig(nscales=3, warps=3, outer_iterations=5)
@@ -34,12 +34,19 @@ def bad_records(root: Path) -> dict[str, SampleRecord]:
     zero[1].write_bytes(b"")
     corrupt = write_frames(root / "corrupt", moving_clip(3, size=32), ext=".jpg")
     corrupt[2].write_bytes(b"\xff\xd8garbage\xff\xd9")
+    damaged = write_frames(root / "damaged", [drawn_face(128, seed=i) for i in range(3)], ext=".jpg")
+    data = bytearray(damaged[1].read_bytes())  # 200 bytes of the scan overwritten: OpenCV still decodes it
+    data[len(data) // 2 : len(data) // 2 + 200] = (
+        np.random.default_rng(0).integers(0, 255, 200, np.uint8).tobytes()
+    )
+    damaged[1].write_bytes(bytes(data))
     single = write_frames(root / "single", moving_clip(1, size=32))
     video = root / "broken.avi"
     video.write_bytes(b"RIFF....AVI garbage" * 20)
     return {
         "zero": record_for(zero, clip_id="zero"),
         "corrupt": record_for(corrupt, clip_id="corrupt"),
+        "damaged": record_for(damaged, clip_id="damaged"),
         "single": record_for(single, clip_id="single"),
         "empty": record_for((), clip_id="empty"),
         "video": record_for(video=video, onset=0, offset=3, clip_id="video"),
@@ -73,6 +80,7 @@ def test_failures_are_collected_in_process_and_damaged_entries_recomputed(
     assert set(reasons) == {f"sub01/{name}" for name in bad}
     assert "img2.jpg: frame file is empty" in reasons["sub01/zero"]
     assert "img3.jpg: cannot decode image" in reasons["sub01/corrupt"]
+    assert "img2.jpg: JPEG data is damaged (libjpeg: Corrupt JPEG data" in reasons["sub01/damaged"]
     assert "has 1 frame(s)" in reasons["sub01/single"]
     assert "no frame files and no video" in reasons["sub01/empty"]
     assert "broken.avi: cannot open video" in reasons["sub01/video"]

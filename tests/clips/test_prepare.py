@@ -162,3 +162,21 @@ def test_non_square_dataset_crop_scales_each_axis(tmp_path: Path) -> None:
     flow = prepare_clip(record, cfg)["flow"].astype(np.float32)
     assert flow[0, 0, 4:12, 4:12].mean() == pytest.approx(16 / 32, abs=0.1)
     assert flow[0, 1, 4:12, 4:12].mean() == pytest.approx(16 / 48, abs=0.1)
+
+
+def test_checking_frames_leaves_the_prepared_arrays_of_good_frames_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The decoder's warnings are heard, but a good frame is decoded as plain OpenCV decodes it: the
+    # cached arrays, and so a trained model's predictions, stay byte for byte what they were.
+    record = record_for(write_frames(tmp_path, moving_clip(6, size=48), ext=".jpg"))
+    cfg = ClipConfig(num_frames=4, image_size=32, flow=FAST)
+    checked = prepare_clip(record, cfg)
+
+    def plain(data: bytes, listen: bool = True) -> tuple[np.ndarray | None, str]:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), ""
+
+    monkeypatch.setattr("mer_contrast.clips.frames.decode_image", plain)
+    unchecked = prepare_clip(record, cfg)
+    assert checked.keys() == unchecked.keys()
+    assert all(checked[name].tobytes() == unchecked[name].tobytes() for name in checked)
