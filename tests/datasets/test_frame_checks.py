@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ds_builders import edit_sheet
-from mer_contrast.datasets.inspect import summarize
+from mer_contrast.datasets.inspection import summarize
 
 from mer_contrast.datasets import casme2, read_dataset
 

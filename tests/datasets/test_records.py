@@ -45,7 +45,7 @@ def test_the_order_does_not_depend_on_the_input_order() -> None:
 
 
 def test_loso_folds_and_inspect_use_it() -> None:
-    from mer_contrast.datasets.inspect import summary_of
+    from mer_contrast.datasets.inspection import summary_of
     from mer_contrast.datasets.records import ReadResult, SampleRecord
 
     subjects = ["sub10", "sub2", "Sub1", "sub02"]
