@@ -75,7 +75,9 @@ def bench(
             "fn": one.fn,
         }
         if classifier is not None:
-            classes = [row["class_name"].lower() for row in classifier.classify(source, result.intervals)]
+            classes = [
+                row.get("class_name", "").lower() for row in classifier.classify(source, result.intervals)
+            ]
             two = strs_score(found, classes, truth, emotions)
             strs += two
             video["strs_tp"] = two.tp

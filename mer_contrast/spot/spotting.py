@@ -92,6 +92,7 @@ class SpotResult:
     intervals: list[Interval]
     fps: float
     box: tuple[int, int, int, int]
+    note: str = ""  # why nothing could be spotted, when the recording itself is the reason
 
 
 class FaceTrack:
@@ -263,6 +264,15 @@ def spot(
     """Spot micro-expression intervals in ``source`` (see the module docstring)."""
     cfg = cfg or SpotConfig()
     track = FaceTrack(source, cfg)
+    k = cfg.frames(cfg.window_s, source.fps)
+    if source.num_frames < 2 * k + 1:  # no frame has both neighbours k away: the curve is undefined
+        note = (
+            f"too short to spot: {source.num_frames} frames at {source.fps:g} fps; the spotter compares "
+            f"each frame with its neighbours {cfg.window_s:g} s ({k} frames) either side and needs at "
+            f"least {2 * k + 1} frames ({(2 * k + 1) / source.fps:.2f} s)"
+        )
+        curve = np.full(source.num_frames, np.nan, np.float32)
+        return SpotResult(curve, float("nan"), float("nan"), [], source.fps, track.box, note)
     curve = smooth(motion_curve(source, cfg, track, progress), cfg.frames(cfg.smooth_s, source.fps))
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
     intervals = []
