@@ -31,23 +31,32 @@ def build_parser() -> ToolParser:
     parser.add_argument("--json", action="store_true", help="print the table as JSON to stdout")
     parser.add_argument("--fps", type=float, default=None, help="frame rate (frame folders: default 200)")
     parser.add_argument("--z", type=float, default=SpotConfig.z, help="threshold: baseline + z robust std")
+    parser.add_argument(
+        "--kinds", default="micro,macro", help="kinds to report: micro (<= 0.5 s), macro, or micro,macro"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, also with no interval; 2 unusable input)."""
+    from mer_contrast.spot.kinds import parse_kinds
     from mer_contrast.spot.recording import predict_recording
     from mer_contrast.spot.report import summary
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        kinds = parse_kinds(args.kinds)
+    except ValueError as err:
+        parser.error(str(err))
     cfg = SpotConfig(z=args.z)
     out = args.out or args.video.parent  # beside the video, or beside the frame folder
     stem = args.video.stem if args.video.is_file() else args.video.name
     progress = not args.no_progress and sys.stderr.isatty()
     try:
         done = predict_recording(
-            args.video, args.ckpt_path, cfg, fps=args.fps, out=out, stem=stem, progress=progress
+            args.video, args.ckpt_path, cfg, fps=args.fps, out=out, stem=stem, progress=progress, kinds=kinds
         )
     except SpotError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -56,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(document)
     else:
-        if not rows:
+        if not rows or done.result.note:
             print(f"{args.video}: {summary(done.result)}")
         for row in rows:
             unlabelled = "(unclassified)" if args.ckpt_path else "(no checkpoint)"
             label = f"{row['class']} {row['probability']:.2f}" if row["class"] else unlabelled
             why = "; ".join(row["explanation"][:2])
-            print(f"{row['start_s']:8.3f}-{row['end_s']:.3f} s apex {row['apex_s']:.3f}: {label} {why}")
+            span = f"{row['start_s']:8.3f}-{row['end_s']:.3f} s apex {row['apex_s']:.3f} {row['kind']}"
+            print(f"{span}: {label} {why}")
             for flag in row["flags"]:
                 print(f"    {flag}")
         print(f"wrote {out / (stem + '_intervals.csv')}, .json and {stem}_timeline.png")

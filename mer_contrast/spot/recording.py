@@ -9,10 +9,11 @@ interval's failure is a flag on its row, not a lost table.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from mer_contrast.spot.kinds import KINDS, kind_of
 from mer_contrast.spot.report import table, to_json, write_csv, write_timeline
 from mer_contrast.spot.source import FootageSource
 from mer_contrast.spot.spotting import SpotConfig, SpotResult, spot
@@ -50,17 +51,26 @@ def write_outputs(
     return Prediction(source, result, rows, document, csv_path, timeline)
 
 
+def select_kinds(result: SpotResult, kinds: tuple[str, ...]) -> SpotResult:
+    """The result with only the intervals of ``kinds`` (``micro``, ``macro``); a note counts the others."""
+    kept = [i for i in result.intervals if kind_of(i.onset, i.offset, result.fps) in kinds]
+    left = len(result.intervals) - len(kept)
+    if not left:
+        return result
+    other = ", ".join(k for k in KINDS if k not in kinds)
+    note = f"{left} {other}-expression interval(s) left out (--kinds {','.join(kinds)})"
+    return replace(result, intervals=kept, note="; ".join(n for n in (result.note, note) if n))
+
+
 def predict_recording(
-    video: Path,
-    ckpt: Path | None,
-    cfg: SpotConfig,
-    *,
-    fps: float | None,
-    out: Path,
-    stem: str,
-    progress: bool,
-) -> Prediction:
-    """Spot ``video``, write the table, then (with ``ckpt``) classify each interval and write it again."""
+    video: Path, ckpt: Path | None, cfg: SpotConfig, *, fps: float | None, out: Path, stem: str,
+    progress: bool, kinds: tuple[str, ...] = KINDS,
+) -> Prediction:  # fmt: skip
+    """Spot ``video``, write the table, then (with ``ckpt``) classify each interval and write it again.
+
+    Only intervals of ``kinds`` are reported (micro-expressions last at most 0.5 s, macro-expressions
+    longer: :mod:`mer_contrast.spot.kinds`).
+    """
     from tqdm import tqdm
 
     from mer_contrast.spot.classify import Classifier
@@ -68,7 +78,7 @@ def predict_recording(
     classifier = Classifier.load(ckpt) if ckpt is not None else None  # fail fast, before the long pass
     source = FootageSource.open(video, fps)
     with tqdm(total=source.num_frames, unit="frame", disable=not progress, file=sys.stderr) as bar:
-        result = spot(source, cfg, progress=bar.update)
+        result = select_kinds(spot(source, cfg, progress=bar.update), kinds)
     prediction = write_outputs(out, stem, video, source, result, [])  # the spotting is safe on disk
     if classifier is None or not result.intervals:
         return prediction

@@ -1,5 +1,6 @@
 """The table of ``predict-video`` (CSV, JSON) and its timeline picture (PNG, matplotlib Agg).
 
+``kind`` is ``micro`` or ``macro`` by the MEGC definition (:mod:`mer_contrast.spot.kinds`).
 ``flags`` says what a reader of the table must know about a row (an interval widened for
 classification, one left unclassified and why, no face, no motion); the CSV joins them by ``" | "``.
 """
@@ -14,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from mer_contrast.spot.kinds import kind_of
 from mer_contrast.spot.spotting import Interval, SpotResult
 
 COLUMNS = (
     "index", "start_frame", "apex_frame", "end_frame", "start_s", "apex_s", "end_s",
-    "score", "class", "probability", "explanation", "flags",
+    "score", "kind", "class", "probability", "explanation", "flags",
 )  # fmt: skip
 NO_FACE = "no face found on the first frame: classified on a centred square crop, the class is unreliable"
 
@@ -46,6 +48,7 @@ def interval_row(interval: Interval, fps: float, label: Mapping[str, Any]) -> di
         "apex_s": round(interval.apex / fps, 4),
         "end_s": round(interval.offset / fps, 4),
         "score": round(interval.score, 4),
+        "kind": kind_of(interval.onset, interval.offset, fps),
         "class": label.get("class_name", ""),
         "probability": round(label["probability"], 4) if "probability" in label else None,
         "explanation": label.get("explanation", []),
@@ -94,7 +97,7 @@ def summary(result: SpotResult) -> str:
     """One line for a recording where nothing was spotted: why, and at what threshold."""
     if result.note:
         return result.note
-    return f"no micro-expression spotted (threshold {result.threshold:.3f} px)"
+    return f"no expression spotted (threshold {result.threshold:.3f} px)"
 
 
 def write_timeline(path: Path, result: SpotResult, rows: list[dict[str, Any]], title: str) -> None:

@@ -44,6 +44,7 @@ import numpy as np
 from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
 from mer_contrast.clips.flow import FlowConfig, flow_pair
 from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
+from mer_contrast.spot.kinds import held_groups
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.tracking import FaceFollower, RenewingReference
 
@@ -71,8 +72,9 @@ class SpotConfig:
     chunk: int = 256
     face_tries: int = 10
     follow: Literal["renew", "first"] = "renew"
-    renew_fit: float = 0.98
+    renew_fit: float = 0.95
     settle_s: float = 0.5
+    held_motion: float = 0.25
     redetect_s: float = 0.5
     redetect_move: float = 0.1
     flow: FlowConfig = field(default_factory=lambda: FlowConfig(method="farneback"))
@@ -102,10 +104,9 @@ class SpotResult:
     intervals: list[Interval]
     fps: float
     box: tuple[int, int, int, int]
-    note: str = ""
-    boxes: list[tuple[int, tuple[int, int, int, int]]] = field(
-        default_factory=list
-    )  # (from frame, box)  # why nothing could be spotted, when the recording itself is the reason
+    note: str = ""  # why nothing could be spotted, when the recording itself is the reason
+    boxes: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)  # (from frame, box)
+    restarts: list[int] = field(default_factory=list)  # where the curve restarted (follow: renew)
 
 
 class FaceTrack:
@@ -189,6 +190,8 @@ def _crops(
                     crop = track.grey(frame)
                     reference.renew(crop)
                     renewed = True
+                if renewed:
+                    follower.restarts.append(index)
                 yield index, crop, renewed
         if progress is not None:
             progress(len(frames))
@@ -317,6 +320,46 @@ def interval_extent(
     return start + onset, start + offset
 
 
+def face_moved(
+    source: FootageSource,
+    cfg: SpotConfig,
+    track: FaceTrack,
+    follower: FaceFollower | None,
+    before: int,
+    at: int,
+) -> float:
+    """How far the face at ``at`` is from the face at ``before`` (pixels, strongest cells, registered)."""
+    if follower is not None:
+        track.box = follower.box_at(before)
+    first, second = (track.grey(source.read(i, i + 1)[0]) for i in (before, at))
+    second = register_to_onset([first, second], "translation")[1]
+    magnitude = np.linalg.norm(track.cell_means(flow_pair(first, second, cfg.flow)), axis=1)
+    return float(np.sort(magnitude)[-max(1, round(cfg.top_fraction * len(track.cells))) :].mean())
+
+
+def merge_held(
+    source: FootageSource, cfg: SpotConfig, track: FaceTrack, follower: FaceFollower | None,
+    intervals: list[Interval],
+) -> list[Interval]:  # fmt: skip
+    """Consecutive intervals between which the face stayed moved, as one (a held expression)."""
+    k = cfg.frames(cfg.window_s, source.fps)
+    restarts = follower.restarts if follower is not None else []
+
+    def still_moved(onset: int, between: int, _next: int) -> bool:
+        before = max(0, onset - k)
+        if any(before < r <= between for r in restarts):
+            return False  # a new reference or box in between: the two faces are not comparable
+        return face_moved(source, cfg, track, follower, before, between) >= cfg.held_motion
+
+    spans = [(i.onset, i.apex, i.offset) for i in intervals]
+    merged = []
+    for group in held_groups(spans, source.fps, still_moved):
+        parts = [intervals[i] for i in group]
+        strongest = max(parts, key=lambda part: part.score)
+        merged.append(Interval(parts[0].onset, strongest.apex, max(p.offset for p in parts), strongest.score))
+    return merged
+
+
 def spot(
     source: FootageSource, cfg: SpotConfig | None = None, progress: Progress | None = None
 ) -> SpotResult:
@@ -344,5 +387,7 @@ def spot(
     for apex in apexes:
         onset, offset = interval_extent(source, cfg, track, apex, follower)
         intervals.append(Interval(onset, apex, offset, float(curve[apex])))
+    intervals = merge_held(source, cfg, track, follower, intervals)
     boxes = follower.changes if follower is not None else [(0, box)]
-    return SpotResult(curve, threshold, baseline, intervals, source.fps, box, "", boxes)
+    restarts = follower.restarts if follower is not None else []
+    return SpotResult(curve, threshold, baseline, intervals, source.fps, box, "", boxes, restarts)

@@ -34,6 +34,7 @@ class FaceFollower:
         self.move = move
         self.margin = margin
         self.changes: list[tuple[int, Box]] = [(0, box)]
+        self.restarts: list[int] = []  # frames where the curve restarted (new reference or box)
 
     def update(self, index: int, frame: np.ndarray, now: bool = False) -> bool:
         """Re-detect on every ``every``-th frame (or ``now``); True when the box changed at ``index``."""
