@@ -27,6 +27,9 @@ with optical flow in place of LBP histograms:
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
    projected on that level it gives the expression's strength, 1 at the apex and 0 when neutral.
    Onset and offset are the last frames either side whose strength is still ``level`` or more.
+5. **Held expressions**: consecutive intervals between which the face stayed away from its earlier
+   pose (``held_motion``) are joined (:mod:`mer_contrast.spot.kinds`); an interval longer than
+   0.5 s is a macro-expression.
 
 Memory is bounded by one chunk of frames plus ``k + 1`` crops and cell vectors, whatever the length.
 """
