@@ -43,6 +43,7 @@ def bench(
     folder: Path,
     cfg: SpotConfig | None = None,
     macro_expressions: int = 0,
+    amplitude: float = 1.0,
 ) -> dict[str, object]:
     """Render, spot (and classify) every seed's video; returns the figures and per-video counts."""
     from mer_contrast.spot.classify import Classifier
@@ -57,7 +58,7 @@ def bench(
         out = folder / f"seed{seed}"
         options = LongVideoOptions(
             layout=layout, fps=fps, seconds=seconds, micro_expressions=micro_expressions, size=size,
-            seed=seed, frames=False, macro_expressions=macro_expressions,
+            seed=seed, frames=False, macro_expressions=macro_expressions, amplitude=amplitude,
         )  # fmt: skip
         events = render_long_video(out, options, overwrite=True)
         truth = [(e.onset, e.offset) for e in events if e.kind == "me"]
@@ -143,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each video (default 10)")
     parser.add_argument("--micro-expressions", type=int, default=4, help="per video (default 4)")
     parser.add_argument("--macro-expressions", type=int, default=0, help="held 1.5-2.5 s, per video")
+    parser.add_argument(
+        "--amplitude", type=float, default=1.0, help="ME amplitude scale (0.3: about the CASME II twin's)"
+    )
     parser.add_argument("--size", type=int, default=96, help="face box side in pixels (default 96)")
     parser.add_argument("--layout", choices=("casme2", "samm", "mmew"), default="casme2", help="classes, fps")
     parser.add_argument("--fps", type=float, default=None, help="frame rate (default: the layout's)")
@@ -177,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             figures = bench(
                 args.seeds, seconds=args.seconds, micro_expressions=args.micro_expressions, size=args.size,
                 layout=args.layout, fps=args.fps, ckpt=args.ckpt_path, folder=args.work or Path(temp),
-                macro_expressions=args.macro_expressions,
+                macro_expressions=args.macro_expressions, amplitude=args.amplitude,
             )  # fmt: skip
     except (SpotError, ValueError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)

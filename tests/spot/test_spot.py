@@ -131,3 +131,18 @@ def test_python_m_entries_answer_help() -> None:
     for module in ("mer_contrast.spot.cli", "mer_contrast.spot.bench"):
         done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_long_video_amplitude_scales_the_micro_expressions(tmp_path: Path) -> None:
+    from mer_contrast.synth.long_video import LongVideoOptions, render_long_video
+
+    common = dict(seconds=1.5, micro_expressions=1, blinks=0, head_moves=0, size=64, fps=100.0, seed=3)
+    frames = {}
+    for amplitude in (1.0, 0.6, 0.3):
+        out = tmp_path / f"amp{amplitude}"
+        (event,) = render_long_video(out, LongVideoOptions(**common, amplitude=amplitude))  # type: ignore[arg-type]
+        source = FootageSource.open(out / FRAMES_DIR, 100.0)
+        frames[amplitude] = [source.read(i, i + 1)[0].astype(float) for i in (event.onset, event.apex)]
+    onset_gap = np.abs(frames[1.0][0] - frames[0.3][0]).mean()
+    apex_gaps = [np.abs(frames[a][1] - frames[0.3][1]).mean() for a in (1.0, 0.6)]
+    assert onset_gap == 0 and apex_gaps[0] > 1.5 * apex_gaps[1] > 0, (onset_gap, apex_gaps)
