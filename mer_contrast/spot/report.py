@@ -32,10 +32,26 @@ def no_motion_flag(moved: float, floor: float) -> str:
 
 def table(result: SpotResult, classes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per spotted interval (:data:`COLUMNS`, plus ``probs`` when classified)."""
-    return [
-        {"index": index, **interval_row(interval, result.fps, classes[index] if index < len(classes) else {})}
-        for index, interval in enumerate(result.intervals)
-    ]
+    rows = []
+    for index, interval in enumerate(result.intervals):
+        label = dict(classes[index]) if index < len(classes) else {}
+        moved = head_moved(interval, result)
+        if moved is not None:
+            label["flags"] = [*label.get("flags", []), moved]
+        rows.append({"index": index, **interval_row(interval, result.fps, label)})
+    return rows
+
+
+def head_moved(interval: Interval, result: SpotResult) -> str | None:
+    """The flag of an interval followed by a renewed reference (the head turned to a new pose): during
+    it or within its own length after it (the turn's motion peaks before the head comes to rest)."""
+    after = interval.offset + (interval.offset - interval.onset + 1)
+    near = [r for r in result.restarts if interval.onset <= r <= after]
+    if not near:
+        return None
+    return (
+        f"head movement: the reference was renewed at {near[0] / result.fps:.3f} s, likely not an expression"
+    )
 
 
 def interval_row(interval: Interval, fps: float, label: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,6 +102,8 @@ def to_json(rows: list[dict[str, Any]], video: Path, result: SpotResult) -> str:
     }
     if result.note:
         info["note"] = result.note
+    if result.restarts:  # a new reference or face box (a pose change): the curve restarts there
+        info["restarts"] = [round(frame / result.fps, 4) for frame in result.restarts]
     return json.dumps(info, indent=1)
 
 
@@ -112,6 +130,9 @@ def write_timeline(path: Path, result: SpotResult, rows: list[dict[str, Any]], t
     ax.plot(seconds, result.curve, color="#333333", lw=0.9, label="motion (FD of flow, px)")
     if np.isfinite(result.threshold):
         ax.axhline(result.threshold, color="#cc3333", ls="--", lw=0.9, label="threshold")
+    for number, frame in enumerate(result.restarts):
+        label = "pose change: reference renewed" if number == 0 else None
+        ax.axvline(frame / result.fps, color="#999999", ls=":", lw=0.8, label=label)
     top = float(np.nanmax(result.curve)) if np.isfinite(result.curve).any() else 0.0
     if np.isfinite(result.threshold):
         top = max(top, float(result.threshold))  # a threshold above the curve is still drawn

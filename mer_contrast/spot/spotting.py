@@ -191,7 +191,7 @@ def _crops(
                 if follower.update(index, frame, now=renewed):
                     track.box = follower.box
                     crop = track.grey(frame)
-                    reference.renew(crop)
+                    reference.renew(crop, settle=True)  # the head moved: renew again once it rests
                     renewed = True
                 if renewed:
                     follower.restarts.append(index)

@@ -119,12 +119,11 @@ class RenewingReference:
                 return crop, True
         aligned, fit = align_to(self.reference, crop)
         if fit < self.min_fit:
-            self.renew(crop)
-            self.due = self.settle
+            self.renew(crop, settle=True)
             return crop, True
         return aligned, False
 
-    def renew(self, crop: np.ndarray) -> None:
-        """Start again from ``crop`` (also on a new face box)."""
+    def renew(self, crop: np.ndarray, settle: bool = False) -> None:
+        """Start again from ``crop``; ``settle``: and once more ``settle`` frames later (a new face box)."""
         self.reference = crop
-        self.due = None
+        self.due = self.settle if settle else None

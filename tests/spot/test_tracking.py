@@ -33,7 +33,11 @@ def alarms_per_minute_after_the_move(result: SpotResult, options: PoseChange) ->
 def test_a_still_face_in_a_new_pose_raises_no_alarm(turn: PoseChange, tmp_path: Path) -> None:
     render_pose_change(tmp_path, turn)
     source = FootageSource.open(tmp_path, turn.fps)
-    assert alarms_per_minute_after_the_move(spot(source), turn) <= 2
+    result = spot(source)
+    assert alarms_per_minute_after_the_move(result, turn) <= 2
+    start, stop = turn.move_frames()
+    settle = round(SpotConfig().settle_s * turn.fps)
+    assert result.restarts and all(start <= r <= stop + settle for r in result.restarts), result.restarts
     # registered to the first frame (the spotter before), noise alone moved the estimate by pixels
     assert alarms_per_minute_after_the_move(spot(source, SpotConfig(follow="first")), turn) > 10
 
@@ -75,3 +79,18 @@ def test_the_reference_is_renewed_on_a_pose_change_and_once_settled() -> None:
     assert [reference.align(noisy(face))[1] for _ in range(5)] == [False] * 5
     renewed = [reference.align(noisy(turned))[1] for _ in range(6)]
     assert renewed == [True, False, False, True, False, False]  # the pose change, then the settled pose
+
+
+def test_predict_video_at_30_fps_after_a_turn(tiny_ckpt: Path, tmp_path: Path, capsys) -> None:
+    import json
+
+    from mer_contrast.spot import cli
+
+    turn = TURNS[0]
+    render_pose_change(tmp_path / "turned", turn)
+    argv = [str(tmp_path / "turned"), "--fps", "30", "--ckpt_path", str(tiny_ckpt), "--out", str(tmp_path)]
+    assert cli.main([*argv, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["restarts"] and all(row["class"] for row in document["intervals"])
+    assert any(f.startswith("head movement:") for row in document["intervals"] for f in row["flags"])
+    assert (tmp_path / "turned_timeline.png").is_file()
