@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from mer_contrast.spot.metrics import Score, spotting_score, strs_score
+from mer_contrast.spot.kinds import kind_of
+from mer_contrast.spot.metrics import Score, iou, spotting_score, strs_score
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import SpotConfig, spot
 from mer_contrast.synth.long_video import VIDEO_NAME, LongVideoOptions, render_long_video
@@ -43,12 +44,15 @@ def bench(
     ckpt: Path | None,
     folder: Path,
     cfg: SpotConfig | None = None,
+    macro_expressions: int = 0,
+    amplitude: float = 1.0,
 ) -> dict[str, object]:
     """Render, spot (and classify) every seed's video; returns the figures and per-video counts."""
     from mer_contrast.spot.classify import Classifier
 
     classifier = Classifier.load(ckpt) if ckpt is not None else None
-    spotting, strs = Score(0, 0, 0), Score(0, 0, 0)
+    spotting, strs, macro = Score(0, 0, 0), Score(0, 0, 0), Score(0, 0, 0)
+    macro_as_micro = 0
     frames = 0
     elapsed = 0.0
     videos = []
@@ -56,7 +60,7 @@ def bench(
         out = folder / f"seed{seed}"
         options = LongVideoOptions(
             layout=layout, fps=fps, seconds=seconds, micro_expressions=micro_expressions, size=size,
-            seed=seed, frames=False,
+            seed=seed, frames=False, macro_expressions=macro_expressions, amplitude=amplitude,
         )  # fmt: skip
         events = render_long_video(out, options, overwrite=True)
         truth = [(e.onset, e.offset) for e in events if e.kind == "me"]
@@ -66,7 +70,11 @@ def bench(
         result = spot(source, cfg)
         elapsed += time.perf_counter() - start
         frames += source.num_frames
-        found = [(i.onset, i.offset) for i in result.intervals]
+        micro = [i for i in result.intervals if kind_of(i.onset, i.offset, source.fps) == "micro"]
+        found = [(i.onset, i.offset) for i in micro]  # MEGC scores micro- and macro-expressions apart
+        held = [(e.onset, e.offset) for e in events if e.kind == "macro"]
+        macro += spotting_score([(i.onset, i.offset) for i in result.intervals if i not in micro], held)
+        macro_as_micro += sum(any(iou(f, h) > 0 for f in found) for h in held)
         one = spotting_score(found, truth)
         spotting += one
         video: dict[str, object] = {
@@ -77,7 +85,9 @@ def bench(
             "fn": one.fn,
         }
         if classifier is not None:
-            classes = [row["class_name"].lower() for row in classifier.classify(source, result.intervals)]
+            classes = [
+                row.get("class_name", "").lower() for row in classifier.classify(source, result.intervals)
+            ]
             two = strs_score(found, classes, truth, emotions)
             strs += two
             video["strs_tp"] = two.tp
@@ -89,6 +99,8 @@ def bench(
         "spotting_f1": round(spotting.f1, 3),
         "spotting": {"tp": spotting.tp, "fp": spotting.fp, "fn": spotting.fn},
         "strs_f1": round(strs.f1, 3) if classifier is not None else None,
+        "macro_expressions": macro.tp + macro.fn,
+        "macro": {"tp": macro.tp, "fp": macro.fp, "fn": macro.fn, "reported_as_micro": macro_as_micro},
         "frames_per_s": round(frames / elapsed, 1) if elapsed else None,
         "per_video": videos,
     }
@@ -152,6 +164,7 @@ def run(args: Namespace) -> int:
             figures = bench(
                 args.seeds, seconds=args.seconds, micro_expressions=args.micro_expressions, size=args.size,
                 layout=args.layout, fps=args.fps, ckpt=args.ckpt_path, folder=args.work or Path(temp),
+                macro_expressions=args.macro_expressions, amplitude=args.amplitude,
             )  # fmt: skip
     except (SpotError, ValueError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -169,4 +182,12 @@ def run(args: Namespace) -> int:
         f"STRS F1 {'n/a (no --ckpt_path)' if strs is None else f'{strs:.3f}'}; "
         f"{figures['frames_per_s']} frames/s (CPU)"
     )
+    if args.macro_expressions:
+        m = figures["macro"]
+        assert isinstance(m, dict)
+        print(
+            f"macro: {figures['macro_expressions']} macro-expressions: TP {m['tp']} FP {m['fp']} "
+            f"FN {m['fn']} "
+            f"(IoU>=0.5, reported as macro); {m['reported_as_micro']} overlapped by a micro interval"
+        )
     return 0

@@ -15,6 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(spot.DEFAULT_SEEDS), help="video seeds")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each video (default 10)")
     parser.add_argument("--micro-expressions", type=int, default=4, help="per video (default 4)")
+    parser.add_argument("--macro-expressions", type=int, default=0, help="held 1.5-2.5 s, per video")
+    parser.add_argument(
+        "--amplitude", type=float, default=1.0, help="ME amplitude scale (0.3: about the CASME II twin's)"
+    )
     parser.add_argument("--size", type=int, default=96, help="face box side in pixels (default 96)")
     parser.add_argument("--layout", choices=("casme2", "samm", "mmew"), default="casme2", help="classes, fps")
     parser.add_argument("--fps", type=float, default=None, help="frame rate (default: the layout's)")

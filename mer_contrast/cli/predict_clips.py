@@ -54,9 +54,12 @@ def main(argv: list[str] | None = None, prog: str = "mer-contrast predict") -> i
         print(document)
         return 0
     for row in rows:
-        label = f"{row['class']} {row['probability']:.2f}" if row["class"] else "(no checkpoint)"
+        unlabelled = "(unclassified)" if args.ckpt_path else "(no checkpoint)"
+        label = f"{row['class']} {row['probability']:.2f}" if row["class"] else unlabelled
         why = "; ".join(row["explanation"][:2])
         print(f"{row['clip']}: apex {row['apex_frame']} ({row['apex_file']}) {label} {why}".rstrip())
+        for flag in row["flags"]:
+            print(f"    {flag}")
     print(f"wrote {csv_path} and .json ({len(rows)} clip(s), {len(skipped)} left out)")
     return 0
 

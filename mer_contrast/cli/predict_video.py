@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 from mer_contrast.cli.tool_parser import ToolParser
-from mer_contrast.spot.source import FootageSource, SpotError
-from mer_contrast.spot.spotting import SpotConfig, SpotResult, spot
+from mer_contrast.spot.source import SpotError
+from mer_contrast.spot.spotting import SpotConfig
 
 HELP = "spot micro-expressions in a video or frame folder, classify and explain each (CSV/JSON/PNG)"
 
@@ -32,57 +31,50 @@ def build_parser() -> ToolParser:
     parser.add_argument("--json", action="store_true", help="print the table as JSON to stdout")
     parser.add_argument("--fps", type=float, default=None, help="frame rate (frame folders: default 200)")
     parser.add_argument("--z", type=float, default=SpotConfig.z, help="threshold: baseline + z robust std")
+    parser.add_argument(
+        "--kinds", default="micro,macro", help="kinds to report: micro (<= 0.5 s), macro, or micro,macro"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
 
-def run(
-    video: Path, ckpt: Path | None, cfg: SpotConfig, fps: float | None, progress: bool
-) -> tuple[FootageSource, SpotResult, list[dict[str, Any]]]:
-    """Spot and (with a checkpoint) classify; returns the source, the spotting and the class rows."""
-    from tqdm import tqdm
-
-    from mer_contrast.spot.classify import Classifier
-
-    classifier = Classifier.load(ckpt) if ckpt is not None else None  # fail fast, before the long pass
-    source = FootageSource.open(video, fps)
-    with tqdm(total=source.num_frames, unit="frame", disable=not progress, file=sys.stderr) as bar:
-        result = spot(source, cfg, progress=bar.update)
-    classes = classifier.classify(source, result.intervals) if classifier is not None else []
-    return source, result, classes
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, also with no interval; 2 unusable input)."""
-    from mer_contrast.spot.report import table, to_json, write_csv, write_timeline
+    from mer_contrast.spot.kinds import parse_kinds
+    from mer_contrast.spot.recording import predict_recording
+    from mer_contrast.spot.report import summary
 
-    args = build_parser().parse_args(argv)
-    cfg = SpotConfig(z=args.z)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        source, result, classes = run(
-            args.video, args.ckpt_path, cfg, args.fps, not args.no_progress and sys.stderr.isatty()
+        kinds = parse_kinds(args.kinds)
+    except ValueError as err:
+        parser.error(str(err))
+    cfg = SpotConfig(z=args.z)
+    out = args.out or args.video.parent  # beside the video, or beside the frame folder
+    stem = args.video.stem if args.video.is_file() else args.video.name
+    progress = not args.no_progress and sys.stderr.isatty()
+    try:
+        done = predict_recording(
+            args.video, args.ckpt_path, cfg, fps=args.fps, out=out, stem=stem, progress=progress, kinds=kinds
         )
     except SpotError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows = table(result, classes)
-    out = args.out or args.video.parent  # beside the video, or beside the frame folder
-    out.mkdir(parents=True, exist_ok=True)
-    stem = args.video.stem if args.video.is_file() else args.video.name
-    document = to_json(rows, args.video, result)
-    write_csv(out / f"{stem}_intervals.csv", rows)
-    (out / f"{stem}_intervals.json").write_text(document + "\n")
-    title = f"{args.video.name}: {len(rows)} interval(s), {source.num_frames} frames at {source.fps:g} fps"
-    write_timeline(out / f"{stem}_timeline.png", result, rows, title)
+    rows, document = done.rows, done.document
     if args.json:
         print(document)
     else:
-        if not rows:
-            print(f"{args.video}: no micro-expression spotted (threshold {result.threshold:.3f} px)")
+        if not rows or done.result.note:
+            print(f"{args.video}: {summary(done.result)}")
         for row in rows:
-            label = f"{row['class']} {row['probability']:.2f}" if row["class"] else "(no checkpoint)"
+            unlabelled = "(unclassified)" if args.ckpt_path else "(no checkpoint)"
+            label = f"{row['class']} {row['probability']:.2f}" if row["class"] else unlabelled
             why = "; ".join(row["explanation"][:2])
-            print(f"{row['start_s']:8.3f}-{row['end_s']:.3f} s apex {row['apex_s']:.3f}: {label} {why}")
+            span = f"{row['start_s']:8.3f}-{row['end_s']:.3f} s apex {row['apex_s']:.3f} {row['kind']}"
+            print(f"{span}: {label} {why}")
+            for flag in row["flags"]:
+                print(f"    {flag}")
         print(f"wrote {out / (stem + '_intervals.csv')}, .json and {stem}_timeline.png")
     return 0
 

@@ -11,11 +11,18 @@ probabilities and the nearest FACS descriptions.
 
 Flow bounds: when training chose them from its clips they are not in the checkpoint; they are then
 chosen the same way (:func:`~mer_contrast.clips.flow.choose_bounds`) from the video's spotted clips.
+
+Nothing is lost: an interval shorter than :data:`MIN_CLASSIFY_FRAMES` (one frame is common at 30 fps)
+is widened around its apex for classification, and an interval that still cannot be prepared or
+classified gets a row with no class and its reason in ``flags``; the other intervals are classified.
+An interval whose first frame shows no face (the clip pipeline then cuts a centred square) is
+classified and flagged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +30,43 @@ import numpy as np
 import torch
 
 from mer_contrast.clips.errors import ClipError
-from mer_contrast.clips.face import CropMode
+from mer_contrast.clips.face import CropMode, NoFaceFoundWarning, largest_face
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
 from mer_contrast.loggers import quiet
+from mer_contrast.spot.report import NO_FACE
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import Interval
 from mer_contrast.trainers.checkpoint import KEY, CheckpointError, read_checkpoint
+
+MIN_CLASSIFY_FRAMES = 3  # the clip pipeline needs 2 frames; 3 keep the apex off the onset
+
+
+def classification_span(
+    interval: Interval, num_frames: int, least: int = MIN_CLASSIFY_FRAMES
+) -> tuple[int, int]:
+    """Onset and offset to classify: the interval widened to ``least`` frames (inside the recording)."""
+    onset, offset = interval.onset, interval.offset
+    while offset - onset + 1 < least and (onset > 0 or offset < num_frames - 1):
+        onset = max(0, onset - 1)
+        if offset - onset + 1 < least:
+            offset = min(num_frames - 1, offset + 1)
+    return onset, offset
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, SpotError):
+        return err.reason
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0][:160]}" if lines else type(err).__name__
+
+
+@dataclass
+class Prepared:
+    """One interval ready for the model (``arrays``), or not (None), with what the table must say of it."""
+
+    arrays: dict[str, np.ndarray] | None
+    flags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -79,10 +116,6 @@ class Classifier:
         )
         return cls(module, clip, (data.get("flow_bound"), data.get("strain_bound")))
 
-    def prepare(self, source: FootageSource, intervals: list[Interval]) -> list[dict[str, np.ndarray]]:
-        """The model's arrays of every interval (the clip pipeline, see the module docstring)."""
-        return [self.prepare_one(source, f"me{i:03d}", interval) for i, interval in enumerate(intervals)]
-
     def prepare_one(
         self, source: FootageSource, name: str, interval: Interval, crop: CropMode | None = None
     ) -> dict[str, np.ndarray]:
@@ -103,18 +136,58 @@ class Classifier:
             strain = chosen[1] if strain is None else strain
         return FlowNorm(channels, float(bound), float(strain or 1.0))
 
+    def prepare_safely(
+        self, source: FootageSource, name: str, interval: Interval, crop: CropMode | None = None,
+        *, check_face: bool = False,
+    ) -> Prepared:  # fmt: skip
+        """:meth:`prepare_one` on the interval widened to :data:`MIN_CLASSIFY_FRAMES`; failures are flags."""
+        flags = []
+        onset, offset = classification_span(interval, source.num_frames)
+        if (onset, offset) != (interval.onset, interval.offset):
+            frames = interval.offset - interval.onset + 1
+            flags.append(
+                f"widened to frames {onset}-{offset} for classification (spotted: {frames} frame(s))"
+            )
+        try:
+            if check_face and largest_face(source.read(onset, onset + 1)[0]) is None:
+                flags.append(NO_FACE)
+            with warnings.catch_warnings():  # the flag says it, in the table
+                warnings.simplefilter("ignore", NoFaceFoundWarning)
+                arrays = self.prepare_one(source, name, replace(interval, onset=onset, offset=offset), crop)
+        except Exception as err:  # one interval's failure must not lose the others
+            return Prepared(None, [*flags, f"unclassified: {_reason(err)}"])
+        return Prepared(arrays, flags)
+
     def classify(self, source: FootageSource, intervals: list[Interval]) -> list[dict[str, Any]]:
-        """Per interval: ``class_name``, ``probability``, ``probs`` (by class) and ``explanation``."""
-        if not intervals:
-            return []
-        clips = self.prepare(source, intervals)
-        return self.classify_arrays(clips, [source.path.stem] * len(clips))
+        """Per interval: ``class_name``, ``probability``, ``probs`` (by class), ``explanation`` and
+        ``flags``; an interval that could not be classified has ``flags`` only (module docstring)."""
+        prepared = [
+            self.prepare_safely(source, f"me{i:03d}", interval, check_face=True)
+            for i, interval in enumerate(intervals)
+        ]
+        return self.classify_prepared(prepared, [source.path.stem] * len(prepared))
+
+    def classify_prepared(self, prepared: list[Prepared], subjects: list[str]) -> list[dict[str, Any]]:
+        """Rows of :meth:`classify` for prepared intervals; one flow norm over those that have arrays."""
+        ready = [i for i, p in enumerate(prepared) if p.arrays is not None]
+        rows: list[dict[str, Any]] = [{"flags": list(p.flags)} for p in prepared]
+        if not ready:
+            return rows
+        clips = [arrays for p in prepared if (arrays := p.arrays) is not None]
+        try:
+            labels = self.classify_arrays(clips, [subjects[i] for i in ready])
+        except Exception as err:  # the model failed on the batch: every interval says why
+            return [{"flags": [*r["flags"], f"unclassified: {_reason(err)}"]} if i in ready else r
+                    for i, r in enumerate(rows)]  # fmt: skip
+        for i, label in zip(ready, labels, strict=True):
+            rows[i] = {**label, "flags": rows[i]["flags"]}
+        return rows
 
     @torch.no_grad()
     def classify_arrays(
         self, clips: list[dict[str, np.ndarray]], subjects: list[str]
     ) -> list[dict[str, Any]]:
-        """Prepared clips (of :meth:`prepare` or ``prepare_clip``) to class rows, one flow norm for all."""
+        """Prepared clips (of :meth:`prepare_one` or ``prepare_clip``) to class rows, one flow norm."""
         if not clips:
             return []
         norm = self.norm(clips)

@@ -7,7 +7,9 @@ most from the onset (flow from the first frame, averaged in the spotter's face c
 band and the border, mean of the strongest quarter, smoothed over ``smooth_s``). The clip then goes
 through the checkpoint's clip pipeline and model (video only) as in ``predict-video``, and the same
 table is written: start, apex and end frame and time, class, probability and explanation, plus the
-clip's name and apex file.
+clip's name and apex file. ``flags`` marks a clip whose first frame shows no face (it is then read
+through a centred square) and one whose face did not move more than the spotter's ``min_motion``:
+both are still classified, but their class says nothing.
 
 Example::
 
@@ -20,21 +22,31 @@ left out of the table; the others are still classified. Exit 0, or 2 when no cli
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from mer_contrast.clips.prepare import ClipConfig
-from mer_contrast.spot.report import interval_row, write_csv
+from mer_contrast.spot.report import NO_FACE, interval_row, no_motion_flag, write_csv
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import FaceTrack, Interval, SpotConfig, smooth
 
 HELP = "classify a folder of clip folders without a sheet (apex estimated from motion): CSV/JSON table"
 CLIP_COLUMNS = (
     "clip", "frames", "start_frame", "apex_frame", "end_frame", "start_s", "apex_s", "end_s",
-    "score", "apex_file", "class", "probability", "explanation",
+    "score", "apex_file", "class", "probability", "explanation", "flags",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ClipMotion:
+    """A clip's motion apex, how far the face moved there (pixels) and whether a face was found."""
+
+    apex: int
+    moved: float
+    face_found: bool
 
 
 def clip_folders(root: Path) -> list[Path]:
@@ -51,20 +63,40 @@ def clip_folders(root: Path) -> list[Path]:
 def estimate_apex(
     source: FootageSource, cfg: SpotConfig, crop: Literal["detect", "none"], margin: float | None = None
 ) -> tuple[int, float]:
-    """The frame index that moved most from the first one, and that motion in pixels (module docstring).
+    """The frame index that moved most from the first one, and that motion in pixels (:func:`clip_motion`)."""
+    found = clip_motion(source, cfg, crop, margin)
+    return found.apex, found.moved
 
-    The face box is the clip pipeline's (:func:`~mer_contrast.clips.face.face_box` on the first frame,
-    ``margin`` as the checkpoint's ``face_margin``, else the clip pipeline's default; a centred square
-    when no face is found).
+
+def clip_face_box(
+    first: np.ndarray, crop: Literal["detect", "none"], margin: float
+) -> tuple[tuple[int, int, int, int], bool]:
+    """The clip pipeline's face box of a first frame (``detect``: the largest Haar face enlarged by
+    ``margin``, else a centred square; ``none``: the whole frame) and whether a face was found."""
+    from mer_contrast.clips.face import center_square_box, largest_face, square_box
+
+    height, width = first.shape[:2]
+    if crop == "none":
+        return (0, 0, width, height), True
+    face = largest_face(first)
+    if face is None:
+        return center_square_box(height, width), False
+    return square_box(face, margin, height, width), True
+
+
+def clip_motion(
+    source: FootageSource, cfg: SpotConfig, crop: Literal["detect", "none"], margin: float | None = None
+) -> ClipMotion:
+    """The frame that moved most from the first one (module docstring), and whether a face was found.
+
+    The face box is the clip pipeline's (:func:`clip_face_box`, ``margin`` as the checkpoint's
+    ``face_margin``, else the clip pipeline's default).
     """
-    from mer_contrast.clips.face import face_box
     from mer_contrast.clips.flow import flow_pair
 
-    first = source.read(0, 1)[0]
-    height, width = first.shape[:2]
     margin = ClipConfig().face_margin if margin is None else margin
-    box = face_box(first, "detect", margin, source.path.name) if crop == "detect" else None
-    track = FaceTrack(source, cfg, box or (0, 0, width, height))
+    box, face_found = clip_face_box(source.read(0, 1)[0], crop, margin)
+    track = FaceTrack(source, cfg, box)
     crops = [c for _, frames in source.chunks(cfg.chunk) for c in track.crops(frames)]
     top = max(1, round(cfg.top_fraction * len(track.cells)))
     motion = np.zeros(len(crops), np.float32)
@@ -73,7 +105,15 @@ def estimate_apex(
         motion[t] = np.sort(magnitude)[-top:].mean()
     motion = smooth(motion, cfg.frames(cfg.smooth_s, source.fps))
     apex = int(np.argmax(motion[1:]) + 1) if len(motion) > 1 else 0
-    return apex, float(motion[apex])
+    return ClipMotion(apex, float(motion[apex]), face_found)
+
+
+def clip_flags(motion: ClipMotion, cfg: SpotConfig) -> list[str]:
+    """What the table must say of a clip before its class: no face, no motion."""
+    flags = [] if motion.face_found else [NO_FACE]
+    if motion.moved < cfg.min_motion:
+        flags.append(no_motion_flag(motion.moved, cfg.min_motion))
+    return flags
 
 
 def predict_clips(
@@ -87,7 +127,7 @@ def predict_clips(
     if not folders:
         raise SpotError(root, "no clip folder with image frames found under it: pass FOLDER/<clip>/*.jpg")
     margin = classifier.clip.face_margin if classifier is not None else ClipConfig().face_margin
-    clips: list[tuple[str, FootageSource, Interval]] = []
+    clips: list[tuple[str, FootageSource, Interval, list[str]]] = []
     skipped, prepared = [], []
     for folder in folders:
         name = folder.relative_to(root).as_posix() if folder != root else folder.name
@@ -95,20 +135,20 @@ def predict_clips(
             source = FootageSource.open(folder, fps)
             if source.num_frames < 2:
                 raise SpotError(folder, f"{source.num_frames} frame: a clip needs at least 2")
-            apex, score = estimate_apex(source, cfg, crop, margin)
-            interval = Interval(0, apex, source.num_frames - 1, score)
-            if classifier is not None:
-                prepared.append(classifier.prepare_one(source, name, interval, crop))
+            motion = clip_motion(source, cfg, crop, margin)
         except SpotError as err:
             skipped.append(f"skipped clip {name}: {err}")
             continue
-        clips.append((name, source, interval))
-    subjects = [name.split("/")[0] for name, _, _ in clips]
-    labels = classifier.classify_arrays(prepared, subjects) if classifier is not None else [{}] * len(clips)
+        interval = Interval(0, motion.apex, source.num_frames - 1, motion.moved)
+        if classifier is not None:
+            prepared.append(classifier.prepare_safely(source, name, interval, crop))
+        clips.append((name, source, interval, clip_flags(motion, cfg)))
+    subjects = [name.split("/")[0] for name, _, _, _ in clips]
+    labels = classifier.classify_prepared(prepared, subjects) if classifier is not None else [{}] * len(clips)
     rows = []
-    for (name, source, interval), label in zip(clips, labels, strict=True):
+    for (name, source, interval, flags), label in zip(clips, labels, strict=True):
         row = {"clip": name, "frames": source.num_frames, "apex_file": source.files[interval.apex].name}
-        row |= interval_row(interval, source.fps, label)
+        row |= interval_row(interval, source.fps, {**label, "flags": [*flags, *label.get("flags", [])]})
         rows.append({**{key: row[key] for key in CLIP_COLUMNS}, **row})  # columns first, then probs
     return rows, skipped
 

@@ -6,8 +6,11 @@ with optical flow in place of LBP histograms:
 
 1. **Face**: one box from the Haar cascade of :mod:`mer_contrast.clips.face` on the first frame that
    shows a face, enlarged by ``margin`` and squared; every frame's box region is resized to ``size``
-   pixels (grey) and registered to the first crop by :func:`~mer_contrast.clips.register.register_to_onset`
-   (``translation``), so head movements do not read as expressions.
+   pixels (grey) and registered (``translation``) so head movements do not read as expressions.
+   ``follow: renew`` (:mod:`mer_contrast.spot.tracking`): to a reference renewed when it stops
+   fitting (a pose change) and once more after the head settled, with the box re-detected every
+   ``redetect_s``; the curve restarts after each renewal. ``follow: first``: every crop registered
+   to the first one by :func:`~mer_contrast.clips.register.register_to_onset`, one box.
 2. **Motion**: flow from frame ``t - k`` to ``t`` (``k`` = ``window_s`` seconds; DIS through
    :func:`~mer_contrast.clips.flow.flow_pair`), averaged in each cell of a ``grid`` x ``grid`` grid
    over the face, without the crop's border (registration's replicated edge) nor the eye band
@@ -24,6 +27,9 @@ with optical flow in place of LBP histograms:
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
    projected on that level it gives the expression's strength, 1 at the apex and 0 when neutral.
    Onset and offset are the last frames either side whose strength is still ``level`` or more.
+5. **Held expressions**: consecutive intervals between which the face stayed away from its earlier
+   pose (``held_motion``) are joined (:mod:`mer_contrast.spot.kinds`); an interval longer than
+   0.5 s is a macro-expression.
 
 Memory is bounded by one chunk of frames plus ``k + 1`` crops and cell vectors, whatever the length.
 """
@@ -31,8 +37,9 @@ Memory is bounded by one chunk of frames plus ``k + 1`` crops and cell vectors, 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -40,7 +47,9 @@ import numpy as np
 from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
 from mer_contrast.clips.flow import FlowConfig, flow_pair
 from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
+from mer_contrast.spot.kinds import held_groups
 from mer_contrast.spot.source import FootageSource, SpotError
+from mer_contrast.spot.tracking import FaceFollower, RenewingReference
 
 Progress = Callable[[int], None]  # called with the number of frames just processed
 
@@ -65,6 +74,12 @@ class SpotConfig:
     level: float = 0.2
     chunk: int = 256
     face_tries: int = 10
+    follow: Literal["renew", "first"] = "renew"
+    renew_fit: float = 0.95
+    settle_s: float = 0.5
+    held_motion: float = 0.25
+    redetect_s: float = 0.5
+    redetect_move: float = 0.1
     flow: FlowConfig = field(default_factory=lambda: FlowConfig(method="farneback"))
 
     def frames(self, seconds: float, fps: float, least: int = 1) -> int:
@@ -92,6 +107,9 @@ class SpotResult:
     intervals: list[Interval]
     fps: float
     box: tuple[int, int, int, int]
+    note: str = ""  # why nothing could be spotted, when the recording itself is the reason
+    boxes: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)  # (from frame, box)
+    restarts: list[int] = field(default_factory=list)  # where the curve restarted (follow: renew)
 
 
 class FaceTrack:
@@ -132,14 +150,16 @@ class FaceTrack:
             "recording (OpenCV's frontal-face detector): film the face frontally and well lit",
         )
 
-    def crops(self, frames: np.ndarray) -> list[np.ndarray]:
-        """Grey registered ``size`` x ``size`` crops of RGB frames."""
-        grey = [
-            cv2.cvtColor(resize_square(crop_box(f, self.box), self.cfg.size), cv2.COLOR_RGB2GRAY)
-            for f in frames
-        ]
+    def grey(self, frame: np.ndarray) -> np.ndarray:
+        """The ``size`` x ``size`` grey, blurred crop of an RGB frame (not registered)."""
+        grey = cv2.cvtColor(resize_square(crop_box(frame, self.box), self.cfg.size), cv2.COLOR_RGB2GRAY)
         if self.cfg.blur > 0:  # sensor noise otherwise reads as sub-pixel flow everywhere
-            grey = [cv2.GaussianBlur(g, (0, 0), self.cfg.blur) for g in grey]
+            grey = cv2.GaussianBlur(grey, (0, 0), self.cfg.blur)
+        return grey
+
+    def crops(self, frames: np.ndarray) -> list[np.ndarray]:
+        """Grey crops of RGB frames registered to the track's first crop."""
+        grey = [self.grey(f) for f in frames]
         if self.reference is None:
             self.reference = grey[0]
         return register_to_onset([self.reference, *grey], "translation")[1:]
@@ -149,10 +169,45 @@ class FaceTrack:
         return np.array([flow[cell][m].mean(axis=0) for cell, m in zip(self.cells, self.masks, strict=True)])
 
 
+def _crops(
+    source: FootageSource, track: FaceTrack, cfg: SpotConfig, follower: FaceFollower | None,
+    progress: Progress | None,
+) -> Iterator[tuple[int, np.ndarray, bool]]:  # fmt: skip
+    """``(frame index, registered grey crop, the curve restarts here)`` of every frame, a chunk in memory.
+
+    ``follow: first``: every crop registered to the first one, one box. ``follow: renew`` (with a
+    follower): the reference is renewed when it stops fitting (a pose change), the box when a
+    re-detection finds the face moved; the curve restarts after either.
+    """
+    reference = RenewingReference(cfg.renew_fit, cfg.frames(cfg.settle_s, source.fps))
+    for first, frames in source.chunks(cfg.chunk):
+        if follower is None:
+            for offset, crop in enumerate(track.crops(frames)):
+                yield first + offset, crop, False
+        else:
+            for offset, frame in enumerate(frames):
+                index = first + offset
+                crop, renewed = reference.align(track.grey(frame))
+                if follower.update(index, frame, now=renewed):
+                    track.box = follower.box
+                    crop = track.grey(frame)
+                    reference.renew(crop, settle=True)  # the head moved: renew again once it rests
+                    renewed = True
+                if renewed:
+                    follower.restarts.append(index)
+                yield index, crop, renewed
+        if progress is not None:
+            progress(len(frames))
+
+
 def motion_curve(
-    source: FootageSource, cfg: SpotConfig, track: FaceTrack, progress: Progress | None = None
+    source: FootageSource,
+    cfg: SpotConfig,
+    track: FaceTrack,
+    progress: Progress | None = None,
+    follower: FaceFollower | None = None,
 ) -> np.ndarray:
-    """The FD curve (``num_frames``,) in pixels, NaN within ``k`` frames of either end."""
+    """The FD curve (``num_frames``,) in pixels, NaN within ``k`` frames of either end or a restart."""
     k = cfg.frames(cfg.window_s, source.fps)
     curve = np.full(source.num_frames, np.nan, np.float32)
     m = cfg.frames(cfg.average_s, source.fps)
@@ -160,18 +215,19 @@ def motion_curve(
     crops: deque[np.ndarray] = deque(maxlen=k + 1)
     cells: deque[np.ndarray] = deque(maxlen=k + 1)
     top = max(1, round(cfg.top_fraction * len(track.cells)))
-    for first, frames in source.chunks(cfg.chunk):
-        for offset, crop in enumerate(track.crops(frames)):
-            recent.append(crop.astype(np.float32))
-            crops.append(_mean_frame(recent))  # centred on t - (m - 1) / 2
-            t = first + offset - (m - 1) // 2
-            if len(crops) == k + 1:
-                cells.append(track.cell_means(flow_pair(crops[0], crops[-1], cfg.flow)))  # b(t)
-                if len(cells) == k + 1:  # cells[0] = b(t - k), cells[-1] = b(t)
-                    contrast = np.linalg.norm(cells[-1] - cells[0], axis=1) / 2
-                    curve[t - k] = np.sort(contrast)[-top:].mean()
-        if progress is not None:
-            progress(len(frames))
+    for index, crop, restart in _crops(source, track, cfg, follower, progress):
+        if restart:  # a new reference or box: no pair may straddle it
+            recent.clear()
+            crops.clear()
+            cells.clear()
+        recent.append(crop.astype(np.float32))
+        crops.append(_mean_frame(recent))  # centred on t - (m - 1) / 2
+        t = index - (m - 1) // 2
+        if len(crops) == k + 1:
+            cells.append(track.cell_means(flow_pair(crops[0], crops[-1], cfg.flow)))  # b(t)
+            if len(cells) == k + 1:  # cells[0] = b(t - k), cells[-1] = b(t)
+                contrast = np.linalg.norm(cells[-1] - cells[0], axis=1) / 2
+                curve[t - k] = np.sort(contrast)[-top:].mean()
     return curve
 
 
@@ -226,13 +282,23 @@ def find_apexes(curve: np.ndarray, cfg: SpotConfig, fps: float) -> tuple[list[in
     return merged, threshold, baseline
 
 
-def interval_extent(source: FootageSource, cfg: SpotConfig, track: FaceTrack, apex: int) -> tuple[int, int]:
-    """Onset and offset around ``apex`` from the apex-referenced displacement (module docstring, 4)."""
+def interval_extent(
+    source: FootageSource, cfg: SpotConfig, track: FaceTrack, apex: int, follower: FaceFollower | None = None
+) -> tuple[int, int]:
+    """Onset and offset around ``apex`` from the apex-referenced displacement (module docstring, 4).
+
+    With a follower the window is read with the apex's box and registered to the apex's crop.
+    """
     k = cfg.frames(cfg.window_s, source.fps)
     reach = cfg.frames(cfg.max_s, source.fps, least=k + 1)
     start, stop = max(0, apex - reach), min(source.num_frames, apex + reach + 1)
-    crops = [c for _, frames in source.chunks(cfg.chunk, start, stop) for c in track.crops(frames)]
     at = apex - start
+    if follower is None:
+        crops = [c for _, frames in source.chunks(cfg.chunk, start, stop) for c in track.crops(frames)]
+    else:
+        track.box = follower.box_at(apex)
+        grey = [track.grey(f) for _, frames in source.chunks(cfg.chunk, start, stop) for f in frames]
+        crops = register_to_onset([grey[at], *grey], "translation")[1:]
     before = crops[max(0, at - k)]
     after = crops[min(len(crops) - 1, at + k)]
     contrast = np.linalg.norm(
@@ -257,16 +323,74 @@ def interval_extent(source: FootageSource, cfg: SpotConfig, track: FaceTrack, ap
     return start + onset, start + offset
 
 
+def face_moved(
+    source: FootageSource,
+    cfg: SpotConfig,
+    track: FaceTrack,
+    follower: FaceFollower | None,
+    before: int,
+    at: int,
+) -> float:
+    """How far the face at ``at`` is from the face at ``before`` (pixels, strongest cells, registered)."""
+    if follower is not None:
+        track.box = follower.box_at(before)
+    first, second = (track.grey(source.read(i, i + 1)[0]) for i in (before, at))
+    second = register_to_onset([first, second], "translation")[1]
+    magnitude = np.linalg.norm(track.cell_means(flow_pair(first, second, cfg.flow)), axis=1)
+    return float(np.sort(magnitude)[-max(1, round(cfg.top_fraction * len(track.cells))) :].mean())
+
+
+def merge_held(
+    source: FootageSource, cfg: SpotConfig, track: FaceTrack, follower: FaceFollower | None,
+    intervals: list[Interval],
+) -> list[Interval]:  # fmt: skip
+    """Consecutive intervals between which the face stayed moved, as one (a held expression)."""
+    k = cfg.frames(cfg.window_s, source.fps)
+    restarts = follower.restarts if follower is not None else []
+
+    def still_moved(onset: int, between: int, _next: int) -> bool:
+        before = max(0, onset - k)
+        if any(before < r <= between for r in restarts):
+            return False  # a new reference or box in between: the two faces are not comparable
+        return face_moved(source, cfg, track, follower, before, between) >= cfg.held_motion
+
+    spans = [(i.onset, i.apex, i.offset) for i in intervals]
+    merged = []
+    for group in held_groups(spans, source.fps, still_moved):
+        parts = [intervals[i] for i in group]
+        strongest = max(parts, key=lambda part: part.score)
+        merged.append(Interval(parts[0].onset, strongest.apex, max(p.offset for p in parts), strongest.score))
+    return merged
+
+
 def spot(
     source: FootageSource, cfg: SpotConfig | None = None, progress: Progress | None = None
 ) -> SpotResult:
     """Spot micro-expression intervals in ``source`` (see the module docstring)."""
     cfg = cfg or SpotConfig()
     track = FaceTrack(source, cfg)
-    curve = smooth(motion_curve(source, cfg, track, progress), cfg.frames(cfg.smooth_s, source.fps))
+    box = track.box
+    k = cfg.frames(cfg.window_s, source.fps)
+    if source.num_frames < 2 * k + 1:  # no frame has both neighbours k away: the curve is undefined
+        note = (
+            f"too short to spot: {source.num_frames} frames at {source.fps:g} fps; the spotter compares "
+            f"each frame with its neighbours {cfg.window_s:g} s ({k} frames) either side and needs at "
+            f"least {2 * k + 1} frames ({(2 * k + 1) / source.fps:.2f} s)"
+        )
+        curve = np.full(source.num_frames, np.nan, np.float32)
+        return SpotResult(curve, float("nan"), float("nan"), [], source.fps, box, note, [(0, box)])
+    follower = None
+    if cfg.follow == "renew":
+        every = cfg.frames(cfg.redetect_s, source.fps)
+        follower = FaceFollower(box, every, cfg.redetect_move, cfg.margin)
+    curve = motion_curve(source, cfg, track, progress, follower)
+    curve = smooth(curve, cfg.frames(cfg.smooth_s, source.fps))
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
     intervals = []
     for apex in apexes:
-        onset, offset = interval_extent(source, cfg, track, apex)
+        onset, offset = interval_extent(source, cfg, track, apex, follower)
         intervals.append(Interval(onset, apex, offset, float(curve[apex])))
-    return SpotResult(curve, threshold, baseline, intervals, source.fps, track.box)
+    intervals = merge_held(source, cfg, track, follower, intervals)
+    boxes = follower.changes if follower is not None else [(0, box)]
+    restarts = follower.restarts if follower is not None else []
+    return SpotResult(curve, threshold, baseline, intervals, source.fps, box, "", boxes, restarts)

@@ -13,7 +13,10 @@ The micro-expressions are planned and drawn as the training clips of ``mer-contr
 classes and AU patterns from :func:`~mer_contrast.synth.patterns.plan_clips` (the layout's shares),
 the displacement field of :func:`~mer_contrast.synth.motion.au_field` at ``BASE_AMPLITUDE`` scaled to
 the face size times the clip's gain, and the raised-cosine :func:`~mer_contrast.synth.motion.envelope`.
-Durations follow real micro-expressions (``ME_SECONDS``: 0.2-0.5 s, onset to offset). Distractors:
+Durations follow real micro-expressions (``ME_SECONDS``: 0.2-0.5 s, onset to offset). Optional
+macro-expressions (``macro_expressions``, kind ``macro``): the same AU patterns at ``MACRO_GAIN``
+times the amplitude, held for ``MACRO_SECONDS`` (1.5-2.5 s, a 0.3 s raised-cosine rise and fall);
+with none (the default) every recording is the one drawn before they existed. Distractors:
 blinks (both upper lids close and reopen, 100-200 ms, as in ``sheet_twin``) and head movements (a
 smooth translation of a few pixels over 0.3-0.8 s; the head stays where it moved to), plus a slow
 jitter and sensor noise on every frame. Events never overlap, so the ground truth is unambiguous.
@@ -47,6 +50,9 @@ FRAME_RATES: dict[str, float] = {"casme2": 200.0, "samm": 200.0, "mmew": 90.0}  
 ME_SECONDS = (0.2, 0.5)  # onset to offset of a micro-expression
 BLINK_SECONDS = (0.1, 0.2)
 HEAD_SECONDS = (0.3, 0.8)
+MACRO_SECONDS = (1.5, 2.5)  # onset to offset of a macro-expression (MEGC: longer than 0.5 s)
+MACRO_RAMP_SECONDS = 0.3
+MACRO_GAIN = 3.0
 HEAD_PX = (2.0, 6.0)  # size of one head movement for a 128-pixel face box
 GAP_SECONDS = 0.3  # still time between two events
 LONG = 11  # random-stream purpose of this module (render.py uses 0..3, sheet_twin 7)
@@ -66,6 +72,10 @@ class LongVideoOptions:
         micro_expressions: K micro-expressions embedded at random, non-overlapping times.
         blinks: number of blinks (distractors).
         head_moves: number of head movements (distractors).
+        macro_expressions: number of macro-expressions (held 1.5-2.5 s).
+        amplitude: scale of the micro-expressions' displacement (1: the training clips' amplitude).
+            0.3 is about the ratio of the CASME II twin's median motion in the spotter's 96 px crop
+            to this generator's (0.75 / 2.4 px, as measured for issue 26).
         size: face box side in pixels (the canvas is 4/3 taller, 4:3 wide).
         fps: frame rate; None = the layout's database.
         seed: same seed, same frames.
@@ -78,6 +88,8 @@ class LongVideoOptions:
     blinks: int = 3
     head_moves: int = 2
     size: int = 96
+    macro_expressions: int = 0
+    amplitude: float = 1.0
     fps: float | None = None
     seed: int = 0
     frames: bool = True
@@ -97,16 +109,19 @@ class LongVideoOptions:
         if (
             self.rate < 10
             or self.seconds <= 0
-            or min(self.micro_expressions, self.blinks, self.head_moves) < 0
+            or min(self.micro_expressions, self.blinks, self.head_moves, self.macro_expressions) < 0
+            or self.amplitude <= 0
         ):
-            raise ValueError("synth --long-video: needs fps >= 10, seconds > 0 and counts >= 0")
+            raise ValueError(
+                "synth --long-video: needs fps >= 10, seconds > 0, counts >= 0 and amplitude > 0"
+            )
 
 
 @dataclass(frozen=True)
 class Event:
     """One embedded event in frame indices (0-based, offset included)."""
 
-    kind: str  # "me", "blink" or "head"
+    kind: str  # "me", "blink", "head" or "macro"
     onset: int
     apex: int
     offset: int
@@ -153,16 +168,26 @@ def plan_events(options: LongVideoOptions) -> tuple[int, list[Event], list]:
         for _ in range(options.head_moves)
     ]
     lengths = [p.length for p in plans] + [max(b, 3) for b in blink] + [max(h, 3) for h in head]
+    macros = []
+    if options.macro_expressions:  # drawn only when asked: recordings without them stay as they were
+        macro_frames = (round(MACRO_SECONDS[0] * rate), round(MACRO_SECONDS[1] * rate))
+        macros = [
+            p
+            for per in plan_clips(options.layout, 1, options.macro_expressions, macro_frames, rng)
+            for p in per
+        ][: options.macro_expressions]
+        lengths += [p.length for p in macros]
     starts = _place(lengths, total, round(GAP_SECONDS * rate), rng)
+    first_macro = len(lengths) - len(macros)
     events: list[tuple[Event, object]] = []
     for i, start in enumerate(starts):
         length = lengths[i]
-        if i < len(plans):
-            plan = plans[i]
+        if i < len(plans) or i >= first_macro:
+            plan = plans[i] if i < len(plans) else macros[i - first_macro]
+            kind = "me" if i < len(plans) else "macro"
             text = format_aus(plan.tokens, options.layout)
-            events.append(
-                (Event("me", start, start + plan.apex_index, start + length - 1, plan.emotion, text), plan)
-            )
+            apex = start + (plan.apex_index if kind == "me" else length // 2)
+            events.append((Event(kind, start, apex, start + length - 1, plan.emotion, text), plan))
         else:
             kind = "blink" if i < len(plans) + len(blink) else "head"
             events.append((Event(kind, start, start + length // 2, start + length - 1), None))
@@ -201,8 +226,16 @@ def render_long_video(out: Path, options: LongVideoOptions, *, overwrite: bool =
     for k, (event, plan) in enumerate(zip(events, plans, strict=True)):
         length = event.offset - event.onset + 1
         if event.kind == "me":
-            field = au_field(plan.tokens, face.geometry, shape, BASE_AMPLITUDE * scale * plan.gain)
+            amplitude = BASE_AMPLITUDE * scale * plan.gain * options.amplitude
+            field = au_field(plan.tokens, face.geometry, shape, amplitude)
             weights[k, event.onset : event.offset + 1] = envelope(length, event.apex - event.onset)
+        elif event.kind == "macro":
+            field = au_field(
+                plan.tokens, face.geometry, shape, BASE_AMPLITUDE * scale * plan.gain * MACRO_GAIN
+            )
+            weights[k, event.onset : event.offset + 1] = held(
+                length, round(MACRO_RAMP_SECONDS * options.rate)
+            )
         elif event.kind == "blink":
             field = au_field((AUToken(43),), face.geometry, shape, BLINK_DEPTH * options.size)
             steps = np.arange(length)
@@ -244,6 +277,14 @@ def render_long_video(out: Path, options: LongVideoOptions, *, overwrite: bool =
     info = {**asdict(options), "fps": options.rate, "num_frames": total, "face_box": list(face.box)}
     (out / INFO_NAME).write_text(json.dumps(info, indent=1) + "\n")
     return events
+
+
+def held(length: int, ramp: int) -> np.ndarray:
+    """A macro-expression's weight per frame: raised-cosine rise over ``ramp`` frames, hold, fall."""
+    t = np.arange(length, dtype=np.float64)
+    ramp = max(1, min(ramp, length // 2))
+    edge = np.minimum(t + 0.5, length - 0.5 - t) / ramp
+    return (np.sin(0.5 * np.pi * np.clip(edge, 0.0, 1.0)) ** 2).astype(np.float32)
 
 
 def write_truth(path: Path, events: list[Event], fps: float) -> None:

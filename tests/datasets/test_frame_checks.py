@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ds_builders import edit_sheet
-from mer_contrast.datasets.inspection import summarize
 
 from mer_contrast.datasets import casme2, read_dataset
+from mer_contrast.datasets.inspection import summarize
 
 SHEET = "CASME2-coding-20140508.xlsx"
 APEX = 4  # column of ApexFrame in the synthetic CASME II sheet

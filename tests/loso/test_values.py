@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mer_contrast.cli.main import main
 
+from mer_contrast.cli.main import main
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.loso import cli as loso_cli
 

@@ -70,7 +70,7 @@ def test_cli_end_to_end_classifies_every_interval(
 def test_no_micro_expression_is_an_empty_table(still_video: Path, tmp_path: Path, capsys) -> None:
     assert cli.main([str(still_video / VIDEO_NAME), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "no micro-expression spotted" in out
+    assert "no expression spotted" in out
     with (tmp_path / "video_intervals.csv").open() as handle:
         assert list(csv.reader(handle)) == [list(COLUMNS)]
 
@@ -132,3 +132,18 @@ def test_python_m_entries_answer_help() -> None:
     for module in ("mer_contrast.cli.predict_video", "mer_contrast.cli.bench_spot"):
         done = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_long_video_amplitude_scales_the_micro_expressions(tmp_path: Path) -> None:
+    from mer_contrast.synth.long_video import LongVideoOptions, render_long_video
+
+    common = dict(seconds=1.5, micro_expressions=1, blinks=0, head_moves=0, size=64, fps=100.0, seed=3)
+    frames = {}
+    for amplitude in (1.0, 0.6, 0.3):
+        out = tmp_path / f"amp{amplitude}"
+        (event,) = render_long_video(out, LongVideoOptions(**common, amplitude=amplitude))  # type: ignore[arg-type]
+        source = FootageSource.open(out / FRAMES_DIR, 100.0)
+        frames[amplitude] = [source.read(i, i + 1)[0].astype(float) for i in (event.onset, event.apex)]
+    onset_gap = np.abs(frames[1.0][0] - frames[0.3][0]).mean()
+    apex_gaps = [np.abs(frames[a][1] - frames[0.3][1]).mean() for a in (1.0, 0.6)]
+    assert onset_gap == 0 and apex_gaps[0] > 1.5 * apex_gaps[1] > 0, (onset_gap, apex_gaps)

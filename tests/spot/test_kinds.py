@@ -1,0 +1,89 @@
+"""Micro- versus macro-expressions (MEGC: at most 0.5 s is micro), held expressions joined, ``--kinds``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mer_contrast.cli import predict_video as cli
+from mer_contrast.spot.kinds import held_groups, kind_of, parse_kinds
+from mer_contrast.spot.metrics import iou
+from mer_contrast.spot.source import FootageSource
+from mer_contrast.spot.spotting import spot
+from mer_contrast.synth.long_video import VIDEO_NAME, LongVideoOptions, render_long_video
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+WITH_MACRO = LongVideoOptions(
+    seconds=8.0, micro_expressions=2, blinks=1, head_moves=1, macro_expressions=1, size=64, fps=100.0, seed=1,
+    frames=False,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def macro_video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
+    out = tmp_path_factory.mktemp("macro") / "long"
+    return out, render_long_video(out, WITH_MACRO)
+
+
+def test_megc_definition() -> None:
+    assert kind_of(0, 99, 200.0) == "micro" and kind_of(0, 100, 200.0) == "macro"
+    assert kind_of(10, 10, 30.0) == "micro" and kind_of(0, 15, 30.0) == "macro"
+
+
+def test_held_groups_join_only_while_the_face_stays_moved() -> None:
+    spans = [(10, 20, 30), (60, 70, 80), (200, 210, 220), (400, 410, 420)]
+    held = {(10, 45), (200, 310)}  # the face stayed moved between spans 0-1 and 2-3
+
+    def still_moved(onset: int, between: int, _next: int) -> bool:
+        return (onset, between) in held
+
+    assert held_groups(spans, 100.0, still_moved) == [[0, 1], [2, 3]]
+    assert held_groups(spans, 100.0, lambda *_: False) == [[0], [1], [2], [3]]
+    assert held_groups(spans, 100.0, lambda *_: True) == [[0, 1, 2], [3]]  # a group lasts at most 4 s
+    assert held_groups(spans, 10.0, lambda *_: True) == [[0], [1], [2], [3]]
+
+
+def test_parse_kinds() -> None:
+    assert parse_kinds("micro,macro") == ("micro", "macro") == parse_kinds(" macro , micro ")
+    assert parse_kinds("micro") == ("micro",)
+    with pytest.raises(ValueError, match="expected micro, macro"):
+        parse_kinds("mikro")
+
+
+def test_a_held_macro_expression_is_one_macro_interval(macro_video: tuple[Path, list]) -> None:
+    folder, events = macro_video
+    result = spot(FootageSource.open(folder / VIDEO_NAME))
+    kinds = [kind_of(i.onset, i.offset, result.fps) for i in result.intervals]
+    macro = next(e for e in events if e.kind == "macro")
+    found = [(i.onset, i.offset) for i, k in zip(result.intervals, kinds, strict=True) if k == "macro"]
+    assert len(found) == 1 and iou(found[0], (macro.onset, macro.offset)) >= 0.5, (found, macro)
+    micro = [(i.onset, i.offset) for i, k in zip(result.intervals, kinds, strict=True) if k == "micro"]
+    assert not any(iou(f, (macro.onset, macro.offset)) > 0 for f in micro)  # not also reported as micro
+    truth = [(e.onset, e.offset) for e in events if e.kind == "me"]
+    assert all(any(iou(f, t) >= 0.5 for f in micro) for t in truth)
+
+
+def test_kinds_column_and_option(macro_video: tuple[Path, list], tmp_path: Path, capsys) -> None:
+    folder, _ = macro_video
+    assert cli.main([str(folder / VIDEO_NAME), "--out", str(tmp_path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["intervals"]
+    assert sorted(r["kind"] for r in rows) == ["macro", "micro", "micro"]
+    assert cli.main([str(folder / VIDEO_NAME), "--out", str(tmp_path), "--kinds", "micro"]) == 0
+    out = capsys.readouterr().out
+    assert "1 macro-expression interval(s) left out (--kinds micro)" in out and out.count(" micro:") == 2
+    with pytest.raises(SystemExit):
+        cli.main([str(folder / VIDEO_NAME), "--kinds", "big"])
+    assert "--kinds 'big'" in capsys.readouterr().err
+
+
+def test_bench_scores_macro_expressions_apart(tmp_path: Path, capsys) -> None:
+    from mer_contrast.cli import bench_spot as bench
+
+    args = ["--seeds", "1", "--seconds", "7", "--fps", "100", "--micro-expressions", "1", "--size", "64"]
+    assert bench.main([*args, "--macro-expressions", "1", "--work", str(tmp_path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    macro = figures["macro"]
+    assert figures["macro_expressions"] == 1 == macro["tp"] + macro["fn"]
+    assert macro["reported_as_micro"] in (0, 1) and figures["micro_expressions"] == 1
