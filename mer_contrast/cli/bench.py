@@ -1,4 +1,4 @@
-"""``mer-contrast bench flow|train|loso|spot|quality|suite``: benchmarks that print measured figures.
+"""``mer-contrast bench flow|train|loso|spot|realface|quality|suite``: benchmarks that print measured figures.
 
 Never timed tests.
 """
@@ -14,6 +14,10 @@ BENCHMARKS = {
     "train": ("mer_contrast.cli.bench_train", "training clips/s, memory, text-tower share, loop overhead"),
     "loso": ("mer_contrast.cli.bench_loso", "folds per minute and the per-fold overhead of a LOSO run"),
     "spot": ("mer_contrast.cli.bench_spot", "spotting F1 (IoU>=0.5), spot-then-recognize F1 and frames/s"),
+    "realface": (
+        "mer_contrast.cli.bench_realface",
+        "predict-video on a real talking face: crashes, still-face false alarms/min",
+    ),
     "quality": (
         "mer_contrast.cli.bench_quality",
         "honest LOSO UF1/UAR of mer-contrast against classical peers",
@@ -37,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] not in BENCHMARKS:
         print("usage: mer-contrast bench {" + ",".join(BENCHMARKS) + "} [options]")
         for name, (_, text) in BENCHMARKS.items():
-            print(f"  {name:<6} {text}")
+            print(f"  {name:<8} {text}")
         return 0 if args else 2
     return int(importlib.import_module(BENCHMARKS[args[0]][0]).main(args[1:]) or 0)
 
