@@ -35,11 +35,16 @@ def build_parser() -> ToolParser:
         default=list(quality.ROWS),
         help=f"comma-separated subset of {', '.join(quality.ROWS)}",
     )
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects (smoke tests)")
     parser.add_argument("--workers", type=int, default=2, help="flow precompute processes (default 2)")
+    add_measuring_options(parser)
+    return parser
+
+
+def add_measuring_options(parser: ToolParser) -> None:
+    """The options of every honest-LOSO measurement (``bench quality``, ``bench suite``)."""
+    parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects (smoke tests)")
     parser.add_argument("--cache-dir", default=None, help="flow cache (default: the config's)")
     parser.add_argument("--ststnet-epochs", type=int, default=None, help="override the STSTNet budget")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mer_contrast.bench import suite
 from mer_contrast.bench.quality import ROWS
+from mer_contrast.cli.bench_quality import add_measuring_options
 from mer_contrast.cli.exit_codes import Wording, run_command
 from mer_contrast.cli.tool_parser import ToolParser, comma_ints, comma_list, split_overrides
 
@@ -67,10 +68,8 @@ def build_parser() -> ToolParser:
     )
     parser.add_argument("--out", type=Path, default=Path("runs/bench_suite"), help="output folder")
     parser.add_argument("--workers", type=int, default=2, help="render / flow precompute processes")
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N subjects")
     parser.add_argument("--limit", type=int, default=None, help="render only the first N sheet rows")
-    parser.add_argument("--cache-dir", default=None, help="flow cache (default: the config's)")
-    parser.add_argument("--ststnet-epochs", type=int, default=None, help="override the STSTNet budget")
+    add_measuring_options(parser)
     return parser
 
 

@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from mer_contrast.cli.predict_video import print_row
 from mer_contrast.cli.tool_parser import ToolParser
 from mer_contrast.spot import clips
 from mer_contrast.spot.source import SpotError
@@ -54,12 +55,8 @@ def main(argv: list[str] | None = None, prog: str = "mer-contrast predict") -> i
         print(document)
         return 0
     for row in rows:
-        unlabelled = "(unclassified)" if args.ckpt_path else "(no checkpoint)"
-        label = f"{row['class']} {row['probability']:.2f}" if row["class"] else unlabelled
-        why = "; ".join(row["explanation"][:2])
-        print(f"{row['clip']}: apex {row['apex_frame']} ({row['apex_file']}) {label} {why}".rstrip())
-        for flag in row["flags"]:
-            print(f"    {flag}")
+        head = f"{row['clip']}: apex {row['apex_frame']} ({row['apex_file']})"
+        print_row(head, row, classified=args.ckpt_path is not None)
     print(f"wrote {csv_path} and .json ({len(rows)} clip(s), {len(skipped)} left out)")
     return 0
 

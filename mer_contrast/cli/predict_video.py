@@ -14,7 +14,9 @@ Writes ``<out>/<name>_intervals.csv``, ``<out>/<name>_intervals.json`` and ``<ou
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from mer_contrast.cli.tool_parser import ToolParser
 from mer_contrast.spot.source import SpotError
@@ -68,15 +70,20 @@ def main(argv: list[str] | None = None) -> int:
         if not rows or done.result.note:
             print(f"{args.video}: {summary(done.result)}")
         for row in rows:
-            unlabelled = "(unclassified)" if args.ckpt_path else "(no checkpoint)"
-            label = f"{row['class']} {row['probability']:.2f}" if row["class"] else unlabelled
-            why = "; ".join(row["explanation"][:2])
-            span = f"{row['start_s']:8.3f}-{row['end_s']:.3f} s apex {row['apex_s']:.3f} {row['kind']}"
-            print(f"{span}: {label} {why}")
-            for flag in row["flags"]:
-                print(f"    {flag}")
+            span = f"{row['start_s']:8.3f}-{row['end_s']:.3f} s apex {row['apex_s']:.3f} {row['kind']}:"
+            print_row(span, row, classified=args.ckpt_path is not None)
         print(f"wrote {out / (stem + '_intervals.csv')}, .json and {stem}_timeline.png")
     return 0
+
+
+def print_row(head: str, row: Mapping[str, Any], *, classified: bool) -> None:
+    """A table row on stdout: ``head``, the class (or why there is none), the explanation, each flag."""
+    unlabelled = "(unclassified)" if classified else "(no checkpoint)"
+    label = f"{row['class']} {row['probability']:.2f}" if row["class"] else unlabelled
+    why = "; ".join(row["explanation"][:2])
+    print(f"{head} {label} {why}".rstrip())
+    for flag in row["flags"]:
+        print(f"    {flag}")
 
 
 if __name__ == "__main__":

@@ -203,7 +203,6 @@ class MERDataModule(LightningDataModule):
         """Channels of the ``flow`` tensor (u, v, then magnitude and/or strain)."""
         return self.clip_config.flow.num_channels
 
-    # ---- records ---------------------------------------------------------------------------------
     @cached_property
     def labelled_records(self) -> list[tuple[SampleRecord, int]]:
         """Every clip usable under the protocol, with its label (reader + protocol, no frames decoded)."""
