@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
@@ -83,6 +84,7 @@ class MERLightningCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_config = self._get(self.config_init, "trainer", default={})
+        _check_accelerator(trainer_config.get("accelerator"))
         if trainer_config.get("logger") in (False, []):
             # LearningRateMonitor raises without a logger: `--trainer.logger false` drops it too.
             trainer_config["callbacks"] = without_lr_monitor(trainer_config.get("callbacks"))
@@ -141,6 +143,23 @@ def without_lr_monitor(callbacks: Any) -> list[Any]:
         return []
     listed = callbacks if isinstance(callbacks, list) else [callbacks]
     return [callback for callback in listed if not isinstance(callback, LearningRateMonitor)]
+
+
+def _check_accelerator(accelerator: Any) -> None:
+    """``accelerator: gpu`` (or ``cuda``) where torch sees no GPU: one line naming the CPU way instead."""
+    if accelerator not in ("gpu", "cuda"):
+        return
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
+
+    if CUDAAccelerator.is_available() or (accelerator == "gpu" and MPSAccelerator.is_available()):
+        return
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    raise MisconfigurationException(
+        f"trainer.accelerator {accelerator}: torch sees no GPU on this machine (torch "
+        f"{torch.__version__}, torch.cuda.is_available() False); run on the CPU with "
+        "--trainer.accelerator cpu, or use configs/<database>_cpu.yaml"
+    )
 
 
 def _say(what: str, trainer: Trainer, path: Path | None) -> None:

@@ -3,7 +3,7 @@
 ``fit`` writes ``last.ckpt`` and prints its path, also with ``--trainer.logger false`` and a
 ``LearningRateMonitor`` (which raises without a logger); ``test`` writes the per-clip CSV in the LOSO
 format; ``predict`` writes its rows; a checkpoint tested on one of its own training subjects is
-flagged as leakage in one line.
+flagged as leakage in one line; ``accelerator: gpu`` without a GPU is a one-line error.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from tiny_bert_model import save_tiny_bert
 
 from mer_contrast.cli.main import main
@@ -95,3 +96,20 @@ def test_a_training_subject_is_flagged_as_leakage_in_one_line(
     leaks = [record.getMessage() for record in caplog.records if "leakage" in record.getMessage()]
     assert len(leaks) == 1 and "\n" not in leaks[0]
     assert f"held out {fold['subjects'][0]}" in leaks[0] and trained_on in leaks[0]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_accelerator_gpu_without_a_gpu_is_one_line(
+    fold: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        *fold["args"],
+        f"--data.init_args.test_subject={fold['subjects'][0]}",
+        "--trainer.accelerator=gpu",
+    ]
+    assert main(["fit", *args]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert (
+        line.startswith("error: trainer.accelerator gpu: torch sees no GPU")
+        and "--trainer.accelerator cpu" in line
+    )
