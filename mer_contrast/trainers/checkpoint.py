@@ -223,13 +223,13 @@ def check_cli_settings(
     checkpoint: Mapping[str, Any] | None,
     module: LightningModule,
     datamodule: object,
-) -> None:
+) -> str | None:
     """Before ``validate``/``test``/``predict``: raise if this run prepares clips unlike training.
 
-    A test subject the checkpoint trained on is flagged as leakage in one warning line.
+    A test subject the checkpoint trained on is flagged as leakage in one warning line (returned).
     """
     if ckpt_path is None or checkpoint is None:
-        return
+        return None
     message = settings_mismatch(ckpt_path, checkpoint, datamodule)
     if message:
         raise CheckpointError(ckpt_path, message)
@@ -237,6 +237,7 @@ def check_cli_settings(
     leak = training_subject_leak(ckpt_path, checkpoint, datamodule)
     if leak:
         _warn(leak)
+    return leak
 
 
 @rank_zero_only

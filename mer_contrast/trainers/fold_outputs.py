@@ -7,7 +7,8 @@ A fold of ``mer-contrast loso`` writes ``last.ckpt`` and ``predictions_<selectio
 * ``fit``: ``last.ckpt`` in the run's folder (the logger's version folder, else
   ``trainer.default_root_dir``), its path printed;
 * ``test``: ``predictions_test.csv`` beside the checkpoint, in the format of
-  :func:`~mer_contrast.loso.store.write_predictions` (one row per clip, every rank's clips once);
+  :func:`~mer_contrast.loso.store.write_predictions` (one row per clip, every rank's clips once;
+  ``predictions_test_<subject>.csv`` for a subject the checkpoint trained on, flagged as leakage);
 * ``predict``: ``predictions_predict.csv`` beside the checkpoint, by :class:`PredictionCSVWriter`
   (Lightning's :class:`~lightning.pytorch.callbacks.BasePredictionWriter` convention; a writer of
   the user's own replaces it).
@@ -23,7 +24,7 @@ from typing import Any
 from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from mer_contrast.loso.store import write_predictions
+from mer_contrast.loso.store import subject_folder, write_predictions
 from mer_contrast.trainers.predictions import gather_rows
 
 __all__ = [
@@ -51,7 +52,8 @@ def run_folder(trainer: Trainer) -> Path:
 def save_last(trainer: Trainer) -> Path:
     """``fit``'s end: the trained weights as ``last.ckpt`` in :func:`run_folder`; its path."""
     path = run_folder(trainer) / LAST
-    trainer.save_checkpoint(path)  # every rank calls it; rank zero writes
+    trainer.save_checkpoint(path, weights_only=False)  # whole (resumable); explicit: no notice
+    # (every rank calls it; rank zero writes)
     return path
 
 
@@ -73,13 +75,20 @@ def write_test_predictions(
     *,
     epoch: int | None,
     seed: int,
+    leaked: bool = False,
 ) -> Path | None:
-    """``test``'s end: ``module.test_predictions`` as ``predictions_test.csv``; its path (None off rank 0)."""
+    """``test``'s end: ``module.test_predictions`` as ``predictions_test.csv``; its path (None off rank 0).
+
+    ``leaked`` (the test subject was one of the checkpoint's training subjects): the file is named
+    ``predictions_test_<subject>.csv``, so it never replaces the fold's held-out predictions.
+    """
     if not trainer.is_global_zero:
         return None
     folder = output_folder(trainer, ckpt_path)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "predictions_test.csv"
+    subject = getattr(getattr(trainer, "datamodule", None), "test_subject", None)
+    name = f"predictions_test_{subject_folder(str(subject))}.csv" if leaked else "predictions_test.csv"
+    path = folder / name
     write_predictions(
         path, module.test_predictions, module.model.class_names, epoch=epoch, seed=seed,
         selection=_label(ckpt_path),

@@ -78,7 +78,7 @@ class MERLightningCLI(LightningCLI):
             # Popped: the memory-mapped file is let go before Lightning loads it again.
             checkpoint = self.__dict__.pop("_checkpoint", None) or cli_checkpoint(ckpt_path)
             self._checkpoint_epoch = checkpoint.get("epoch") if checkpoint else None
-            check_cli_settings(ckpt_path, checkpoint, self.model, self.datamodule)
+            self._leak = check_cli_settings(ckpt_path, checkpoint, self.model, self.datamodule)
         except CheckpointError as error:
             _exit(error)
 
@@ -107,6 +107,7 @@ class MERLightningCLI(LightningCLI):
         path = fold_outputs.write_test_predictions(
             self.trainer, self.model, self.config["test"].get("ckpt_path"),
             epoch=getattr(self, "_checkpoint_epoch", None), seed=seed if type(seed) is int else 0,
+            leaked=bool(getattr(self, "_leak", None)),
         )  # fmt: skip
         _say("predictions", self.trainer, path)
 

@@ -96,6 +96,8 @@ def test_a_training_subject_is_flagged_as_leakage_in_one_line(
     leaks = [record.getMessage() for record in caplog.records if "leakage" in record.getMessage()]
     assert len(leaks) == 1 and "\n" not in leaks[0]
     assert f"held out {fold['subjects'][0]}" in leaks[0] and trained_on in leaks[0]
+    leaked = read_predictions(fold["dir"] / f"predictions_test_{trained_on}.csv")  # kept apart
+    assert {row["subject"] for row in leaked} == {trained_on}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
