@@ -6,7 +6,8 @@
 1    the machine, not the input: an :class:`~mer_contrast.clips.errors.EnvironmentFault` anywhere in
      the chain of causes (a full or read-only cache, dead workers)
 2    the input: jsonargparse's ``ArgumentError``, a dataset error (another database's sheet, ...),
-     or what the command names as its own usage errors (a ``loso:`` section, a refused run)
+     Lightning's ``MisconfigurationException`` (``accelerator: gpu`` without a GPU, ...), or what the
+     command names as its own usage errors (a ``loso:`` section, a refused run)
 ===  ==============================================================================================
 
 Anything else is a bug and keeps its traceback. Each ending is one line on stderr; a command words
@@ -34,6 +35,8 @@ TERMINATION_TYPES = (
     ("lightning.pytorch.utilities.exceptions", "SIGTERMException"),
     ("mer_contrast.bench.suite_units", "SuiteTerminated"),
 )
+# Lightning's word for a trainer set up wrong (accelerator, devices, strategy, callbacks): bad input.
+MISCONFIGURATION_TYPES = (("lightning.fabric.utilities.exceptions", "MisconfigurationException"),)
 
 
 @dataclass(frozen=True)
@@ -50,12 +53,16 @@ class Wording:
     prefix: str = ""
 
 
-def _terminated(error: BaseException) -> bool:
-    for module, name in TERMINATION_TYPES:
+def _is_one_of(error: BaseException, types: tuple[tuple[str, str], ...]) -> bool:
+    for module, name in types:
         kind = getattr(sys.modules.get(module), name, None)
         if isinstance(kind, type) and isinstance(error, kind):
             return True
     return False
+
+
+def _terminated(error: BaseException) -> bool:
+    return _is_one_of(error, TERMINATION_TYPES)
 
 
 def _interrupted(error: BaseException) -> bool:
@@ -79,6 +86,8 @@ def exit_code(error: BaseException, usage: tuple[type[BaseException], ...] = ())
     if find_fault(error) is not None:
         return ENVIRONMENT
     if isinstance(error, (argparse.ArgumentError, *usage)) or find_cause(error, DATA_ERRORS) is not None:
+        return USAGE
+    if _is_one_of(error, MISCONFIGURATION_TYPES):
         return USAGE  # a data error may come wrapped (jsonargparse wraps a constructor's: image_size 0)
     return None
 
@@ -122,4 +131,6 @@ def _line(error: BaseException, code: int, wording: Wording, describe: Callable[
         return f"error: {data_error}"
     if isinstance(error, argparse.ArgumentError):  # jsonargparse's, with exit_on_error=False
         return f"error: {describe(str(error))}"
+    if _is_one_of(error, MISCONFIGURATION_TYPES):
+        return "error: " + " ".join(str(error).split())  # Lightning's messages span lines
     return f"error: {error}"

@@ -223,11 +223,53 @@ def check_cli_settings(
     checkpoint: Mapping[str, Any] | None,
     module: LightningModule,
     datamodule: object,
-) -> None:
-    """Before ``validate``/``test``/``predict``: raise if this run prepares clips unlike training."""
+) -> str | None:
+    """Before ``validate``/``test``/``predict``: raise if this run prepares clips unlike training.
+
+    A test subject the checkpoint trained on is flagged as leakage in one warning line (returned).
+    """
     if ckpt_path is None or checkpoint is None:
-        return
+        return None
     message = settings_mismatch(ckpt_path, checkpoint, datamodule)
     if message:
         raise CheckpointError(ckpt_path, message)
     setattr(module, CHECKED, True)
+    leak = training_subject_leak(ckpt_path, checkpoint, datamodule)
+    if leak:
+        _warn(leak)
+    return leak
+
+
+@rank_zero_only
+def _warn(line: str) -> None:
+    log.warning("%s", line)
+
+
+# --------------------------------------------------------------------------------- held-out subject
+def training_subject_leak(
+    ckpt_path: Path | str, checkpoint: Mapping[str, Any], datamodule: object
+) -> str | None:
+    """One line when this run's test subject was in the checkpoint's training set, else None.
+
+    The checkpoint's datamodule hyper-parameters (saved by Lightning) name the subject its fold held
+    out; a checkpoint of the same protocol tested on any other subject scores clips it trained on. A
+    checkpoint of another protocol (cross-database testing) or without the record is not judged.
+    """
+    trained = checkpoint.get("datamodule_hyper_parameters")
+    subject = getattr(datamodule, "test_subject", None)
+    if not isinstance(trained, Mapping) or "test_subject" not in trained or subject is None:
+        return None
+    from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL
+
+    protocol = trained.get("protocol") or DEFAULT_PROTOCOL.get(str(trained.get("dataset")))
+    if protocol != getattr(datamodule, "protocol_name", None):
+        return None
+    held_out = trained["test_subject"]
+    if held_out == subject:
+        return None
+    fold = f"held out {held_out}" if held_out is not None else "trained on every subject"
+    fix = f" (--data.init_args.test_subject {held_out})" if held_out is not None else ""
+    return (
+        f"{ckpt_path}: leakage: this checkpoint's fold {fold}, so test subject {subject} was in its "
+        f"training set and these figures are not held-out; test the fold's own subject{fix}"
+    )

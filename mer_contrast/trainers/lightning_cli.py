@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, NoReturn
 
+import torch
 from lightning.pytorch import LightningDataModule, LightningModule, Trainer
+from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
 
@@ -22,7 +25,7 @@ import mer_contrast.models
 import mer_contrast.trainers
 from mer_contrast.datamodules import MERDataModule
 from mer_contrast.loso.options import LosoSettings
-from mer_contrast.trainers import MERContrastModule
+from mer_contrast.trainers import MERContrastModule, fold_outputs
 from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
 
 
@@ -74,12 +77,24 @@ class MERLightningCLI(LightningCLI):
         try:
             # Popped: the memory-mapped file is let go before Lightning loads it again.
             checkpoint = self.__dict__.pop("_checkpoint", None) or cli_checkpoint(ckpt_path)
-            check_cli_settings(ckpt_path, checkpoint, self.model, self.datamodule)
+            self._checkpoint_epoch = checkpoint.get("epoch") if checkpoint else None
+            self._leak = check_cli_settings(ckpt_path, checkpoint, self.model, self.datamodule)
         except CheckpointError as error:
             _exit(error)
 
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer_config = self._get(self.config_init, "trainer", default={})
+        _check_accelerator(trainer_config.get("accelerator"))
+        if trainer_config.get("logger") in (False, []):
+            # LearningRateMonitor raises without a logger: `--trainer.logger false` drops it too.
+            trainer_config["callbacks"] = without_lr_monitor(trainer_config.get("callbacks"))
+        return super().instantiate_trainer(**kwargs)
+
     def before_fit(self) -> None:
         self._weights_only("fit")  # resuming from --ckpt_path
+
+    def after_fit(self) -> None:
+        _say("checkpoint", self.trainer, fold_outputs.save_last(self.trainer))
 
     def before_validate(self) -> None:
         self._check_settings("validate")
@@ -87,8 +102,24 @@ class MERLightningCLI(LightningCLI):
     def before_test(self) -> None:
         self._check_settings("test")
 
+    def after_test(self) -> None:
+        seed = self.config["test"].get("seed_everything")
+        path = fold_outputs.write_test_predictions(
+            self.trainer, self.model, self.config["test"].get("ckpt_path"),
+            epoch=getattr(self, "_checkpoint_epoch", None), seed=seed if type(seed) is int else 0,
+            leaked=bool(getattr(self, "_leak", None)),
+        )  # fmt: skip
+        _say("predictions", self.trainer, path)
+
     def before_predict(self) -> None:
         self._check_settings("predict")
+        self._writer = fold_outputs.add_prediction_writer(
+            self.trainer, self.model.model.class_names, self.config["predict"].get("ckpt_path")
+        )
+
+    def after_predict(self) -> None:
+        writer = self.__dict__.pop("_writer", None)
+        _say("predictions", self.trainer, writer.written if writer is not None else None)
 
 
 class DataOnlyCLI(MERLightningCLI):
@@ -105,6 +136,37 @@ class DataOnlyCLI(MERLightningCLI):
         config = parser.parse_object({"data": self.config["data"].as_dict()})
         self.config_init = parser.instantiate_classes(config)
         self.datamodule = self.config_init["data"]
+
+
+def without_lr_monitor(callbacks: Any) -> list[Any]:
+    """``trainer.callbacks`` (a list, one callback or None) without its ``LearningRateMonitor``s."""
+    if callbacks is None:
+        return []
+    listed = callbacks if isinstance(callbacks, list) else [callbacks]
+    return [callback for callback in listed if not isinstance(callback, LearningRateMonitor)]
+
+
+def _check_accelerator(accelerator: Any) -> None:
+    """``accelerator: gpu`` (or ``cuda``) where torch sees no GPU: one line naming the CPU way instead."""
+    if accelerator not in ("gpu", "cuda"):
+        return
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
+
+    if CUDAAccelerator.is_available() or (accelerator == "gpu" and MPSAccelerator.is_available()):
+        return
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    raise MisconfigurationException(
+        f"trainer.accelerator {accelerator}: torch sees no GPU on this machine (torch "
+        f"{torch.__version__}, torch.cuda.is_available() False); run on the CPU with "
+        "--trainer.accelerator cpu, or use configs/<database>_cpu.yaml"
+    )
+
+
+def _say(what: str, trainer: Trainer, path: Path | None) -> None:
+    """``checkpoint: PATH`` on stdout, once (rank zero), after the command wrote it."""
+    if path is not None and trainer.is_global_zero:
+        print(f"{what}: {path}", flush=True)
 
 
 def _exit(error: CheckpointError) -> NoReturn:

@@ -64,6 +64,15 @@ def test_usage_errors_are_2_in_one_line(capsys: pytest.CaptureFixture[str]) -> N
     ]
 
 
+def test_lightnings_misconfiguration_is_2_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    error = MisconfigurationException("`Trainer(strategy='ddp')` needs\n  more than one device.")
+    assert exit_code(error) == exit_codes.USAGE
+    assert run_command(lambda: raising(error)) == 2
+    assert capsys.readouterr().err == "error: `Trainer(strategy='ddp')` needs more than one device.\n"
+
+
 def test_a_bug_keeps_its_traceback_and_help_its_exit() -> None:
     with pytest.raises(LookupError):  # not named as a usage error by the command: a bug
         run_command(lambda: raising(LookupError("bug")))

@@ -35,7 +35,7 @@ def test_fit_test_predict_through_main(
     monkeypatch.chdir(tmp_path)  # the config's CSVLogger writes under ./lightning_logs
     fold = [*base_args, "--data.init_args.test_subject=sub02"]
     assert main(["fit", *fold, "--trainer.max_epochs=2"]) == 0
-    checkpoints = sorted(tmp_path.glob("lightning_logs/**/*.ckpt"))
+    checkpoints = sorted(tmp_path.glob("lightning_logs/**/last.ckpt"))  # beside epoch=1-step=N.ckpt
     assert len(checkpoints) == 1
     assert main(["test", *fold, f"--ckpt_path={checkpoints[0]}"]) == 0
     assert main(["predict", *fold, f"--ckpt_path={checkpoints[0]}"]) == 0

@@ -123,7 +123,7 @@ def fitted(cli_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> Pat
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(run)  # the config's CSVLogger writes under ./lightning_logs
         assert main(["fit", *cli_args]) == 0
-    (path,) = run.glob("lightning_logs/**/*.ckpt")
+    (path,) = run.glob("lightning_logs/**/last.ckpt")  # beside Lightning's epoch=0-step=N.ckpt
     return path
 
 
