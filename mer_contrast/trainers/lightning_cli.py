@@ -24,6 +24,7 @@ from mer_contrast.datamodules import MERDataModule
 from mer_contrast.loso.options import LosoSettings
 from mer_contrast.trainers import MERContrastModule
 from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
+from mer_contrast.trainers.checkpoint_io import use_atomic_checkpoints
 
 
 class ConfigToLoggersCallback(SaveConfigCallback):
@@ -50,6 +51,9 @@ class MERLightningCLI(LightningCLI):
         parser.add_argument(
             "--loso", type=LosoSettings | None, default=None, help="options of `mer-contrast loso`"
         )
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        return use_atomic_checkpoints(super().instantiate_trainer(**kwargs))  # whole or absent, never cut
 
     # ---- --ckpt_path checks: one line naming the file and the fix, no traceback (exit status 2) ----
     def _parse_ckpt_path(self) -> None:

@@ -108,3 +108,25 @@ def test_a_garbled_done_json_is_a_fold_not_done_with_one_warning(
     [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warning.startswith(f"redoing seed0/sub01: {done}: not valid JSON")
     assert not find_conflicts(tmp_path, "h", None).other_config  # not another config's fold either
+
+
+def test_a_full_disk_at_checkpoint_time_is_one_line_naming_the_fold(
+    base_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    def full_disk(obj: Any, handle: Any, *args: Any, **kwargs: Any) -> None:
+        handle.write(b"PK\x03\x04" * 64)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    out = tmp_path / "run"
+    argv = ["--config", str(CONF / "casme2.yaml"), "--out", str(out), "--max-folds", "1"]
+    assert loso_cli.main([*argv, "--", *overrides(base_args), "--trainer.max_epochs=1"]) == 1
+    assert _error_lines(capsys) == [
+        f"error: {out / 'seed0' / 'sub01'}: no space left to write the checkpoint last.ckpt; "
+        "free space there or write the run elsewhere (--out, --trainer.default_root_dir); "
+        "nothing was left under its name; "
+        "finished folds are kept, rerun to resume"
+    ]
+    assert not list(out.glob("seed0/sub01/*.ckpt")) and not list(out.glob("seed0/sub01/.*.tmp"))
