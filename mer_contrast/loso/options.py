@@ -93,7 +93,8 @@ def read_section(configs: Sequence[str | Path]) -> dict[str, Any]:
         except yaml.YAMLError as err:  # as `fit` says it (cli/config_check.py)
             mark = getattr(err, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""
-            raise LosoSectionError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+            problem = getattr(err, "problem", err)
+            raise LosoSectionError(f"{path}{where}: not valid YAML ({problem})") from None
         section = document.get(KEY) if isinstance(document, Mapping) else None
         if section is None:
             continue

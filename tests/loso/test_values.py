@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from mer_contrast.cli import loso as loso_cli
 from mer_contrast.cli.main import main
 from mer_contrast.datamodules import MERDataModule
-from mer_contrast.cli import loso as loso_cli
 
 from .helpers import CONF, overrides
 
