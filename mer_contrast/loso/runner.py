@@ -148,10 +148,14 @@ def build_fold_cli(args: list[str], data_only: bool = False) -> Any:
     ``data_only``: the config is parsed whole but only the datamodule is built (the plan's need).
     """
     from mer_contrast.loggers.quiet import attach
+    from mer_contrast.trainers.checkpoint_io import use_atomic_checkpoints
     from mer_contrast.trainers.lightning_cli import build_cli
 
     attach()  # Lightning's log handlers exist once it is imported
-    return build_cli(args, run=False, data_only=data_only)
+    cli = build_cli(args, run=False, data_only=data_only)
+    if not data_only:  # a fold's checkpoints: whole or absent, a full disk in one line
+        use_atomic_checkpoints(cli.trainer)
+    return cli
 
 
 def make_plan(options: LosoOptions) -> RunPlan:

@@ -12,7 +12,7 @@ that fails (no space left, a read-only folder) is an
 :class:`~mer_contrast.clips.errors.EnvironmentFault` naming the folder, which every command prints as
 one line (exit 1). Remote paths (``s3://`` ...) are left to Lightning's own IO.
 :func:`use_atomic_checkpoints` installs it on a trainer that uses Lightning's default IO (the
-LightningCLI does it for every command, the LOSO folds included).
+LightningCLI's ``fit`` before it starts, the LOSO runner on every fold's trainer).
 """
 
 from __future__ import annotations

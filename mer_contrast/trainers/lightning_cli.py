@@ -52,9 +52,6 @@ class MERLightningCLI(LightningCLI):
             "--loso", type=LosoSettings | None, default=None, help="options of `mer-contrast loso`"
         )
 
-    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        return use_atomic_checkpoints(super().instantiate_trainer(**kwargs))  # whole or absent, never cut
-
     # ---- --ckpt_path checks: one line naming the file and the fix, no traceback (exit status 2) ----
     def _parse_ckpt_path(self) -> None:
         # LightningCLI reads the hyperparameters of --ckpt_path here, before any hook: check it first.
@@ -83,6 +80,7 @@ class MERLightningCLI(LightningCLI):
             _exit(error)
 
     def before_fit(self) -> None:
+        use_atomic_checkpoints(self.trainer)  # whole or absent, never cut (checkpoint_io.py)
         self._weights_only("fit")  # resuming from --ckpt_path
 
     def before_validate(self) -> None:

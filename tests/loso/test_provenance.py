@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from mer_contrast.cli import loso as loso_cli
 from mer_contrast.datamodules import MERDataModule
-from mer_contrast.loso import cli as loso_cli
 from mer_contrast.loso import report
 from mer_contrast.loso.provenance import DATA_KEY, data_fingerprint, find_conflicts
 from mer_contrast.loso.store import fold_dir, read_predictions, write_json

@@ -130,3 +130,22 @@ def test_a_full_disk_at_checkpoint_time_is_one_line_naming_the_fold(
         "finished folds are kept, rerun to resume"
     ]
     assert not list(out.glob("seed0/sub01/*.ckpt")) and not list(out.glob("seed0/sub01/.*.tmp"))
+
+
+def test_a_full_disk_in_fit_is_one_line_naming_the_folder(
+    base_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from mer_contrast.cli.main import main
+
+    def full_disk(obj: Any, handle: Any, *args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.chdir(tmp_path)  # the config's CSVLogger writes under ./lightning_logs
+    monkeypatch.setattr(torch, "save", full_disk)
+    fold = [*base_args, "--data.init_args.test_subject=sub02", "--trainer.max_epochs=1"]
+    assert main(["fit", *fold]) == 1
+    [line] = _error_lines(capsys)
+    assert line.startswith("error: ") and "checkpoints: no space left to write the checkpoint" in line
+    assert not list(tmp_path.glob("lightning_logs/**/*.ckpt"))
