@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from mer_contrast.clips.errors import find_cause, find_fault
 from mer_contrast.datasets.errors import DATA_ERRORS
-from mer_contrast.files import FolderBusy, FolderUnusable, folder_lock, unusable_folder
+from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, folder_lock, unusable_folder
 from mer_contrast.loso.provenance import find_conflicts, unknown_note
 from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
 from mer_contrast.loso.schedule import fold_command, run_folds
@@ -81,6 +82,23 @@ def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
     return plan
 
 
+@contextlib.contextmanager
+def _run_lock(out: Path) -> Iterator[None]:
+    """Hold ``out``'s lock; a folder made only to hold it is removed again when the run stopped
+    before it wrote anything (a missing config, another config's folds, a bad value)."""
+    fresh = not out.exists()
+    try:
+        with folder_lock(out, busy_fix=BUSY_FIX, unusable_fix=OUT_FIX):
+            yield
+    except (FolderBusy, FolderUnusable) as err:
+        raise RunRefused(str(err)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            if fresh and [entry.name for entry in out.iterdir()] == [LOCK_FILE]:
+                (out / LOCK_FILE).unlink()
+                out.rmdir()
+
+
 def run(
     options: LosoOptions,
     *,
@@ -97,10 +115,7 @@ def run(
     """
     with contextlib.ExitStack() as held:
         if fold_index is None and is_rank_zero():  # a DDP fold's other ranks run under rank 0's lock
-            try:
-                held.enter_context(folder_lock(options.output_dir(), busy_fix=BUSY_FIX, unusable_fix=OUT_FIX))
-            except (FolderBusy, FolderUnusable) as err:
-                raise RunRefused(str(err)) from None
+            held.enter_context(_run_lock(options.output_dir()))
         plan = plan_run(options, force=force)
         try:
             write_metadata(plan, options)
