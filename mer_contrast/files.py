@@ -15,13 +15,23 @@
   target with ``os.replace``, so a reader (or a run resumed after a crash) finds the old file or the
   whole new one, never a half-written one. The temporary file gets the permissions a plain ``open``
   would give (the umask's), and is deleted when the write fails.
+* :func:`folder_lock`: one process at a time writes a run folder (``loso --out``, ``report``, ``bench
+  suite --out``). The lock is ``filelock``'s (an OS lock, released on every exit, even a crash); its
+  companion file ``<lock>.owner`` says who holds it (pid, host, start time, command), so a second run
+  fails at once with :class:`FolderBusy` naming them. A folder that is a file or cannot be written is
+  :class:`FolderUnusable`, one line naming it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import os
 import secrets
+import shlex
+import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -32,13 +42,20 @@ import yaml
 __all__ = [
     "APP_NAME",
     "CACHE_ENV",
+    "LOCK_FILE",
     "SECTIONS",
+    "FolderBusy",
+    "FolderUnusable",
     "atomic_write",
     "cache_root",
     "config_texts",
     "find_config",
+    "folder_lock",
     "load_config",
+    "lock_holder",
+    "running_command",
     "section_file",
+    "unusable_folder",
 ]
 
 APP_NAME = "mer-contrast"
@@ -72,6 +89,95 @@ def atomic_write(path: Path | str, mode: Literal["wb", "w"] = "wb") -> Iterator[
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+LOCK_FILE = ".lock"
+OWNER_SUFFIX = ".owner"
+
+
+class FolderBusy(RuntimeError):
+    """Another process holds a folder's lock; ``str(err)`` is one line naming it and what to do."""
+
+
+class FolderUnusable(ValueError):
+    """An output folder that is a file or cannot be written; ``str(err)`` is one line naming it."""
+
+
+def running_command() -> str:
+    """This process's command line as it was typed (``mer-contrast loso --config ...``)."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    return shlex.join([APP_NAME if program in ("__main__.py", APP_NAME) else program, *sys.argv[1:]])
+
+
+def lock_holder(lock_path: Path | str) -> str:
+    """Who holds ``lock_path``, from its companion file: pid, host, start time and command."""
+    owner_path = Path(f"{lock_path}{OWNER_SUFFIX}")
+    try:
+        owner = json.loads(owner_path.read_text())
+        return f"pid {owner['pid']} on {owner['host']} (started {owner['started']}: {owner['command']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"another process (it has not written {owner_path.name} yet)"
+
+
+def unusable_folder(folder: Path, error: OSError, fix: str = "") -> FolderUnusable:
+    """The one-line error of a folder that ``error`` stopped from being made or written."""
+    what = (
+        "is a file, not a folder"
+        if isinstance(error, (FileExistsError, NotADirectoryError))
+        else (f"cannot be written ({error.strerror or error})")
+    )
+    return FolderUnusable(f"{folder}: {what}" + (f"; {fix}" if fix else ""))
+
+
+@contextlib.contextmanager
+def folder_lock(
+    folder: Path | str,
+    *,
+    lock_name: str = LOCK_FILE,
+    busy_fix: str = "wait for it to end (or stop it), or use another folder",
+    unusable_fix: str = "use a folder you can write to",
+    command: str | None = None,
+) -> Iterator[Path]:
+    """Hold ``folder/lock_name`` (the folder is created when missing) for the ``with`` block.
+
+    Fails at once, never waits: :class:`FolderBusy` (``"<folder> is in use by pid ... ; <busy_fix>"``)
+    when another process holds it, :class:`FolderUnusable` (``"<folder>: is a file ...; <unusable_fix>"``)
+    when the folder is a file or cannot be written. The companion file ``<lock>.owner`` records this
+    process (``command``: default, the command line) while it holds the lock. Yields the lock's path.
+    """
+    import filelock
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise unusable_folder(folder, err, unusable_fix) from None
+    lock_path = folder / lock_name
+    lock = filelock.FileLock(lock_path, timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise FolderBusy(f"{folder} is in use by {lock_holder(lock_path)}; {busy_fix}") from None
+    except OSError as err:
+        raise unusable_folder(folder, err, unusable_fix) from None
+    owner_path = Path(f"{lock_path}{OWNER_SUFFIX}")
+    try:
+        owner = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "command": command or running_command(),
+        }
+        try:
+            with atomic_write(owner_path, "w") as handle:
+                handle.write(json.dumps(owner) + "\n")
+        except OSError as err:
+            raise unusable_folder(folder, err, unusable_fix) from None
+        yield lock_path
+    finally:
+        with contextlib.suppress(OSError):
+            owner_path.unlink()  # before the lock is let go: the next holder writes its own
+        lock.release()
 
 
 SECTIONS = ("trainer", "model", "data")

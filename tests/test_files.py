@@ -1,14 +1,20 @@
-"""The cache root and the atomic write every writer of the package goes through."""
+"""The cache root, the atomic write every writer of the package goes through, and the folder lock."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import socket
 import stat
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lock_holder import hold_in_another_process
 
-from mer_contrast.files import atomic_write, cache_root
+from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, atomic_write, cache_root, folder_lock
 
 
 def test_cache_root_defaults_to_the_home_cache_folder(
@@ -78,3 +84,53 @@ def test_atomic_write_gives_the_permissions_of_a_plain_open(tmp_path: Path) -> N
 def test_atomic_write_into_a_missing_folder_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "gone" / "x.txt", "w") as handle:
         handle.write("x")
+
+
+def test_a_held_folder_is_refused_at_once_naming_its_holder(tmp_path: Path) -> None:
+    holder = hold_in_another_process(tmp_path / "run", f"mer-contrast loso --out {tmp_path / 'run'}")
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(FolderBusy) as refused,
+            folder_lock(tmp_path / "run", busy_fix="pass another --out"),
+        ):
+            pass
+        assert time.monotonic() - started < 1.0
+        line = str(refused.value)
+        assert line.startswith(f"{tmp_path / 'run'} is in use by pid {holder.pid} on {socket.gethostname()}")
+        assert f"mer-contrast loso --out {tmp_path / 'run'}" in line and "UTC" in line
+        assert line.endswith("; pass another --out") and "\n" not in line
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder_lock(tmp_path / "run"):  # a killed holder's lock is free again
+        owner = json.loads((tmp_path / "run" / f"{LOCK_FILE}.owner").read_text())
+        assert owner["pid"] == os.getpid()
+
+
+def test_the_lock_is_let_go_when_the_block_raises(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="boom"), folder_lock(tmp_path):
+        raise RuntimeError("boom")
+    assert not (tmp_path / f"{LOCK_FILE}.owner").exists()
+    with folder_lock(tmp_path):
+        pass
+
+
+def test_a_file_or_an_unwritable_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FolderUnusable, match=r"file: is a file, not a folder; pass another --out$"):
+        with folder_lock(tmp_path / "file", unusable_fix="pass another --out"):
+            pass
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    real_open = os.open
+
+    def refuse(path: Any, *args: Any, **kwargs: Any) -> int:  # tests run as root: chmod would not refuse
+        if str(path).startswith(str(read_only)):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(FolderUnusable, match=r"read_only: cannot be written \(Permission denied\)$"):
+        with folder_lock(read_only, unusable_fix=""):
+            pass

@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Iterable
@@ -188,8 +189,26 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     """``bench suite`` with its parsed options and LightningCLI overrides: 0, or 1 when a unit failed.
 
     Bad options or missing inputs raise :class:`SuiteError`, SIGTERM :class:`SuiteTerminated` (the
-    workers are stopped, finished units kept).
+    workers are stopped, finished units kept). The suite holds ``--out``'s lock
+    (:func:`mer_contrast.files.folder_lock`): a second suite on it is a :class:`SuiteError` naming the first.
     """
+    from mer_contrast.files import FolderBusy, FolderUnusable, folder_lock
+
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(
+                folder_lock(
+                    args.out,
+                    busy_fix="wait for it to end, or pass another --out",
+                    unusable_fix="pass another --out",
+                )
+            )
+        except (FolderBusy, FolderUnusable) as err:
+            raise SuiteError(str(err)) from None
+        return _run_held(args, extra)
+
+
+def _run_held(args: argparse.Namespace, extra: list[str]) -> int:
     from mer_contrast.bench.suite_table import aggregate, render_markdown
     from mer_contrast.loso.store import write_json
 

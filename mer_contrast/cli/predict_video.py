@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mer_contrast.cli.tool_parser import ToolParser
+from mer_contrast.cli.tool_parser import ToolParser, positive_number
 from mer_contrast.spot.source import SpotError
 from mer_contrast.spot.spotting import SpotConfig
 
@@ -31,7 +31,9 @@ def build_parser() -> ToolParser:
     parser.add_argument("--ckpt_path", type=Path, default=None, help="checkpoint of `mer-contrast fit`")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: beside the input)")
     parser.add_argument("--json", action="store_true", help="print the table as JSON to stdout")
-    parser.add_argument("--fps", type=float, default=None, help="frame rate (frame folders: default 200)")
+    parser.add_argument(
+        "--fps", type=positive_number, default=None, help="frame rate (frame folders: default 200)"
+    )
     parser.add_argument("--z", type=float, default=SpotConfig.z, help="threshold: baseline + z robust std")
     parser.add_argument(
         "--kinds", default="micro,macro", help="kinds to report: micro (<= 0.5 s), macro, or micro,macro"

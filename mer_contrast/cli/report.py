@@ -21,12 +21,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="write the files without printing the report")
     args = parser.parse_args(argv)
     try:
-        summary = report.write_report(args.out, plots=not args.no_plots)
+        summary, not_written = report.report_run(args.out, plots=not args.no_plots)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}")
         return 1
-    if not args.quiet:
+    if not args.quiet or not_written:
         report.print_report(summary)
+    if not_written:
+        print(f"error: summary files not written: {not_written}", file=sys.stderr)
+        return 1
     print(
         f"wrote {Path(args.out) / 'summary.json'}, summary.md"
         + ("" if args.no_plots else ", confusion_*.png")

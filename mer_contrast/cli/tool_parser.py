@@ -118,6 +118,17 @@ def comma_ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers: {text!r}") from err
 
 
+def positive_number(text: str) -> float:
+    """A value above zero (a frame rate): ``"-200"`` and ``"0"`` are refused in one line."""
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected a number: {text!r}") from err
+    if not value > 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+    return value
+
+
 def split_overrides(argv: Sequence[str] | None) -> tuple[list[str], list[str]]:
     """The tool's own arguments and the LightningCLI overrides (after ``--``, or ``--trainer.*`` ...).
 

@@ -9,26 +9,42 @@
 It raises what stops a run before its first fold (:class:`RunRefused`: a config, a folder, another
 config's folds in ``out``; jsonargparse's ``ArgumentError``; an environment fault) and returns the
 exit code of the folds (0, or 1 when one failed); :mod:`mer_contrast.cli.exit_codes` maps the rest.
+
+A run holds the lock of its output folder (:func:`mer_contrast.files.folder_lock`) from before the
+plan to after the report: a second run on the same ``out`` is refused at once, naming the first.
+A ``--fold-index`` run (a SLURM array task, a ``--parallel-gpus`` child) holds only its fold's lock
+(:mod:`~mer_contrast.loso.schedule`), so the tasks of one array run side by side.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from mer_contrast.clips.errors import find_cause, find_fault
 from mer_contrast.datasets.errors import DATA_ERRORS
+from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, folder_lock, unusable_folder
 from mer_contrast.loso.provenance import find_conflicts, unknown_note
-from mer_contrast.loso.runner import LosoOptions, RunPlan, make_plan, write_metadata
+from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
 from mer_contrast.loso.schedule import fold_command, run_folds
 
-__all__ = ["RunRefused", "plan_run", "run"]
+__all__ = ["BUSY_FIX", "RunRefused", "plan_run", "run"]
 
 log = logging.getLogger(__name__)
 
 
 class RunRefused(ValueError):
     """A run that cannot start as asked; ``str(err)`` is one line naming what to change (exit 2)."""
+
+
+OUT_FIX = "pass another --out"
+#: What to do about an ``--out`` another run holds.
+BUSY_FIX = (
+    "wait for it to end (or stop it), or pass another --out; `mer-contrast report DIR` shows its "
+    "finished folds meanwhile"
+)
 
 
 def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
@@ -66,6 +82,23 @@ def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
     return plan
 
 
+@contextlib.contextmanager
+def _run_lock(out: Path) -> Iterator[None]:
+    """Hold ``out``'s lock; a folder made only to hold it is removed again when the run stopped
+    before it wrote anything (a missing config, another config's folds, a bad value)."""
+    fresh = not out.exists()
+    try:
+        with folder_lock(out, busy_fix=BUSY_FIX, unusable_fix=OUT_FIX):
+            yield
+    except (FolderBusy, FolderUnusable) as err:
+        raise RunRefused(str(err)) from None
+    finally:
+        with contextlib.suppress(OSError):
+            if fresh and [entry.name for entry in out.iterdir()] == [LOCK_FILE]:
+                (out / LOCK_FILE).unlink()
+                out.rmdir()
+
+
 def run(
     options: LosoOptions,
     *,
@@ -80,14 +113,20 @@ def run(
     redo another config's folds in ``out``; ``child_argv``: the ``loso`` arguments of the child
     processes with ``options.parallel_gpus`` (default: built from ``options``). Returns the exit code.
     """
-    plan = plan_run(options, force=force)
-    write_metadata(plan, options)
-    return run_folds(
-        options,
-        plan,
-        fold_index=fold_index,
-        gpus=options.parallel_gpus,
-        procs_per_gpu=options.procs_per_gpu,
-        child_argv=fold_command(options, force) if child_argv is None else child_argv,
-        report=report,
-    )
+    with contextlib.ExitStack() as held:
+        if fold_index is None and is_rank_zero():  # a DDP fold's other ranks run under rank 0's lock
+            held.enter_context(_run_lock(options.output_dir()))
+        plan = plan_run(options, force=force)
+        try:
+            write_metadata(plan, options)
+        except OSError as err:  # a --fold-index run: no lock made the folder first
+            raise RunRefused(str(unusable_folder(plan.out, err, OUT_FIX))) from err
+        return run_folds(
+            options,
+            plan,
+            fold_index=fold_index,
+            gpus=options.parallel_gpus,
+            procs_per_gpu=options.procs_per_gpu,
+            child_argv=fold_command(options, force) if child_argv is None else child_argv,
+            report=report,
+        )

@@ -88,7 +88,13 @@ def read_section(configs: Sequence[str | Path]) -> dict[str, Any]:
         path = Path(config)
         if not path.is_file():
             continue  # the runner names a missing config file
-        document = yaml.safe_load(path.read_text()) or {}
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:  # as `fit` says it (cli/config_check.py)
+            mark = getattr(err, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", err)
+            raise LosoSectionError(f"{path}{where}: not valid YAML ({problem})") from None
         section = document.get(KEY) if isinstance(document, Mapping) else None
         if section is None:
             continue

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 import mer_contrast
+from mer_contrast.files import FolderBusy, FolderUnusable, atomic_write, folder_lock
 from mer_contrast.loso.metrics import confusion_of_rows, mean_std, metrics_of_rows, per_fold_metrics
 from mer_contrast.loso.provenance import DATA_KEY, data_status, unknown_note
 from mer_contrast.loso.store import (
@@ -38,7 +39,15 @@ from mer_contrast.loso.store import (
 )
 from mer_contrast.metrics import METRIC_NAMES, metrics_from_confusion, metrics_from_labels
 
-__all__ = ["chance_levels", "collect", "print_report", "render_markdown", "summarize", "write_report"]
+__all__ = [
+    "chance_levels",
+    "collect",
+    "print_report",
+    "render_markdown",
+    "report_run",
+    "summarize",
+    "write_report",
+]
 
 OPTIMISTIC_NOTE = (
     "The epoch was chosen with the test subject's labels. This is not an estimate of accuracy on unseen "
@@ -53,7 +62,8 @@ def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list
     A fold is left out, with the reason in the third list, when its config hash is not the run's (a
     rerun with other settings on the same ``--out``), when it was made on other data than the run's
     (a relabelled clip, changed frames: :mod:`~mer_contrast.loso.provenance`), when it is outside the
-    run's seeds and subjects, or when its prediction files disagree with its ``done.json``: folds of
+    run's seeds and subjects, when its ``done.json`` is damaged, or when its prediction files disagree
+    with it (a row count, a clip twice): folds of
     two configs or two versions of the data are never pooled, and no subject is pooled short. A
     fold that recorded no data hash (made before runs did) is pooled, and marked ``data_unknown``.
     """
@@ -67,8 +77,12 @@ def collect(out: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]], list
     subjects = set(meta.get("folds") or ())
     folds, excluded = [], []
     for done_path in done_paths(out):
-        done = read_json(done_path)
         name = f"{done_path.parent.parent.name}/{done_path.parent.name}"
+        try:
+            done = read_json(done_path)
+        except ValueError as err:  # garbled: the fold did not provably finish (`loso` redoes it)
+            excluded.append(f"{name}: {str(err).split(';')[0]}; rerun `loso` to redo it")
+            continue
         if run_hash and done.get("config_hash") != run_hash:
             excluded.append(
                 f"{name}: made with another config (hash {done.get('config_hash')}, run {run_hash})"
@@ -245,12 +259,16 @@ def render_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(out: str | Path, plots: bool = True) -> dict[str, Any]:
-    """Write ``summary.json``, ``summary.md`` and ``confusion_<selection>.png`` into ``out``; return it."""
+def write_report(
+    out: str | Path, plots: bool = True, summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write ``summary.json``, ``summary.md`` and ``confusion_<selection>.png`` into ``out``; return the
+    summary (``summary``: already made by :func:`summarize`). The caller holds the folder's lock."""
     out = Path(out)
-    summary = summarize(out)
+    summary = summarize(out) if summary is None else summary
     write_json(out / "summary.json", summary)
-    (out / "summary.md").write_text(render_markdown(summary))
+    with atomic_write(out / "summary.md", "w") as handle:
+        handle.write(render_markdown(summary))
     if plots:
         from mer_contrast.loso.plots import plot_confusion
 
@@ -264,6 +282,24 @@ def write_report(out: str | Path, plots: bool = True) -> dict[str, Any]:
                     out / f"confusion_{key}.png",
                 )
     return summary
+
+
+def report_run(out: str | Path, plots: bool = True) -> tuple[dict[str, Any], str | None]:
+    """``mer-contrast report``: the summary of ``out``, and its files written under the folder's lock.
+
+    Returns ``(summary, None)``, or ``(summary, why)`` when the files could not be written (a
+    read-only folder, a full disk, a ``loso`` run that holds the folder and writes its own report):
+    the summary is still whole, for printing. Raises what :func:`summarize` raises.
+    """
+    summary = summarize(out)
+    try:
+        with folder_lock(out, busy_fix="it writes them itself when it ends", unusable_fix=""):
+            write_report(out, plots, summary=summary)
+    except (FolderBusy, FolderUnusable) as err:
+        return summary, str(err)
+    except OSError as err:
+        return summary, f"{err.filename or out}: {err.strerror or err}"
+    return summary, None
 
 
 def print_report(summary: dict[str, Any]) -> None:

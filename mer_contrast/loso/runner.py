@@ -148,10 +148,14 @@ def build_fold_cli(args: list[str], data_only: bool = False) -> Any:
     ``data_only``: the config is parsed whole but only the datamodule is built (the plan's need).
     """
     from mer_contrast.loggers.quiet import attach
+    from mer_contrast.trainers.checkpoint_io import use_atomic_checkpoints
     from mer_contrast.trainers.lightning_cli import build_cli
 
     attach()  # Lightning's log handlers exist once it is imported
-    return build_cli(args, run=False, data_only=data_only)
+    cli = build_cli(args, run=False, data_only=data_only)
+    if not data_only:  # a fold's checkpoints: whole or absent, a full disk in one line
+        use_atomic_checkpoints(cli.trainer)
+    return cli
 
 
 def make_plan(options: LosoOptions) -> RunPlan:
@@ -220,15 +224,20 @@ def wanted_selections(options: LosoOptions, val_strategy: str) -> list[str]:
     return keys
 
 
-def is_done(plan: RunPlan, options: LosoOptions, spec: FoldSpec) -> bool:
+def is_done(plan: RunPlan, options: LosoOptions, spec: FoldSpec, warn: bool = True) -> bool:
     """True when the fold finished under the same config hash with every requested selection.
 
     A fold made on other data (another data hash) is not done; one that recorded no data hash (an
-    older run) counts as done. A fold whose prediction files disagree with its ``done.json`` is
-    redone, with a warning.
+    older run) counts as done. A fold whose ``done.json`` is damaged, or whose prediction files
+    disagree with it, is redone, with a warning (``warn``).
     """
     folder = fold_dir(plan.out, spec.seed, spec.subject)
-    done = read_done(folder)
+    try:
+        done = read_done(folder)
+    except ValueError as err:  # a garbled done.json: the fold did not provably finish
+        if warn:
+            log.warning("redoing seed%s/%s: %s", spec.seed, spec.subject, str(err).split(";")[0])
+        return False
     if done is None or done.get("config_hash") != plan.config_hash:
         return False
     if data_status(done, plan.data_hash) == "other":
@@ -237,7 +246,8 @@ def is_done(plan: RunPlan, options: LosoOptions, spec: FoldSpec) -> bool:
         return False
     problem = fold_problem(folder, done)
     if problem is not None:
-        log.warning("redoing seed%s/%s: %s", spec.seed, spec.subject, problem)
+        if warn:
+            log.warning("redoing seed%s/%s: %s", spec.seed, spec.subject, problem)
         return False
     return True
 

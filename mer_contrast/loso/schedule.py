@@ -5,10 +5,15 @@ Parallel folds are ``CUDA_VISIBLE_DEVICES=i mer-contrast loso ... --fold-index K
 device). Each child is an ordinary single-fold run (the same code path as a SLURM array task), so a
 crash in one fold leaves the others and the resumable state intact; its output goes to
 ``DIR/seed{S}/{subject}.log`` (next to the fold folder, which the child recreates).
+
+A fold is run under its own lock, ``DIR/seed{S}/.{subject}.lock`` (beside the folder it recreates):
+two processes never write one fold, whether two tasks of a SLURM array were given one index or a
+whole run meets a task; the second says who holds it and leaves the fold to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -21,12 +26,21 @@ from pathlib import Path
 from typing import IO, Any
 
 from mer_contrast.clips.errors import find_fault
+from mer_contrast.files import FolderBusy, folder_lock
 from mer_contrast.loso.options import FIELDS
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, is_rank_zero, run_fold
 from mer_contrast.loso.store import fold_dir, read_predictions
 
-__all__ = ["SCHEDULING", "fold_command", "fold_log", "fold_metrics", "run_folds", "run_parallel"]
+__all__ = [
+    "SCHEDULING",
+    "fold_command",
+    "fold_lock",
+    "fold_log",
+    "fold_metrics",
+    "run_folds",
+    "run_parallel",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +84,19 @@ def fold_metrics(plan: RunPlan, spec: FoldSpec, done: dict[str, Any]) -> dict[st
     return scores
 
 
+def fold_lock(plan: RunPlan, spec: FoldSpec) -> contextlib.AbstractContextManager[Any]:
+    """The lock of one fold (:class:`~mer_contrast.files.FolderBusy` when another process runs it);
+    none in a DDP fold's other ranks, which run under rank 0's."""
+    if not is_rank_zero():
+        return contextlib.nullcontext()
+    folder = fold_dir(plan.out, spec.seed, spec.subject)
+    return folder_lock(
+        folder.parent,
+        lock_name=f".{folder.name}.lock",
+        busy_fix="that process is running this fold; let it finish, then rerun to pool it",
+    )
+
+
 def _free_accelerator_memory() -> None:
     import torch
 
@@ -98,10 +125,15 @@ def run_folds(
             )
             return 2
         spec = plan.folds[fold_index]
-        if is_done(plan, options, spec):
-            log.info("seed%d/%s is already done; nothing to do", spec.seed, spec.subject)
-            return 0
-        run_fold(options, plan, spec)
+        try:
+            with fold_lock(plan, spec):
+                if is_done(plan, options, spec):
+                    log.info("seed%d/%s is already done; nothing to do", spec.seed, spec.subject)
+                    return 0
+                run_fold(options, plan, spec)
+        except FolderBusy as err:
+            log.error("seed%d/%s: %s", spec.seed, spec.subject, err)
+            return 1
         return 0
 
     pending = [spec for spec in plan.folds if not is_done(plan, options, spec)]
@@ -110,6 +142,7 @@ def run_folds(
         log.info("%d of %d folds already done (same config and data): skipped", skipped, len(plan.folds))
     progress = FoldProgress(len(plan.folds), skipped=skipped)
     failed: list[FoldSpec] = []
+    busy: list[FoldSpec] = []  # run by another process (a SLURM task): left to it
     if gpus > 0 and pending:
         failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
@@ -117,9 +150,18 @@ def run_folds(
             name = f"seed{spec.seed}/{spec.subject}"
             progress.start(name)
             try:
-                done = run_fold(options, plan, spec)
+                with fold_lock(plan, spec):
+                    # finished meanwhile by another process (it held the lock): nothing to redo
+                    done = (
+                        run_fold(options, plan, spec) if not is_done(plan, options, spec, warn=False) else {}
+                    )
             except KeyboardInterrupt:
                 raise
+            except FolderBusy as err:
+                log.error("%s: %s", name, err)
+                busy.append(spec)
+                progress.finish(name, ok=False)
+                continue
             except Exception as err:
                 # The machine, not this fold (also when jsonargparse wrapped it): every later fold
                 # would fail the same way.
@@ -139,6 +181,12 @@ def run_folds(
             finally:
                 _free_accelerator_memory()
             progress.finish(name, fold_metrics(plan, spec, done) if done else None)
+    if busy:
+        log.error(
+            "%d fold(s) left to the process running them: %s; rerun when it ends to pool them",
+            len(busy),
+            ", ".join(f"seed{s.seed}/{s.subject}" for s in busy),
+        )
     if failed:
         names = ", ".join(f"seed{s.seed}/{s.subject} (--fold-index {s.index})" for s in failed)
         log.error("%d fold(s) failed: %s; rerun the same command to retry them", len(failed), names)
@@ -152,7 +200,7 @@ def run_folds(
             return 1
         print_report(summary)
         print(f"report: {plan.out / 'summary.md'} (json, confusion_*.png alongside)")
-    return 1 if failed else 0
+    return 1 if failed or busy else 0
 
 
 def fold_log(plan: RunPlan, spec: FoldSpec) -> Path:

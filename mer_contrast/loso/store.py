@@ -7,6 +7,8 @@
     DIR/seed{S}/{subject}/predictions_{selection}.csv
     DIR/seed{S}/{subject}/last.ckpt   (+ best.ckpt when the epoch was selected on validation data)
     DIR/summary.json, summary.md, confusion_{selection}.png   (written by ``mer-contrast report``)
+    DIR/.lock, DIR/.lock.owner        held by the run (or a report) writing DIR, and who that is
+    DIR/seed{S}/.{subject}.lock       held by the process running that fold (files.folder_lock)
 
 Selections are named by what chose the epoch. Anything chosen with the test subject's labels is marked
 optimistic in every output, so a results table can never pass it off as an honest estimate.
@@ -171,8 +173,9 @@ def read_fold_rows(
 ) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
     """Every selection's prediction rows of a fold with a ``done.json``, and why it cannot be pooled.
 
-    Every selection's CSV must exist, parse, and hold ``n_test`` rows: a file cut short (a full disk,
-    a hand edit, a copy interrupted) would otherwise be pooled as if that subject had fewer clips.
+    Every selection's CSV must exist, parse, and hold ``n_test`` rows, each clip once: a file cut short
+    (a full disk, a hand edit, a copy interrupted) would otherwise be pooled as if that subject had
+    fewer clips, and one mixed from two runs could hold a clip twice and another not at all.
     Returns ``(rows, None)`` when the fold is whole, else ``({}, problem)``.
     """
     folder = Path(folder)
@@ -188,7 +191,21 @@ def read_fold_rows(
             return {}, f"{path}: unreadable ({err})"
         if expected is not None and len(rows[key]) != int(expected):
             return {}, f"{path}: {len(rows[key])} rows, but {folder / DONE_FILE} says n_test {expected}"
+        twice = _repeated_clip(rows[key])
+        if twice is not None:  # the right count, but another clip missing: a file mixed from two runs
+            return {}, f"{path}: clip {twice} appears twice (another clip is missing)"
     return rows, None
+
+
+def _repeated_clip(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """The first ``clip_id`` (within its seed) that a prediction file holds twice, or None."""
+    seen: set[tuple[Any, Any]] = set()
+    for row in rows:
+        key = (row.get("seed"), row.get("clip_id"))
+        if key in seen:
+            return str(row.get("clip_id"))
+        seen.add(key)
+    return None
 
 
 def fold_problem(folder: str | Path, done: Mapping[str, Any]) -> str | None:

@@ -27,6 +27,7 @@ from mer_contrast.datamodules import MERDataModule
 from mer_contrast.loso.options import LosoSettings
 from mer_contrast.trainers import MERContrastModule, fold_outputs
 from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
+from mer_contrast.trainers.checkpoint_io import use_atomic_checkpoints
 
 
 class ConfigToLoggersCallback(SaveConfigCallback):
@@ -91,6 +92,7 @@ class MERLightningCLI(LightningCLI):
         return super().instantiate_trainer(**kwargs)
 
     def before_fit(self) -> None:
+        use_atomic_checkpoints(self.trainer)  # whole or absent, never cut (checkpoint_io.py)
         self._weights_only("fit")  # resuming from --ckpt_path
 
     def after_fit(self) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lock_holder import hold_in_another_process
 
 from mer_contrast.bench import suite, suite_units
 from mer_contrast.bench.suite_table import aggregate, render_markdown
@@ -351,3 +352,20 @@ def test_quick_suite_end_to_end_on_a_tiny_twin(tmp_path: Path, capsys: pytest.Ca
     assert bench_main(argv) == 0
     assert capsys.readouterr().out.count("[skip]") == 4
     assert json.loads((tmp_path / "out" / "suite.json").read_text())["aggregate"] == table["aggregate"]
+
+
+def test_a_second_suite_on_one_out_is_refused_naming_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = f"mer-contrast bench suite --out {tmp_path / 'out'}"
+    holder = hold_in_another_process(tmp_path / "out", first)
+    try:
+        assert suite_cli.main(["--databases", "casme2", "--out", str(tmp_path / "out")]) == 2
+    finally:
+        holder.kill()
+        holder.wait()
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"mer-contrast bench suite: error: {tmp_path / 'out'} is in use by pid {holder.pid}"
+    )
+    assert first in line and line.endswith("or pass another --out")

@@ -113,3 +113,16 @@ def test_split_overrides_keeps_command_line_order() -> None:
     own, extra = split_overrides([*argv, "--", "--model.a=1"])
     assert own == ["--seeds", "0", "--force"]
     assert extra == ["--trainer.max_epochs", "3", "--data.init_args.root=r", "--model.a=1"]
+
+
+@pytest.mark.parametrize("fps", ["-200", "0", "nan"])
+def test_predict_video_refuses_a_frame_rate_not_above_zero_in_one_line(
+    fps: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:  # before the recording or the checkpoint is opened
+        main(["predict-video", str(tmp_path), "--ckpt_path", str(tmp_path / "x.ckpt"), "--fps", fps])
+    assert stopped.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith(
+        f"argument --fps: must be above 0, got {fps}; see `mer-contrast predict-video --help`"
+    )

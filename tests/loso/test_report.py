@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+from lock_holder import hold_in_another_process
 from sklearn.metrics import f1_score
 
 from mer_contrast.cli import report as report_cli
@@ -116,7 +120,68 @@ def test_report_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtur
     _write_fold(tmp_path, 0, "s1", [0], [0], [0])
     (fold_dir(tmp_path, 0, "s1") / "done.json").write_text("{broken")
     assert report_cli.main([str(tmp_path)]) == 1
-    assert "delete it to redo that fold" in capsys.readouterr().out
+    assert "seed0/s1: " in capsys.readouterr().out
+
+
+def test_a_garbled_done_json_is_left_out_naming_the_file(run_dir: Path) -> None:
+    garbled = fold_dir(run_dir, 1, "s2") / "done.json"
+    garbled.write_text('{"subject": "s2", "se')
+    assert report_cli.main([str(run_dir), "--quiet", "--no-plots"]) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["folds_done"] == 3 and summary["missing"] == ["seed1/s2"]
+    [reason] = summary["excluded"]
+    assert reason.startswith(f"seed1/s2: {garbled}: not valid JSON") and reason.endswith(
+        "rerun `loso` to redo it"
+    )
+
+
+def test_a_clip_twice_with_the_right_row_count_is_not_pooled(run_dir: Path) -> None:
+    path = fold_dir(run_dir, 0, "s1") / prediction_file("honest")
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:3], lines[2]]) + "\n")  # s1/c1 twice, s1/c2 gone: still 3 rows
+    summary = report.write_report(run_dir, plots=False)
+    assert f"seed0/s1: {path}: clip s1/c1 appears twice (another clip is missing)" in summary["excluded"]
+    assert summary["missing"] == ["seed0/s1"] and summary["honest"]["pooled"]["n"] == 9
+
+
+def _refuse_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = os.open
+
+    def refuse(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:  # as root, chmod would not refuse
+        if str(path).startswith(str(folder)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+
+
+def test_report_on_a_read_only_run_prints_it_and_says_what_was_not_written(
+    run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _refuse_writes_in(run_dir, monkeypatch)
+    assert report_cli.main([str(run_dir), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert "# LOSO report: toy" in captured.out and "Traceback" not in captured.err
+    assert captured.err.splitlines() == [
+        f"error: summary files not written: {run_dir}: cannot be written (Read-only file system)"
+    ]
+    assert not (run_dir / "summary.json").exists()
+
+
+def test_report_while_loso_holds_the_run_prints_it_and_leaves_the_files_to_loso(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holder = hold_in_another_process(run_dir, "mer-contrast loso --out toy")
+    try:
+        assert report_cli.main([str(run_dir)]) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    captured = capsys.readouterr()
+    assert "# LOSO report: toy" in captured.out
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"error: summary files not written: {run_dir} is in use by pid {holder.pid}")
+    assert line.endswith("it writes them itself when it ends") and not (run_dir / "summary.json").exists()
 
 
 def test_report_pools_only_the_folds_of_its_run(run_dir: Path) -> None:
