@@ -35,7 +35,7 @@ def test_cache_root_is_the_environment_variable_when_set(
 
 
 def test_every_cache_is_below_the_one_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from mer_contrast import help_cache
+    from mer_contrast.cli import help_cache
     from mer_contrast.datamodules.mer import MERDataModule
     from mer_contrast.models.text_tower import default_store_dir
 
