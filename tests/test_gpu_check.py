@@ -20,7 +20,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
-from test_imports import _imports, module_names
+from test_imports import _imports, import_base, module_names
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "requirements" / "gpu.txt"
@@ -59,14 +59,8 @@ def third_party_imports() -> set[str]:
         path = modules[name]
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         for node in _imports(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            else:
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                targets = [f"{base}.{alias.name}" for alias in node.names]
+            base, names = import_base(node, package)
+            targets = [f"{base}.{n}" for n in names] if base else names
             for target in targets:
                 top = target.split(".")[0]
                 if top != "mer_contrast":

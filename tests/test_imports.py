@@ -46,20 +46,26 @@ def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
         yield from _imports(node)
 
 
+def import_base(node: ast.Import | ast.ImportFrom, package: str) -> tuple[str, list[str]]:
+    """``(base, names)`` of one import statement of a module of ``package``: ``import a.b`` gives
+    ``("", ["a.b"])``, ``from ..x import y`` in package ``p.q`` gives ``("p.x", ["y"])``."""
+    if isinstance(node, ast.Import):
+        return "", [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join([*anchor, base] if base else anchor)
+    return base, [alias.name for alias in node.names]
+
+
 def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The package modules that ``name`` imports, each as the most specific module it names."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in _imports(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        else:
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            # `from pkg import sub` imports the submodule; `from pkg import name` only pkg.
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+        base, names = import_base(node, package)
+        # `from pkg import sub` imports the submodule; `from pkg import name` only pkg.
+        targets = [f"{base}.{n}" if f"{base}.{n}" in modules else base for n in names] if base else names
         for target in targets:
             while target and target not in modules:  # `import a.b.c` of a non-module c: a.b
                 target = target.rpartition(".")[0]
