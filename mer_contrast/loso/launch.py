@@ -26,7 +26,7 @@ from pathlib import Path
 from mer_contrast.clips.errors import find_cause, find_fault
 from mer_contrast.datasets.errors import DATA_ERRORS
 from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, folder_lock, unusable_folder
-from mer_contrast.loso.provenance import find_conflicts, unknown_note
+from mer_contrast.loso.provenance import few, find_conflicts, unknown_note
 from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
 from mer_contrast.loso.schedule import fold_command, run_folds
 
@@ -71,11 +71,10 @@ def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
             "overrides or config files); use a new --out, or --force to redo them under this config"
         )
     if conflicts.other_data and not force:
-        shown = ", ".join(conflicts.other_data[:3]) + (" ..." if len(conflicts.other_data) > 3 else "")
         raise RunRefused(
-            f"{plan.out} holds {len(conflicts.other_data)} finished fold(s) ({shown}) made on other data: "
-            "the sheet's rows or labels or the frame files changed since; use a new --out, or --force "
-            "to redo them on this data"
+            f"{plan.out} holds {len(conflicts.other_data)} finished fold(s) ({few(conflicts.other_data)}) "
+            "made on other data: the sheet's rows or labels or the frame files changed since; use a new "
+            "--out, or --force to redo them on this data"
         )
     if conflicts.unknown_data:
         log.warning(unknown_note(conflicts.unknown_data))

@@ -27,7 +27,15 @@ from typing import Any, Literal
 
 from mer_contrast.loso.store import done_paths, read_json
 
-__all__ = ["DATA_KEY", "FoldConflicts", "data_fingerprint", "data_status", "find_conflicts", "unknown_note"]
+__all__ = [
+    "DATA_KEY",
+    "FoldConflicts",
+    "data_fingerprint",
+    "data_status",
+    "few",
+    "find_conflicts",
+    "unknown_note",
+]
 
 DATA_KEY = "data_hash"
 DataStatus = Literal["same", "other", "unknown"]
@@ -108,11 +116,15 @@ def find_conflicts(out: str | Path, config_hash: str, data_hash: str | None) -> 
     return found
 
 
+def few(folds: list[str]) -> str:
+    """The first three fold names of ``folds``, and ``...`` when there are more (for one-line messages)."""
+    return ", ".join(folds[:3]) + (" ..." if len(folds) > 3 else "")
+
+
 def unknown_note(folds: list[str]) -> str:
     """The one-line note on finished folds that recorded no data hash."""
-    shown = ", ".join(folds[:3]) + (" ..." if len(folds) > 3 else "")
     return (
-        f"{len(folds)} finished fold(s) ({shown}) were made before runs recorded their data: whether "
+        f"{len(folds)} finished fold(s) ({few(folds)}) were made before runs recorded their data: whether "
         "the sheet or the frames changed since cannot be checked; they are kept (delete a fold's folder "
         "to redo it)"
     )
