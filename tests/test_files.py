@@ -9,10 +9,10 @@ import socket
 import stat
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lock_holder import hold_in_another_process
+from read_only import refuse_writes_in
 
 from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, atomic_write, cache_root, folder_lock
 
@@ -123,14 +123,7 @@ def test_a_file_or_an_unwritable_folder_is_one_line(tmp_path: Path, monkeypatch:
             pass
     read_only = tmp_path / "read_only"
     read_only.mkdir()
-    real_open = os.open
-
-    def refuse(path: Any, *args: Any, **kwargs: Any) -> int:  # tests run as root: chmod would not refuse
-        if str(path).startswith(str(read_only)):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", refuse)
+    refuse_writes_in(read_only, monkeypatch, errno.EACCES, "Permission denied")
     with pytest.raises(FolderUnusable, match=r"read_only: cannot be written \(Permission denied\)$"):
         with folder_lock(read_only, unusable_fix=""):
             pass

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lock_holder import hold_in_another_process
+from read_only import refuse_writes_in
 from sklearn.metrics import f1_score
 
 from mer_contrast.cli import report as report_cli
@@ -144,21 +142,10 @@ def test_a_clip_twice_with_the_right_row_count_is_not_pooled(run_dir: Path) -> N
     assert summary["missing"] == ["seed0/s1"] and summary["honest"]["pooled"]["n"] == 9
 
 
-def _refuse_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_open = os.open
-
-    def refuse(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:  # as root, chmod would not refuse
-        if str(path).startswith(str(folder)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", refuse)
-
-
 def test_report_on_a_read_only_run_prints_it_and_says_what_was_not_written(
     run_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _refuse_writes_in(run_dir, monkeypatch)
+    refuse_writes_in(run_dir, monkeypatch)
     assert report_cli.main([str(run_dir), "--quiet"]) == 1
     captured = capsys.readouterr()
     assert "# LOSO report: toy" in captured.out and "Traceback" not in captured.err

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lock_holder import hold_in_another_process
+from read_only import refuse_writes_in
 
 from mer_contrast.cli import loso as loso_cli
 from mer_contrast.loso.provenance import find_conflicts
@@ -71,14 +71,7 @@ def test_a_read_only_out_is_one_line(
 ) -> None:
     read_only = tmp_path / "read_only"
     read_only.mkdir()
-    real_open = os.open
-
-    def refuse(path: Any, *args: Any, **kwargs: Any) -> int:  # tests run as root: chmod would not refuse
-        if str(path).startswith(str(read_only)):
-            raise PermissionError(errno.EROFS, "Read-only file system", str(path))
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", refuse)
+    refuse_writes_in(read_only, monkeypatch)
     assert loso_cli.main(["--config", str(CONF / "casme2.yaml"), "--out", str(read_only)]) == 2
     assert _error_lines(capsys) == [
         f"error: {read_only}: cannot be written (Read-only file system); pass another --out"
