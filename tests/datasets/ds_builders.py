@@ -126,16 +126,7 @@ def build_casme2(
 
 
 # ----------------------------------------------------------------------------------------------- MMEW
-MMEW_HEADER = (
-    "Subject",
-    "Filename",
-    "OnsetFrame",
-    "ApexFrame",
-    "OffsetFrame",
-    "Action Units",
-    "Estimated Emotion",
-    "remarks",
-)
+MMEW_HEADER = sheets.MMEW_HEADER  # the one spelling of it
 MMEW_ROWS: list[tuple[object, ...]] = [
     (1, "S01-01-001", 1, 3, 5, "6+12", "happiness", None),
     (1, "S01-04-001", 1, 2, 4, 4, "others", None),  # lives in Micro_Expression/repression/
