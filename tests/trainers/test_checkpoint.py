@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import shlex
 import warnings
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
@@ -22,7 +24,7 @@ from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader
 
 from mer_contrast.cli.main import main
-from mer_contrast.clips.flow import FlowConfig
+from mer_contrast.clips.flow import METHOD_FIELDS, FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
 from mer_contrast.synth import generate
 from mer_contrast.trainers import MERContrastModule
@@ -39,10 +41,15 @@ RECORDED = {
     "image_size": 32,
     "num_frames": 4,
     "span": "onset_apex",
+    "crop": "auto",
     "register": "translation",
     "flow_method": "farneback",
     "flow_pairs": "consecutive",
     "flow_channels": "uv",
+    "flow_size": None,
+    **{f"flow_{name}": getattr(FlowConfig(), name) for name in METHOD_FIELDS["farneback"]},
+    "flow_bound": None,
+    "strain_bound": None,
     "protocol": "casme2-5class",
     "class_names": CLASSES,
 }
@@ -193,12 +200,92 @@ def test_cli_other_clip_settings_are_one_line(
     argv = ["test", *cli_args, f"--ckpt_path={fitted}", "--data.image_size", "48", "--data.num_frames", "5"]
     assert cli_error(argv, capsys) == (
         f"error: {fitted}: trained with image_size 32, num_frames 4; this run has image_size 48, "
-        "num_frames 5: use the training config, or --data.image_size 32 --data.num_frames 4"
+        "num_frames 5: use the training config, or --data.init_args.image_size 32 "
+        "--data.init_args.num_frames 4"
     )
     argv = ["predict", *cli_args, f"--ckpt_path={fitted}", "--data.protocol", "casme2-3class"]
     line = cli_error(argv, capsys)
     assert "trained with protocol casme2-5class, class_names [happiness, disgust," in line
-    assert line.endswith("--data.protocol casme2-5class"), line
+    assert line.endswith("--data.init_args.protocol casme2-5class"), line
+
+
+def test_cli_suggested_fix_is_accepted_and_restores_every_setting(
+    fitted: Path, cli_args: list[str], in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each setting a test run changes is named with both values, and the line's fix makes the run pass."""
+    changed = {
+        "--data.init_args.span": ("onset_apex_offset", "span onset_apex"),
+        "--data.init_args.crop": ("detect", "crop auto"),
+        "--data.init_args.register": ("none", "register translation"),
+        "--data.init_args.flow.pairs": ("onset", "flow_pairs consecutive"),
+        "--data.init_args.flow.channels": ("uv_magnitude", "flow_channels uv"),
+        "--data.init_args.flow.size": ("24", "flow_size None"),  # fixed by --data.init_args.flow '{..}'
+        "--data.init_args.flow.winsize": ("9", "flow_winsize 15"),
+        "--data.init_args.flow_bound": ("2.5", "flow_bound None"),
+    }
+    argv = ["test", *cli_args, f"--ckpt_path={fitted}"]
+    for flag, (value, _) in changed.items():
+        argv += [flag, value]
+    line = cli_error(argv, capsys)
+    assert line.startswith(f"error: {fitted}: trained with "), line
+    trained = line.split("; this run has ")[0]
+    for _value, recorded in changed.values():
+        assert recorded in trained, (recorded, line)
+    fix = shlex.split(line.split(": use the training config, or ")[1])
+    assert "--data.init_args.flow" in fix and "{size: null}" in fix  # jsonargparse refuses flow.size null
+    assert set(fix[::2]) == set(changed) - {"--data.init_args.flow.size"} | {"--data.init_args.flow"}, fix
+    assert main([*argv, *fix]) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "fix"),
+    [
+        ({"crop": "none"}, "crop auto; this run has crop none", "--data.init_args.crop auto"),
+        ({"span": "whole"}, "span onset_apex; this run has span whole", "--data.init_args.span onset_apex"),
+        ({"register": "none"}, "register translation; this run has register none",
+         "--data.init_args.register translation"),
+        ({"num_frames": 6}, "num_frames 4; this run has num_frames 6", "--data.init_args.num_frames 4"),
+        ({"flow.method": "dis"}, "flow_method farneback; this run has flow_method dis",
+         "--data.init_args.flow.method farneback"),
+        ({"flow.size": 64}, "flow_size None; this run has flow_size 64",
+         "--data.init_args.flow '{size: null}'"),
+        ({"flow.pairs": "onset_apex"}, "flow_pairs consecutive; this run has flow_pairs onset_apex",
+         "--data.init_args.flow.pairs consecutive"),
+        ({"flow.channels": "uv_strain"}, "flow_channels uv; this run has flow_channels uv_strain",
+         "--data.init_args.flow.channels uv"),
+        ({"flow.poly_sigma": 1.5}, "flow_poly_sigma 1.2; this run has flow_poly_sigma 1.5",
+         "--data.init_args.flow.poly_sigma 1.2"),
+        ({"strain_bound": 0.5}, "strain_bound None; this run has strain_bound 0.5",
+         "--data.init_args.strain_bound null"),
+    ],
+)  # fmt: skip
+def test_each_data_setting_is_checked(change: dict[str, object], reason: str, fix: str) -> None:
+    data = OtherClips()
+    clip, flow = {"image_size": 32}, {}
+    for key, value in change.items():
+        if key.startswith("flow."):
+            flow[key.removeprefix("flow.")] = value
+        elif key in ("num_frames", "strain_bound"):
+            setattr(data, key, value)
+        else:
+            clip[key] = value
+    data.clip_config = replace(data.clip_config, **clip, flow=replace(data.clip_config.flow, **flow))
+    recorded = {"mer_contrast": {"clip_settings": RECORDED}}
+    message = ckpt_module.settings_mismatch("x.ckpt", recorded, data)
+    assert message == f"trained with {reason}: use the training config, or {fix}"
+
+
+def test_a_checkpoint_recording_fewer_settings_is_checked_on_those() -> None:
+    """Checkpoints from before crop and the flow's size were recorded: the rest is still compared."""
+    older = {
+        k: v for k, v in RECORDED.items() if k in ("image_size", "num_frames", "flow_method", "protocol")
+    }
+    data = OtherClips()
+    data.clip_config = replace(data.clip_config, image_size=32, crop="none")
+    assert ckpt_module.settings_mismatch("x.ckpt", {"mer_contrast": {"clip_settings": older}}, data) is None
+    data.clip_config = replace(data.clip_config, flow=replace(data.clip_config.flow, method="dis"))
+    message = ckpt_module.settings_mismatch("x.ckpt", {"mer_contrast": {"clip_settings": older}}, data)
+    assert message is not None and message.startswith("trained with flow_method farneback; this run has")
 
 
 def test_cli_test_loads_weights_only_and_old_checkpoint_warns_once(
