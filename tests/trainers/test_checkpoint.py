@@ -7,9 +7,13 @@ over a tiny synthetic CASME II, as `mer-contrast fit|test|predict` would.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import random
 import re
 import shlex
+import subprocess
+import sys
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +27,7 @@ from lightning.pytorch import LightningDataModule, Trainer
 from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader
 
+import mer_contrast
 from mer_contrast.cli.main import main
 from mer_contrast.clips.flow import METHOD_FIELDS, FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
@@ -306,6 +311,47 @@ def test_cli_test_loads_weights_only_and_old_checkpoint_warns_once(
     with mock.patch.object(ckpt_module.log, "warning") as warn:
         assert main(["test", *cli_args, f"--ckpt_path={old}", "--data.image_size", "48"]) == 0
     assert warn.call_count == 1 and "records no clip settings" in warn.call_args.args[0]
+
+
+def test_cli_test_prints_no_device_or_checkpoint_folder_chatter(
+    fitted: Path, cli_args: list[str], tmp_path: Path
+) -> None:
+    """`test` in another folder than fit's: Lightning's "dirpath has changed" and "GPU available: False"."""
+    argv = [sys.executable, "-m", "mer_contrast", "test", *cli_args, f"--ckpt_path={fitted}"]
+    env = {**os.environ, "PYTHONPATH": str(Path(mer_contrast.__file__).parents[1])}  # this checkout
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    chatter = [
+        "GPU available",
+        "TPU available",
+        "HPU available",
+        "dirpath has changed",
+        "exists and is not empty",
+    ]
+    assert [text for text in chatter if text in output] == [], output
+    assert "test_uf1" in output and "Restoring states from the checkpoint" in output
+
+
+def test_device_lines_and_checkpoint_folder_warnings_stay_where_they_matter() -> None:
+    from mer_contrast.loggers import quiet
+
+    def shown(message: str) -> bool:
+        record = logging.LogRecord("lightning.pytorch", logging.INFO, __file__, 1, message, None, None)
+        return quiet.RunFilter().filter(record)
+
+    assert not shown("GPU available: False, used: False")
+    assert not shown("TPU available: False, using: 0 TPU cores")
+    assert shown("GPU available: True (cuda), used: False")  # a GPU left unused: worth a line
+    assert shown("TPU available: True, using: 8 TPU cores")
+    for evaluating, expected in ((False, 1), (True, 0)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # what the run's filters let through is recorded
+            with quiet.quiet_run(evaluating=evaluating):
+                warnings.warn("The dirpath has changed from 'a' to 'b'", UserWarning, stacklevel=1)
+                warnings.warn("Checkpoint directory b exists and is not empty.", UserWarning, stacklevel=1)
+        assert len([w for w in caught if "dirpath" in str(w.message)]) == expected
+        assert len([w for w in caught if "not empty" in str(w.message)]) == expected
 
 
 class OtherClips(LightningDataModule):
