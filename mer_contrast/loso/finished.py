@@ -25,7 +25,6 @@ from mer_contrast.loso.runner import (
     LosoOptions,
     RunPlan,
     config_hash,
-    fold_selection,
     is_done,
 )
 from mer_contrast.loso.store import read_json
@@ -38,7 +37,7 @@ def finished_plan(options: LosoOptions) -> RunPlan | None:
     out = options.output_dir()
     try:
         record = read_json(out / RUN_FILE)
-        if not isinstance(record, dict) or record.get("fold_options") != fold_selection(options):
+        if not isinstance(record, dict) or record.get("fold_options") != options.fold_selection():
             return None
         digest = config_hash(options.configs, options.overrides)
     except (OSError, ValueError):  # no or a garbled loso.json, a missing config: the long way says it

@@ -124,15 +124,9 @@ class RunPlan:
             DATA_KEY: self.data_hash,
             "data_reading": self.data_reading,
             "logger": self.logger,
-            "fold_options": fold_selection(options),
+            "fold_options": options.fold_selection(),
             "version": mer_contrast.__version__,
         }
-
-
-def fold_selection(options: LosoOptions) -> dict[str, Any]:
-    """The options that choose a run's folds and what each must hold (``loso.json`` keeps them)."""
-    names = ("folds", "max_folds", "seeds", "selection", "oracle_metric")
-    return {name: getattr(options, name) for name in names}
 
 
 def config_hash(configs: list[str], overrides: list[str]) -> str:
@@ -282,11 +276,8 @@ def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:
 
 
 def is_rank_zero() -> bool:
-    """False in the extra processes of a multi-GPU (DDP) fold: they run the same loop but write nothing.
-
-    Before Lightning is imported (a finished run's rerun never imports it), the rank it would take
-    from the environment, in its order.
-    """
+    """False in the extra processes of a multi-GPU (DDP) fold: they run the same loop but write nothing
+    (before Lightning is imported, as a finished run's rerun is not: the rank it would read)."""
     if "lightning.fabric" not in sys.modules:
         keys = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")  # lightning's _get_rank
         ranks = [os.environ[key] for key in keys if key in os.environ]

@@ -7,31 +7,23 @@ over a tiny synthetic CASME II, as `mer-contrast fit|test|predict` would.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import random
 import re
-import shlex
 import subprocess
 import sys
 import warnings
 import zipfile
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
 import pytest
 import torch
 from lightning.pytorch import LightningDataModule, Trainer
-from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader
 
-import mer_contrast
 from mer_contrast.cli.main import main
 from mer_contrast.clips.flow import METHOD_FIELDS, FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
-from mer_contrast.synth import generate
 from mer_contrast.trainers import MERContrastModule
 from mer_contrast.trainers import checkpoint as ckpt_module
 from mer_contrast.trainers.checkpoint import CheckpointError, read_checkpoint
@@ -113,38 +105,6 @@ def test_unsafe_checkpoint_is_refused_unless_vouched(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------- real CLI
-@pytest.fixture(scope="module")
-def cli_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """tests/conf/casme2.yaml on 3 subjects x 3 clips (32 px), a tiny BERT, one flow cache, fold sub02."""
-    root = tmp_path_factory.mktemp("ckpt_data") / "casme2"
-    generate("casme2", root, subjects=3, clips_per_subject=3, size=32, frames=(6, 10), seed=0)
-    bert = save_tiny_bert(tmp_path_factory.mktemp("ckpt_bert"), WORDS)
-    return [
-        "--config", str(CONF / "casme2.yaml"),
-        f"--data.init_args.root={root}",
-        f"--data.init_args.cache_dir={tmp_path_factory.mktemp('ckpt_cache')}",
-        f"--model.init_args.text.init_args.model={bert}",
-        "--data.init_args.test_subject=sub02",
-    ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def fitted(cli_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The checkpoint of `mer-contrast fit` (one epoch)."""
-    run = tmp_path_factory.mktemp("ckpt_fit")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(run)  # the config's CSVLogger writes under ./lightning_logs
-        assert main(["fit", *cli_args]) == 0
-    (path,) = run.glob("lightning_logs/**/last.ckpt")  # beside Lightning's epoch=0-step=N.ckpt
-    return path
-
-
-@pytest.fixture()
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-
-
 def cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     """Run the CLI expecting a refusal: status 2 and one stderr line, no traceback."""
     capsys.readouterr()
@@ -214,85 +174,6 @@ def test_cli_other_clip_settings_are_one_line(
     assert line.endswith("--data.init_args.protocol casme2-5class"), line
 
 
-def test_cli_suggested_fix_is_accepted_and_restores_every_setting(
-    fitted: Path, cli_args: list[str], in_tmp: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Each setting a test run changes is named with both values, and the line's fix makes the run pass."""
-    changed = {
-        "--data.init_args.span": ("onset_apex_offset", "span onset_apex"),
-        "--data.init_args.crop": ("detect", "crop auto"),
-        "--data.init_args.register": ("none", "register translation"),
-        "--data.init_args.flow.pairs": ("onset", "flow_pairs consecutive"),
-        "--data.init_args.flow.channels": ("uv_magnitude", "flow_channels uv"),
-        "--data.init_args.flow.size": ("24", "flow_size None"),  # fixed by --data.init_args.flow '{..}'
-        "--data.init_args.flow.winsize": ("9", "flow_winsize 15"),
-        "--data.init_args.flow_bound": ("2.5", "flow_bound None"),
-    }
-    argv = ["test", *cli_args, f"--ckpt_path={fitted}"]
-    for flag, (value, _) in changed.items():
-        argv += [flag, value]
-    line = cli_error(argv, capsys)
-    assert line.startswith(f"error: {fitted}: trained with "), line
-    trained = line.split("; this run has ")[0]
-    for _value, recorded in changed.values():
-        assert recorded in trained, (recorded, line)
-    fix = shlex.split(line.split(": use the training config, or ")[1])
-    assert "--data.init_args.flow" in fix and "{size: null}" in fix  # jsonargparse refuses flow.size null
-    assert set(fix[::2]) == set(changed) - {"--data.init_args.flow.size"} | {"--data.init_args.flow"}, fix
-    assert main([*argv, *fix]) == 0
-
-
-@pytest.mark.parametrize(
-    ("change", "reason", "fix"),
-    [
-        ({"crop": "none"}, "crop auto; this run has crop none", "--data.init_args.crop auto"),
-        ({"span": "whole"}, "span onset_apex; this run has span whole", "--data.init_args.span onset_apex"),
-        ({"register": "none"}, "register translation; this run has register none",
-         "--data.init_args.register translation"),
-        ({"num_frames": 6}, "num_frames 4; this run has num_frames 6", "--data.init_args.num_frames 4"),
-        ({"flow.method": "dis"}, "flow_method farneback; this run has flow_method dis",
-         "--data.init_args.flow.method farneback"),
-        ({"flow.size": 64}, "flow_size None; this run has flow_size 64",
-         "--data.init_args.flow '{size: null}'"),
-        ({"flow.pairs": "onset_apex"}, "flow_pairs consecutive; this run has flow_pairs onset_apex",
-         "--data.init_args.flow.pairs consecutive"),
-        ({"flow.channels": "uv_strain"}, "flow_channels uv; this run has flow_channels uv_strain",
-         "--data.init_args.flow.channels uv"),
-        ({"flow.poly_sigma": 1.5}, "flow_poly_sigma 1.2; this run has flow_poly_sigma 1.5",
-         "--data.init_args.flow.poly_sigma 1.2"),
-        ({"strain_bound": 0.5}, "strain_bound None; this run has strain_bound 0.5",
-         "--data.init_args.strain_bound null"),
-    ],
-)  # fmt: skip
-def test_each_data_setting_is_checked(change: dict[str, object], reason: str, fix: str) -> None:
-    data = OtherClips()
-    clip, flow = {"image_size": 32}, {}
-    for key, value in change.items():
-        if key.startswith("flow."):
-            flow[key.removeprefix("flow.")] = value
-        elif key in ("num_frames", "strain_bound"):
-            setattr(data, key, value)
-        else:
-            clip[key] = value
-    data.clip_config = replace(data.clip_config, **clip, flow=replace(data.clip_config.flow, **flow))
-    recorded = {"mer_contrast": {"clip_settings": RECORDED}}
-    message = ckpt_module.settings_mismatch("x.ckpt", recorded, data)
-    assert message == f"trained with {reason}: use the training config, or {fix}"
-
-
-def test_a_checkpoint_recording_fewer_settings_is_checked_on_those() -> None:
-    """Checkpoints from before crop and the flow's size were recorded: the rest is still compared."""
-    older = {
-        k: v for k, v in RECORDED.items() if k in ("image_size", "num_frames", "flow_method", "protocol")
-    }
-    data = OtherClips()
-    data.clip_config = replace(data.clip_config, image_size=32, crop="none")
-    assert ckpt_module.settings_mismatch("x.ckpt", {"mer_contrast": {"clip_settings": older}}, data) is None
-    data.clip_config = replace(data.clip_config, flow=replace(data.clip_config.flow, method="dis"))
-    message = ckpt_module.settings_mismatch("x.ckpt", {"mer_contrast": {"clip_settings": older}}, data)
-    assert message is not None and message.startswith("trained with flow_method farneback; this run has")
-
-
 def test_cli_test_loads_weights_only_and_old_checkpoint_warns_once(
     fitted: Path, cli_args: list[str], in_tmp: Path
 ) -> None:
@@ -311,47 +192,6 @@ def test_cli_test_loads_weights_only_and_old_checkpoint_warns_once(
     with mock.patch.object(ckpt_module.log, "warning") as warn:
         assert main(["test", *cli_args, f"--ckpt_path={old}", "--data.image_size", "48"]) == 0
     assert warn.call_count == 1 and "records no clip settings" in warn.call_args.args[0]
-
-
-def test_cli_test_prints_no_device_or_checkpoint_folder_chatter(
-    fitted: Path, cli_args: list[str], tmp_path: Path
-) -> None:
-    """`test` in another folder than fit's: Lightning's "dirpath has changed" and "GPU available: False"."""
-    argv = [sys.executable, "-m", "mer_contrast", "test", *cli_args, f"--ckpt_path={fitted}"]
-    env = {**os.environ, "PYTHONPATH": str(Path(mer_contrast.__file__).parents[1])}  # this checkout
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    output = done.stdout + done.stderr
-    chatter = [
-        "GPU available",
-        "TPU available",
-        "HPU available",
-        "dirpath has changed",
-        "exists and is not empty",
-    ]
-    assert [text for text in chatter if text in output] == [], output
-    assert "test_uf1" in output and "Restoring states from the checkpoint" in output
-
-
-def test_device_lines_and_checkpoint_folder_warnings_stay_where_they_matter() -> None:
-    from mer_contrast.loggers import quiet
-
-    def shown(message: str) -> bool:
-        record = logging.LogRecord("lightning.pytorch", logging.INFO, __file__, 1, message, None, None)
-        return quiet.RunFilter().filter(record)
-
-    assert not shown("GPU available: False, used: False")
-    assert not shown("TPU available: False, using: 0 TPU cores")
-    assert shown("GPU available: True (cuda), used: False")  # a GPU left unused: worth a line
-    assert shown("TPU available: True, using: 8 TPU cores")
-    for evaluating, expected in ((False, 1), (True, 0)):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # what the run's filters let through is recorded
-            with quiet.quiet_run(evaluating=evaluating):
-                warnings.warn("The dirpath has changed from 'a' to 'b'", UserWarning, stacklevel=1)
-                warnings.warn("Checkpoint directory b exists and is not empty.", UserWarning, stacklevel=1)
-        assert len([w for w in caught if "dirpath" in str(w.message)]) == expected
-        assert len([w for w in caught if "not empty" in str(w.message)]) == expected
 
 
 class OtherClips(LightningDataModule):
@@ -400,8 +240,6 @@ def _clip_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_recognizer_loads_without_lightning_and_matches_the_task(fitted: Path, tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
     rgb, flow = _clip_batch()
     torch.save({"rgb": rgb, "flow": flow}, tmp_path / "batch.pt")
