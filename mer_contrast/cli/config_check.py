@@ -97,12 +97,20 @@ def _find_class(module: str, name: str, depth: int = 0) -> tuple[ast.ClassDef, s
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == name:
             return stmt, module
-    for stmt in tree.body:
+    # A lazy package names its classes under `if TYPE_CHECKING:` (mer_contrast.datamodules, loggers).
+    checked = [
+        s for stmt in tree.body if isinstance(stmt, ast.If) and _type_checking(stmt.test) for s in stmt.body
+    ]
+    for stmt in [*tree.body, *checked]:
         if isinstance(stmt, ast.ImportFrom):
             for alias in stmt.names:
                 if (alias.asname or alias.name) == name:
                     return _find_class(_absolute(module, is_package, stmt), alias.name, depth + 1)
     return None
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return isinstance(test, ast.Name) and test.id == "TYPE_CHECKING"
 
 
 def _absolute(module: str, is_package: bool, stmt: ast.ImportFrom) -> str:

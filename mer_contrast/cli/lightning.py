@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
 def _lightning(argv: list[str]) -> int:
     from mer_contrast.loggers import quiet
 
-    with quiet.quiet_run():
+    with quiet.quiet_run(evaluating=bool(argv) and argv[0] in ("validate", "test", "predict")):
         from mer_contrast.trainers.lightning_cli import build_cli
 
         quiet.attach()  # Lightning's handlers exist now

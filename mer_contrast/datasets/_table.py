@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mer_contrast.datasets.errors import SheetFormatError
+from mer_contrast.datasets.errors import SheetFileError, SheetFormatError
 
 #: How many leading rows are searched for the header row.
 HEADER_SCAN_ROWS = 40
@@ -92,7 +92,51 @@ def split_table(
             header = ["" if is_blank(cell) else str(cell).strip() for cell in rows[index]]
             data = [(number + 1, rows[number]) for number in range(index + 1, len(rows))]
             return Table(path=path, header=header, rows=data)
+    separator = _csv_hint(path)
+    if separator:
+        raise SheetFileError(path, separator)
     raise SheetFormatError(path, first_header_cells[0], "no header row starting with it")
+
+
+def _csv_hint(path: Path) -> str:
+    """For a CSV whose first line is split by ';' (or a tab) rather than ',': what it is and the fix."""
+    if path.suffix.lower() != ".csv":
+        return ""
+    with path.open("rb") as handle:
+        first = handle.readline(4096).decode("latin-1")
+    for separator, name in ((";", "';'"), ("\t", "tabs")):
+        if first.count(separator) > max(first.count(","), 0):
+            return (
+                f"looks separated by {name}, not commas (no header row found; a spreadsheet's export in a "
+                "locale that writes decimal commas?): export it again as comma-separated CSV, or save it "
+                "as .xlsx"
+            )
+    return ""
+
+
+def _check_workbook(path: Path) -> None:
+    """Say what the file is when it cannot be a workbook, before anything looks for columns in it."""
+    import zipfile
+
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as error:
+        raise SheetFileError(
+            path, f"cannot read the sheet ({error.strerror}): check its permissions"
+        ) from None
+    fix = "save the annotation sheet again from Excel as .xlsx (or export it as .csv)"
+    if size == 0:
+        raise SheetFileError(path, f"is empty (0 bytes), not an Excel workbook: {fix}")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        what = "an old Excel 97-2003 .xls file (or another OLE document) with a .xlsx name"
+        raise SheetFileError(path, f"is not an Excel workbook: it is {what}; {fix}")
+    if not zipfile.is_zipfile(path):
+        text = all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head)
+        what = "text (a CSV or TSV export with a .xlsx name?)" if text else f"{size} bytes of something else"
+        reason = f"is not an Excel workbook (an .xlsx is a zip archive; this is {what}): {fix}"
+        raise SheetFileError(path, reason)
 
 
 def header_row(rows: Sequence[Sequence[object]], first_header_cells: Iterable[str]) -> int | None:
@@ -118,10 +162,14 @@ def _read_sheets(path: Path) -> list[list[tuple[object, ...]]]:
 def _read_xlsx(path: Path) -> list[list[tuple[object, ...]]]:
     import openpyxl  # imported lazily: only sheet reading needs it
 
+    _check_workbook(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises several unrelated types for a corrupt file
-        raise SheetFormatError(path, "Subject", f"cannot open workbook: {error}") from error
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise SheetFileError(
+            path, f"cannot be opened as an Excel workbook ({reason}): save it again from Excel as .xlsx"
+        ) from error
     try:
         return [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets]
     finally:

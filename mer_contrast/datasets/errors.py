@@ -56,6 +56,15 @@ class SheetFormatError(ValueError):
         self.column = column
 
 
+class SheetFileError(SheetFormatError):
+    """The sheet's file itself is unusable (empty, not a workbook): said first, not as a missing column."""
+
+    def __init__(self, sheet: Path | str, reason: str) -> None:
+        ValueError.__init__(self, f"{sheet}: {reason}")
+        self.sheet = Path(sheet)
+        self.column = ""
+
+
 class DatasetStrictError(ValueError):
     """Raised with ``strict=True`` instead of skipping a bad row."""
 

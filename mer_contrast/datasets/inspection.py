@@ -20,7 +20,14 @@ from mer_contrast.datasets.errors import (
     DatasetStrictError,
     SheetFormatError,
 )
-from mer_contrast.datasets.protocols import DEFAULT_PROTOCOL, apply_protocol, get_protocol
+from mer_contrast.datasets.protocols import (
+    DEFAULT_PROTOCOL,
+    PROTOCOLS,
+    ClassProtocol,
+    apply_protocol,
+    get_protocol,
+    list_protocols,
+)
 from mer_contrast.datasets.records import ReadResult, natural_key
 
 #: Errors reported as one line with exit code 2 (no traceback).
@@ -55,6 +62,7 @@ def summary_of(
     labelled, dropped = apply_protocol(result, chosen)
     per_class = Counter(chosen.classes[label] for _, label in labelled)
     per_subject = Counter(record.subject for record, _ in labelled)
+    dropped_records = [record for record in result.records if chosen.label_of(record.emotion) is None]
     skipped = [
         {"row": row.row, "reason": row.reason, "clip": row.clip, "stage": stage}
         for stage, rows in (("reader", result.skipped), ("protocol", dropped))
@@ -74,7 +82,36 @@ def summary_of(
         "frames_found": result.frames_found,
         "frames_expected": result.frames_expected,
         "warnings": list(result.warnings),
+        "protocol_dropped": dict(Counter(r.emotion.strip() for r in dropped_records).most_common()),
+        "fitting_protocol": fitting_protocol(dataset, result, chosen, len(labelled)),
     }
+
+
+def fitting_protocol(
+    dataset: str, result: ReadResult, chosen: ClassProtocol, kept: int
+) -> tuple[str, int, int] | None:
+    """A protocol of ``dataset`` that fits its labels when ``chosen`` does not: its name, the clips it
+    keeps and the clips there are.
+
+    ``chosen`` does not fit when it was written for another database (a SAMM protocol on CASME II
+    data) or keeps fewer than half of the clips; the protocol of ``dataset`` that keeps the most (its
+    default first) is then named, if it keeps more. None otherwise (a protocol that leaves out a few
+    emotions by design, as casme2-3class does, is not second-guessed).
+    """
+    total = len(result.records)
+    foreign = chosen.dataset not in (dataset, "custom")
+    if not total or not (foreign or 2 * kept < total):
+        return None
+    candidates = [DEFAULT_PROTOCOL.get(dataset, ""), *list_protocols(dataset)]
+    counts = {
+        name: sum(PROTOCOLS[name].label_of(r.emotion) is not None for r in result.records)
+        for name in dict.fromkeys(candidates)
+        if name in PROTOCOLS
+    }
+    if not counts:
+        return None
+    best = max(counts, key=lambda name: counts[name])  # the first of the most: the default on a tie
+    return (best, counts[best], total) if counts[best] > kept else None
 
 
 def kept_line(
@@ -95,6 +132,13 @@ def kept_line(
         return line
     parts = ", ".join(f"{count} {kind}" for kind, count in kinds.most_common(shown))
     line += f" ({parts}{', ...' if len(kinds) > shown else ''})"
+    labels = list((summary.get("protocol_dropped") or {}).items())
+    if labels:
+        named = ", ".join(f"{label or '(empty)'} {count}" for label, count in labels[: shown + 2])
+        line += f"; not in {summary['protocol']}: {named}{', ...' if len(labels) > shown + 2 else ''}"
+    if summary.get("fitting_protocol"):
+        name, count, total = summary["fitting_protocol"]
+        line += f"; protocol {name} fits this data (keeps {'all ' if count == total else ''}{count} clips)"
     if not summary["skipped"]:  # inspect reads no frames: it cannot list prepare failures
         return line
     command = f"mer-contrast inspect --dataset {summary['dataset']}" + (f" --root {root}" if root else "")

@@ -1,6 +1,13 @@
 """Less noise in the package's own runs: each log line once per run, and none of the third-party chatter
 that says nothing about the run (Lightning's product tips, a torch deprecation inside Lightning, the
-transformers weight-loading bar).
+transformers weight-loading bar, "GPU available: False, used: False" and its TPU/HPU lines when no
+such device exists; with one, the lines stay).
+
+In ``validate``/``test``/``predict`` (``quiet_run(evaluating=True)``) Lightning's checkpoint-folder
+warnings are dropped too: "The dirpath has changed from ..." (restoring a ModelCheckpoint's
+best-score bookkeeping, which no evaluation uses) and "Checkpoint directory ... exists and is not
+empty" (an evaluation writes no checkpoint). In ``fit`` both stay: there they warn of a resumed run
+losing its best score, or of checkpoints mixing with an earlier run's.
 
 Only the entry points (``mer-contrast fit|validate|test|predict|loso|demo``) turn this on, for the
 length of :func:`quiet_run`; a library user's logging and warnings are left as they are.
@@ -10,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -20,6 +28,13 @@ __all__ = ["attach", "quiet_run"]
 TIP_PREFIX = "💡 Tip:"
 # torch >= 2.10 deprecates LeafSpec, which Lightning 2.6's _tree_flatten still builds (not ours to fix).
 LEAFSPEC_MESSAGE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
+# Lightning's device lines when no such device exists (setup.py's rank_zero_info, once per Trainer).
+NO_DEVICE = re.compile(r"^(GPU|TPU|HPU) available: False, us(ed|ing): (False|0 \w+)( cores)?$")
+# ModelCheckpoint's warnings about its folder, which an evaluation does not write to.
+CHECKPOINT_FOLDER_MESSAGES = (
+    r"The dirpath has changed from ",
+    r"Checkpoint directory .* exists and is not empty",
+)
 # Loggers whose handlers print: Lightning adds its own two when root has none; ours; root.
 HANDLER_OWNERS = ("lightning.pytorch", "lightning.fabric", "mer_contrast", "")
 
@@ -37,7 +52,8 @@ class RunFilter(logging.Filter):
         if verdict is None:
             message = record.getMessage()
             key = (record.name, record.levelno, message)
-            verdict = not message.startswith(TIP_PREFIX) and key not in self.seen
+            chatter = message.startswith(TIP_PREFIX) or NO_DEVICE.match(message) is not None
+            verdict = not chatter and key not in self.seen
             self.seen.add(key)
             record.__dict__["_mer_contrast_shown"] = verdict
         return bool(verdict)
@@ -88,8 +104,9 @@ def _reopen_closed_streams() -> None:
 
 
 @contextlib.contextmanager
-def quiet_run() -> Iterator[None]:
-    """The span of one run (``demo`` wraps ``loso``: the outer span holds)."""
+def quiet_run(evaluating: bool = False) -> Iterator[None]:
+    """The span of one run (``demo`` wraps ``loso``: the outer span holds); ``evaluating``: a
+    ``validate``/``test``/``predict`` run, without the checkpoint-folder warnings (module docstring)."""
     global _active, _bar_was_on
     if _active is not None:
         yield
@@ -100,6 +117,8 @@ def quiet_run() -> Iterator[None]:
             warnings.filterwarnings(
                 "ignore", message=LEAFSPEC_MESSAGE, category=FutureWarning, module=r"lightning\."
             )
+            for message in CHECKPOINT_FOLDER_MESSAGES if evaluating else ():
+                warnings.filterwarnings("ignore", message=message)
             attach()
             yield
     finally:

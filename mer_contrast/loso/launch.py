@@ -10,6 +10,9 @@ It raises what stops a run before its first fold (:class:`RunRefused`: a config,
 config's folds in ``out``; jsonargparse's ``ArgumentError``; an environment fault) and returns the
 exit code of the folds (0, or 1 when one failed); :mod:`mer_contrast.cli.exit_codes` maps the rest.
 
+A rerun of a finished run skips the plan (:mod:`~mer_contrast.loso.finished`: no Lightning, no
+datamodule) and writes the report again.
+
 A run holds the lock of its output folder (:func:`mer_contrast.files.folder_lock`) from before the
 plan to after the report: a second run on the same ``out`` is refused at once, naming the first.
 A ``--fold-index`` run (a SLURM array task, a ``--parallel-gpus`` child) holds only its fold's lock
@@ -26,6 +29,7 @@ from pathlib import Path
 from mer_contrast.clips.errors import find_cause, find_fault
 from mer_contrast.datasets.errors import DATA_ERRORS
 from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, folder_lock, unusable_folder
+from mer_contrast.loso.finished import finished_plan
 from mer_contrast.loso.provenance import few, find_conflicts, unknown_note
 from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
 from mer_contrast.loso.schedule import fold_command, run_folds
@@ -115,9 +119,11 @@ def run(
     with contextlib.ExitStack() as held:
         if fold_index is None and is_rank_zero():  # a DDP fold's other ranks run under rank 0's lock
             held.enter_context(_run_lock(options.output_dir()))
-        plan = plan_run(options, force=force)
+        finished = finished_plan(options) if fold_index is None and not force else None
+        plan = finished or plan_run(options, force=force)  # finished: nothing to build (loso.finished)
         try:
-            write_metadata(plan, options)
+            if finished is None:
+                write_metadata(plan, options)
         except OSError as err:  # a --fold-index run: no lock made the folder first
             raise RunRefused(str(unusable_folder(plan.out, err, OUT_FIX))) from err
         return run_folds(

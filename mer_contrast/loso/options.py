@@ -68,6 +68,11 @@ class LosoSettings:
         default=1, metadata={"help": "folds sharing each GPU at once (with --parallel-gpus)"}
     )
 
+    def fold_selection(self) -> dict[str, Any]:
+        """The settings that choose a run's folds and what each must hold (``loso.json`` keeps them)."""
+        names = ("folds", "max_folds", "seeds", "selection", "oracle_metric")
+        return {name: getattr(self, name) for name in names}
+
 
 FIELDS = {field.name: field for field in dataclasses.fields(LosoSettings)}
 #: The least value of each count (``max_folds: -1`` would drop the last subject, ``seeds: [-1]`` fails

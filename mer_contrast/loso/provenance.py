@@ -34,6 +34,8 @@ __all__ = [
     "data_status",
     "few",
     "find_conflicts",
+    "fingerprint_of_reading",
+    "reading_of",
     "unknown_note",
 ]
 
@@ -65,6 +67,47 @@ def data_fingerprint(datamodule: Any) -> str | None:
     rows.sort(key=lambda row: (str(row[1]), str(row[2]), str(row[0])))
     blob = json.dumps(rows, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def reading_of(datamodule: Any) -> dict[str, Any] | None:
+    """How ``datamodule`` reads its clips (dataset, root, protocol, strict, reader options), as
+    ``loso.json`` keeps it, so :func:`fingerprint_of_reading` can hash the data again without building
+    the datamodule (nor importing Lightning). None for a datamodule of another kind."""
+    names = ("dataset", "root", "protocol_name", "strict", "reader_options")
+    if not all(hasattr(datamodule, name) for name in names):
+        return None
+    reading = {
+        "dataset": str(datamodule.dataset),
+        "root": str(datamodule.root),
+        "protocol": str(datamodule.protocol_name),
+        "strict": bool(datamodule.strict),
+        "reader_options": dict(datamodule.reader_options),
+    }
+    try:
+        json.dumps(reading)
+    except TypeError:  # reader options that JSON cannot hold: the data is read the long way
+        return None
+    return reading
+
+
+def fingerprint_of_reading(reading: Mapping[str, Any]) -> str | None:
+    """:func:`data_fingerprint` of the clips a datamodule with ``reading`` (:func:`reading_of`) keeps:
+    the same reader and protocol as ``MERDataModule.labelled_records``. None when they cannot be read."""
+    from mer_contrast.datasets import read_dataset
+    from mer_contrast.datasets.protocols import apply_protocol
+
+    try:
+        options = {"quiet": True, **reading["reader_options"]}  # its warnings were said when it ran
+        result = read_dataset(reading["dataset"], root=reading["root"], strict=reading["strict"], **options)
+        labelled, _ = apply_protocol(result, reading["protocol"])
+    except Exception:  # anything the long way would report (a moved sheet, a bad option): it will
+        return None
+    return data_fingerprint(_Records(labelled))
+
+
+@dataclass
+class _Records:
+    labelled_records: list[Any]
 
 
 def _identity(path: Path) -> tuple[str, int, int]:

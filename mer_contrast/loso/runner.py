@@ -25,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ from mer_contrast.datamodules.protocol import missing_members
 from mer_contrast.files import config_texts
 from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
 from mer_contrast.loso.options import LosoSettings
-from mer_contrast.loso.provenance import DATA_KEY, data_fingerprint, data_status
+from mer_contrast.loso.provenance import DATA_KEY, data_fingerprint, data_status, reading_of
 from mer_contrast.loso.store import (
     DONE_FILE,
     EPOCHS_FILE,
@@ -105,6 +107,7 @@ class RunPlan:
     folds: list[FoldSpec]
     data_seed: bool = False  # the datamodule takes a ``seed`` argument (the runner sets it per seed)
     data_hash: str | None = None  # the clips and frame files the folds use (provenance.data_fingerprint)
+    data_reading: dict[str, Any] | None = None  # how the datamodule reads them (provenance.reading_of)
 
     def metadata(self, options: LosoOptions) -> dict[str, Any]:
         return {
@@ -119,6 +122,9 @@ class RunPlan:
             "val_strategy": self.val_strategy,
             "config_hash": self.config_hash,
             DATA_KEY: self.data_hash,
+            "data_reading": self.data_reading,
+            "logger": self.logger,
+            "fold_options": options.fold_selection(),
             "version": mer_contrast.__version__,
         }
 
@@ -200,6 +206,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
         folds=folds,
         data_seed=cli.config.get("data.init_args.seed") is not None,
         data_hash=data_fingerprint(datamodule),
+        data_reading=reading_of(datamodule),
     )
 
 
@@ -269,7 +276,12 @@ def fold_args(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> list[str]:
 
 
 def is_rank_zero() -> bool:
-    """False in the extra processes of a multi-GPU (DDP) fold: they run the same loop but write nothing."""
+    """False in the extra processes of a multi-GPU (DDP) fold: they run the same loop but write nothing
+    (before Lightning is imported, as a finished run's rerun is not: the rank it would read)."""
+    if "lightning.fabric" not in sys.modules:
+        keys = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")  # lightning's _get_rank
+        ranks = [os.environ[key] for key in keys if key in os.environ]
+        return not ranks or int(ranks[0]) == 0
     from lightning.fabric.utilities.rank_zero import rank_zero_only
 
     return getattr(rank_zero_only, "rank", 0) == 0

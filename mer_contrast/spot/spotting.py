@@ -72,7 +72,7 @@ class SpotConfig:
     min_gap_s: float = 0.25
     max_s: float = 0.5
     level: float = 0.2
-    chunk: int = 256
+    chunk: int = 32  # frames decoded at a time (30 MB of 640x480)
     face_tries: int = 10
     follow: Literal["renew", "first"] = "renew"
     renew_fit: float = 0.95

@@ -3,10 +3,13 @@
 * :func:`read_checkpoint` loads only with ``weights_only=True`` unless the caller vouches for the file,
   and turns a missing, empty, truncated or foreign file into a :class:`CheckpointError` that names
   the file and the fix, instead of torch's ``EOFError`` or its advice to retry unsafely.
-* :func:`record_clip_settings` stores the datamodule's clip settings (image size, T, flow, register,
+* :func:`record_clip_settings` stores the datamodule's clip settings (image size, T, span, crop,
+  register, the flow's method, pairs, channels, size and solver parameters, fixed flow bounds,
   protocol, classes) under ``checkpoint["mer_contrast"]`` at save time; :func:`settings_mismatch`
   compares them with the data of a ``validate``/``test``/``predict`` run, since a model fed clips
-  prepared differently from its training clips gives wrong numbers without any error.
+  prepared differently from its training clips gives wrong numbers without any error. The line
+  names each setting, both values and the option that restores it (:func:`setting_option`).
+  Checkpoints written before a setting was recorded are checked on the settings they hold.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_only
 
 import mer_contrast
+from mer_contrast.clips.flow import METHOD_FIELDS
 
 KEY = "mer_contrast"  # checkpoint[KEY] = {"version": ..., "clip_settings": {...}}
 FIX = "pass a last.ckpt written by `mer-contrast fit`"
@@ -118,25 +122,59 @@ def load_module(
 
 # --------------------------------------------------------------------------------- clip settings
 def clip_settings(datamodule: object) -> dict[str, Any] | None:
-    """What decides the clips a model sees, keyed by the datamodule's argument names (plain types).
+    """What decides the clips a model sees, keyed as :data:`SETTING_FLAGS` (plain types).
 
-    None for a datamodule without a ``clip_config`` (a toy datamodule in Python).
+    The clip's sampling, crop, registration and size, the flow's method, pairs, channels, size and
+    the chosen method's solver parameters (``flow_<name>``), the flow bounds when the config fixes
+    them, the protocol and its classes. None for a datamodule without a ``clip_config`` (a toy
+    datamodule in Python).
     """
     clip = getattr(datamodule, "clip_config", None)
     if clip is None:
         return None
-    return {
+    flow = clip.flow
+    settings: dict[str, Any] = {
         "image_size": int(clip.image_size),
         # The datamodule's T; clip_config.num_frames also counts the temporal-jitter slack.
         "num_frames": int(getattr(datamodule, "num_frames", clip.num_frames)),
         "span": str(clip.span),
+        "crop": str(clip.crop),
         "register": str(clip.register),
-        "flow_method": str(clip.flow.method),
-        "flow_pairs": str(clip.flow.pairs),
-        "flow_channels": str(clip.flow.channels),
-        "protocol": str(getattr(datamodule, "protocol_name", "")),
-        "class_names": [str(name) for name in getattr(datamodule, "class_names", [])],
+        "flow_method": str(flow.method),
+        "flow_pairs": str(flow.pairs),
+        "flow_channels": str(flow.channels),
+        "flow_size": None if flow.size is None else int(flow.size),
     }
+    for name in METHOD_FIELDS[flow.method]:  # only the solver's own parameters change the flow
+        settings[f"flow_{name}"] = getattr(flow, name)
+    for name in ("flow_bound", "strain_bound"):  # None: chosen from the training clips, not recorded
+        bound = getattr(datamodule, name, None)
+        settings[name] = None if bound is None else float(bound)
+    settings["protocol"] = str(getattr(datamodule, "protocol_name", ""))
+    settings["class_names"] = [str(name) for name in getattr(datamodule, "class_names", [])]
+    return settings
+
+
+def setting_option(key: str, value: Any) -> str | None:
+    """The command-line option that sets clip setting ``key`` to ``value`` (None for ``class_names``,
+    which the protocol decides).
+
+    ``--data.init_args.<name> V``, and ``--data.init_args.flow.<name> V`` for the flow group's
+    fields (``flow_method`` is ``--data.init_args.flow.method``; ``--data.flow_method`` is refused).
+    jsonargparse refuses ``null`` for a flow field (``--data.init_args.flow.size null``: "expected
+    int") but merges a partial group, so a None flow field is ``--data.init_args.flow '{size: null}'``.
+    """
+    if key == "class_names":
+        return None
+    shown = (
+        "null" if value is None else ("true" if value is True else "false" if value is False else str(value))
+    )
+    if key.startswith("flow_") and key != "flow_bound":
+        name = key.removeprefix("flow_")
+        if value is None:
+            return f"--data.init_args.flow '{{{name}: null}}'"
+        return f"--data.init_args.flow.{name} {shown}"
+    return f"--data.init_args.{key} {shown}"
 
 
 def record_clip_settings(module: LightningModule, checkpoint: dict[str, Any]) -> None:
@@ -186,7 +224,7 @@ def settings_mismatch(path: Path | str, checkpoint: Mapping[str, Any], datamodul
     trained = ", ".join(f"{key} {_show(recorded[key])}" for key in differ)
     this_run = ", ".join(f"{key} {_show(current.get(key))}" for key in differ)
     # class_names have no flag of their own: the protocol decides them.
-    flags = [f"--data.{key} {recorded[key]}" for key in differ if key != "class_names"]
+    flags = [flag for key in differ if (flag := setting_option(key, recorded[key]))]
     hint = "use the training config" + (f", or {' '.join(flags)}" if flags else "")
     return f"trained with {trained}; this run has {this_run}: {hint}"
 

@@ -6,6 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -222,3 +223,30 @@ def test_memory_cache_reads_each_entry_once_and_follows_rewrites(tmp_path: Path)
     # shapes are still checked on a remembered entry
     assert ClipCache(tmp_path, memory=True).get("k" * 64, {"rgb": (9, 9, 9, 3)}) is None
     clear_memory()
+
+
+def test_an_entry_of_an_earlier_format_is_recomputed_not_reused(tmp_path: Path, monkeypatch) -> None:
+    """A clip cached by version 2 (frames not checked) from a damaged JPEG fails now; it is not served."""
+    from mer_contrast.clips.precompute import precompute
+
+    from .test_frames import _damaged_jpeg
+
+    paths = write_frames(tmp_path / "clip", moving_clip(6, size=32), ext=".jpg")
+    record = record_for(paths, apex=3, cropped=False)
+    cfg = dataclasses.replace(BASE, flow=FlowConfig(method="farneback"))
+    cache = ClipCache(tmp_path / "cache")
+    _damaged_jpeg(paths[1])
+
+    def unchecked(data: bytes, listen: bool = True) -> tuple[np.ndarray | None, str]:
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), ""
+
+    with monkeypatch.context() as old:  # the earlier version: its key, and a decoder that checked nothing
+        old.setattr(cache_module, "CACHE_FORMAT_VERSION", 2)
+        old.setattr("mer_contrast.clips.frames.decode_image", unchecked)
+        assert precompute([record], cfg, cache, workers=0, progress=False).computed == 1
+        assert cache.get(cache_key(record, cfg)) is not None
+    assert cache_module.CACHE_FORMAT_VERSION == 3
+    assert cache.get(cache_key(record, cfg)) is None  # today's key does not find the old entry
+    report = precompute([record], cfg, cache, workers=0, progress=False)
+    assert report.cached == 0 and report.computed == 0
+    assert len(report.failed) == 1 and "JPEG data is damaged" in report.failed[0][1]

@@ -9,7 +9,12 @@ import pytest
 from ds_builders import edit_sheet
 
 from mer_contrast.datasets import READERS, SHEETLESS, read_dataset
-from mer_contrast.datasets.errors import DatasetNotFoundError, DatasetStrictError, SheetFormatError
+from mer_contrast.datasets.errors import (
+    DatasetNotFoundError,
+    DatasetStrictError,
+    SheetFileError,
+    SheetFormatError,
+)
 
 SHEET_NAMES = {
     "casme2": "CASME2-coding-20140508.xlsx",
@@ -118,3 +123,47 @@ def test_unsupported_sheet_type(tmp_path: Path) -> None:
 def test_unknown_dataset() -> None:
     with pytest.raises(ValueError, match="unknown dataset 'smic-vis'"):
         read_dataset("smic-vis")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "is empty (0 bytes), not an Excel workbook: save the annotation sheet again from Excel"),
+        (b"Subject,Filename\n01,EP02_01f\n", "is not an Excel workbook (an .xlsx is a zip archive; this is "
+         "text"),
+        (bytes(range(256)) * 4, "is not an Excel workbook (an .xlsx is a zip archive; this is 1024 bytes of"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "is not an Excel workbook: it is an old Excel"),
+    ],
+    ids=["empty", "csv_text", "binary", "old_xls"],
+)  # fmt: skip
+def test_a_file_that_is_no_workbook_says_so_first(content: bytes, reason: str, tmp_path: Path) -> None:
+    sheet = tmp_path / "CASME2-coding-20140508.xlsx"
+    sheet.write_bytes(content)
+    with pytest.raises(SheetFileError) as info:
+        read_dataset("casme2", sheet=sheet)
+    message = str(info.value)
+    assert message.startswith(f"{sheet}: {reason}"), message
+    assert "required column" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "';'"), ("\t", "tabs")])
+def test_a_csv_separated_otherwise_gets_a_hint(separator: str, name: str, tmp_path: Path) -> None:
+    sheet = tmp_path / "casme2.csv"
+    header = [
+        "Subject",
+        "Filename",
+        "OnsetFrame",
+        "ApexFrame",
+        "OffsetFrame",
+        "Action Units",
+        "Estimated Emotion",
+    ]
+    row = ["01", "EP02_01f", "46", "59", "86", "12", "happiness"]
+    sheet.write_text("\n".join(separator.join(cells) for cells in (header, row)) + "\n")
+    with pytest.raises(SheetFileError) as info:
+        read_dataset("casme2", sheet=sheet)
+    assert str(info.value).startswith(f"{sheet}: looks separated by {name}, not commas")
+    assert str(info.value).endswith("export it again as comma-separated CSV, or save it as .xlsx")
+    sheet.write_text("Name,Other\nx,y\n")  # a comma CSV without the column: the column is named
+    with pytest.raises(SheetFormatError, match="required column 'Subject' not found"):
+        read_dataset("casme2", sheet=sheet)

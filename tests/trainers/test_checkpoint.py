@@ -9,22 +9,21 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import subprocess
+import sys
 import warnings
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from unittest import mock
 
 import pytest
 import torch
 from lightning.pytorch import LightningDataModule, Trainer
-from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader
 
 from mer_contrast.cli.main import main
-from mer_contrast.clips.flow import FlowConfig
+from mer_contrast.clips.flow import METHOD_FIELDS, FlowConfig
 from mer_contrast.clips.prepare import ClipConfig
-from mer_contrast.synth import generate
 from mer_contrast.trainers import MERContrastModule
 from mer_contrast.trainers import checkpoint as ckpt_module
 from mer_contrast.trainers.checkpoint import CheckpointError, read_checkpoint
@@ -39,10 +38,15 @@ RECORDED = {
     "image_size": 32,
     "num_frames": 4,
     "span": "onset_apex",
+    "crop": "auto",
     "register": "translation",
     "flow_method": "farneback",
     "flow_pairs": "consecutive",
     "flow_channels": "uv",
+    "flow_size": None,
+    **{f"flow_{name}": getattr(FlowConfig(), name) for name in METHOD_FIELDS["farneback"]},
+    "flow_bound": None,
+    "strain_bound": None,
     "protocol": "casme2-5class",
     "class_names": CLASSES,
 }
@@ -101,38 +105,6 @@ def test_unsafe_checkpoint_is_refused_unless_vouched(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------- real CLI
-@pytest.fixture(scope="module")
-def cli_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """tests/conf/casme2.yaml on 3 subjects x 3 clips (32 px), a tiny BERT, one flow cache, fold sub02."""
-    root = tmp_path_factory.mktemp("ckpt_data") / "casme2"
-    generate("casme2", root, subjects=3, clips_per_subject=3, size=32, frames=(6, 10), seed=0)
-    bert = save_tiny_bert(tmp_path_factory.mktemp("ckpt_bert"), WORDS)
-    return [
-        "--config", str(CONF / "casme2.yaml"),
-        f"--data.init_args.root={root}",
-        f"--data.init_args.cache_dir={tmp_path_factory.mktemp('ckpt_cache')}",
-        f"--model.init_args.text.init_args.model={bert}",
-        "--data.init_args.test_subject=sub02",
-    ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def fitted(cli_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The checkpoint of `mer-contrast fit` (one epoch)."""
-    run = tmp_path_factory.mktemp("ckpt_fit")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(run)  # the config's CSVLogger writes under ./lightning_logs
-        assert main(["fit", *cli_args]) == 0
-    (path,) = run.glob("lightning_logs/**/last.ckpt")  # beside Lightning's epoch=0-step=N.ckpt
-    return path
-
-
-@pytest.fixture()
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
-
-
 def cli_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
     """Run the CLI expecting a refusal: status 2 and one stderr line, no traceback."""
     capsys.readouterr()
@@ -193,12 +165,13 @@ def test_cli_other_clip_settings_are_one_line(
     argv = ["test", *cli_args, f"--ckpt_path={fitted}", "--data.image_size", "48", "--data.num_frames", "5"]
     assert cli_error(argv, capsys) == (
         f"error: {fitted}: trained with image_size 32, num_frames 4; this run has image_size 48, "
-        "num_frames 5: use the training config, or --data.image_size 32 --data.num_frames 4"
+        "num_frames 5: use the training config, or --data.init_args.image_size 32 "
+        "--data.init_args.num_frames 4"
     )
     argv = ["predict", *cli_args, f"--ckpt_path={fitted}", "--data.protocol", "casme2-3class"]
     line = cli_error(argv, capsys)
     assert "trained with protocol casme2-5class, class_names [happiness, disgust," in line
-    assert line.endswith("--data.protocol casme2-5class"), line
+    assert line.endswith("--data.init_args.protocol casme2-5class"), line
 
 
 def test_cli_test_loads_weights_only_and_old_checkpoint_warns_once(
@@ -267,8 +240,6 @@ def _clip_batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_recognizer_loads_without_lightning_and_matches_the_task(fitted: Path, tmp_path: Path) -> None:
-    import subprocess
-    import sys
 
     rgb, flow = _clip_batch()
     torch.save({"rgb": rgb, "flow": flow}, tmp_path / "batch.pt")
