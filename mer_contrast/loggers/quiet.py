@@ -3,21 +3,26 @@ that says nothing about the run (Lightning's product tips, a torch deprecation i
 transformers weight-loading bar).
 
 Only the entry points (``mer-contrast fit|validate|test|predict|loso|demo``) turn this on, for the
-length of :func:`quiet_run`; a library user's logging and warnings are left as they are.
+length of :func:`quiet_run`; a library user's logging and warnings are left as they are. A LOSO run also
+silences W&B's own banners (:func:`quiet_wandb`: about 35 lines per fold's run) and says once where its
+runs are instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["attach", "quiet_run"]
+__all__ = ["attach", "quiet_run", "quiet_wandb"]
 
 # Lightning's advertisements for its cloud products (rank_zero_info, once per Trainer).
 TIP_PREFIX = "💡 Tip:"
+# Lightning's word that fit ran its whole epoch budget: the normal end, said once per Trainer.
+BUDGET_PREFIX = "`Trainer.fit` stopped: `max_epochs="
 # torch >= 2.10 deprecates LeafSpec, which Lightning 2.6's _tree_flatten still builds (not ours to fix).
 LEAFSPEC_MESSAGE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 # Loggers whose handlers print: Lightning adds its own two when root has none; ours; root.
@@ -25,7 +30,8 @@ HANDLER_OWNERS = ("lightning.pytorch", "lightning.fabric", "mer_contrast", "")
 
 
 class RunFilter(logging.Filter):
-    """Drops Lightning's tips and any record already shown in this run (folds repeat them verbatim)."""
+    """Drops Lightning's tips and its "stopped: max_epochs reached" (the normal end), and any record
+    already shown in this run (folds repeat them verbatim)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -37,7 +43,7 @@ class RunFilter(logging.Filter):
         if verdict is None:
             message = record.getMessage()
             key = (record.name, record.levelno, message)
-            verdict = not message.startswith(TIP_PREFIX) and key not in self.seen
+            verdict = not message.startswith((TIP_PREFIX, BUDGET_PREFIX)) and key not in self.seen
             self.seen.add(key)
             record.__dict__["_mer_contrast_shown"] = verdict
         return bool(verdict)
@@ -112,3 +118,20 @@ def quiet_run() -> Iterator[None]:
 
             hf_logging.enable_progress_bar()
         _bar_was_on = None
+
+
+@contextlib.contextmanager
+def quiet_wandb() -> Iterator[None]:
+    """No W&B banners (version, sync hints, run history and summary) while it lasts: ``WANDB_SILENT``.
+
+    A user's own ``WANDB_SILENT`` (``false`` to see them) wins; child processes (parallel folds)
+    inherit the setting.
+    """
+    if "WANDB_SILENT" in os.environ:
+        yield
+        return
+    os.environ["WANDB_SILENT"] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop("WANDB_SILENT", None)
