@@ -80,7 +80,12 @@ def plot_joint_space(
     colours = plt.get_cmap("tab10")
     columns = min(3, max(len(panels), 1))
     rows = -(-max(len(panels), 1) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows + 0.6), squeeze=False)
+    legend_columns = 4 if columns > 1 else 3
+    legend_rows = -(-(len(class_names) + 2) // legend_columns)
+    legend_height = 0.22 * legend_rows + 0.1  # inches below the panels
+    height = 3.4 * rows + 0.4 + legend_height
+    width = max(3.6 * columns, 5.2)
+    fig, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False)
     drawn = 0
     for ax, (name, arrays) in zip(axes.flat, panels, strict=False):
         video, text = arrays["video"].astype(np.float32), arrays["text"].astype(np.float32)
@@ -116,9 +121,9 @@ def plot_joint_space(
         ),
         plt.Line2D([], [], marker="^", linestyle="", color="grey", alpha=0.6, label="FACS sentence (text)"),
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=7, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=legend_columns, fontsize=7, frameon=False)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout(rect=(0, 0.12 if rows == 1 else 0.06, 1, 1))
+    fig.tight_layout(rect=(0, legend_height / height, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return drawn

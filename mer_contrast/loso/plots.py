@@ -12,6 +12,7 @@ Every function takes the summary dict of :mod:`mer_contrast.loso.report` (or its
 from __future__ import annotations
 
 import math
+import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,10 +30,12 @@ SHORT = {"honest": "honest", "test_selected": "test-selected (optimistic)", "ora
 
 
 def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the Agg backend (no display on cluster nodes)."""
+    """``matplotlib.pyplot``, on the Agg backend unless pyplot is already in use (a notebook's inline
+    backend is kept; the figures here are saved and closed, never shown)."""
     import matplotlib
 
-    matplotlib.use("Agg")  # before pyplot
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")  # before pyplot: no display on cluster nodes
     import matplotlib.pyplot as plt
 
     return plt
