@@ -100,7 +100,8 @@ def _grouped_bars(
         offset = (i - (len(series) - 1) / 2) * width
         containers.append(
             ax.bar(
-                positions + offset, np.nan_to_num(heights), width, yerr=spreads, capsize=2,
+                positions + offset, np.nan_to_num(heights), width, capsize=2,
+                yerr=spreads if np.nan_to_num(spreads).any() else None,  # one seed: no spread to draw
                 color=COLOURS[key], label=SHORT[key], hatch="//" if key in OPTIMISTIC else None,
                 edgecolor="white", linewidth=0.5, error_kw={"elinewidth": 0.8},
             )
@@ -129,7 +130,8 @@ def plot_per_fold(summary: Mapping[str, Any], path: str | Path, metric: str = "u
             by_subject[fold["subject"]].append(fold[metric])
         stats = [_mean_std(by_subject.get(subject, [])) for subject in subjects]
         series[key] = ([m for m, _ in stats], [s for _, s in stats])
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * len(subjects) * max(len(series), 1) + 1.5), 3.4))
+    width = min(20.0, max(6.0, 0.28 * len(subjects) * max(len(series), 1) + 1.5))  # MEGC2019: 68 folds
+    fig, ax = plt.subplots(figsize=(width, 3.4))
     _grouped_bars(ax, subjects, series)
     ax.tick_params(axis="x", rotation=90, labelsize=7)
     ax.set_ylabel(f"{metric.upper()} of the held-out subject")
