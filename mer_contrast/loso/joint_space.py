@@ -11,8 +11,8 @@ them as ``embeddings.npz`` beside the fold's predictions (float16, a few kB)::
     video (N, D), video_label (N,), video_clip (N,), video_subject (N,)
     text (M, D), text_label (M,), text_sentence (M,), classes (K,)
 
-:func:`plot_joint_space` maps folds' files to 2-D (scikit-learn's PCA of the clips and sentences
-together: one fold is one model, so each fold is its own panel), coloured by class, circles for
+:func:`plot_joint_space` maps folds' files to 2-D (:func:`principal_plane`: the PCA of the clips and
+sentences together: one fold is one model, so each fold is its own panel), coloured by class, circles for
 clips and triangles for sentences. numpy and matplotlib only: ``mer-contrast report`` starts without
 torch.
 """
@@ -20,7 +20,7 @@ torch.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = [
     "EMBEDDINGS_FILE",
     "plot_joint_space",
     "plot_run_joint_space",
+    "principal_plane",
     "read_embeddings",
     "sentence_classes",
     "write_embeddings",
@@ -61,6 +62,22 @@ def read_embeddings(path: str | Path) -> dict[str, np.ndarray]:
         return {key: data[key] for key in data.files}
 
 
+def principal_plane(points: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], float]:
+    """The PCA of ``points`` (rows) onto their first two principal components: the projection and the
+    share of the variance it keeps.
+
+    numpy's SVD of the centred points (scikit-learn's PCA computes the same; the report stays within
+    the wheels the GPU check carries, and scikit-learn would bring SciPy).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    mean = points.mean(axis=0)
+    _, singular, axes = np.linalg.svd(points - mean, full_matrices=False)
+    plane = axes[:2].T
+    variance = singular**2
+    share = float(variance[:2].sum() / variance.sum()) if variance.sum() > 0 else 1.0
+    return (lambda rows: (np.asarray(rows, dtype=np.float64) - mean) @ plane), share
+
+
 def plot_joint_space(
     panels: Sequence[tuple[str, Mapping[str, np.ndarray]]],
     class_names: Sequence[str],
@@ -72,8 +89,6 @@ def plot_joint_space(
     Each panel is one model (a fold): its clips (circles, black edge) and sentences (triangles) are
     projected together to their first two principal components, coloured by class.
     """
-    from sklearn.decomposition import PCA
-
     from mer_contrast.loso.plots import pyplot
 
     plt = pyplot()
@@ -93,20 +108,21 @@ def plot_joint_space(
         if len(points) < 3:
             ax.set_title(f"{name}: too few points", fontsize=8)
             continue
-        pca = PCA(n_components=2).fit(points)
-        share = 100 * pca.explained_variance_ratio_.sum()
+        project, share = principal_plane(points)
         for label in range(len(class_names)):
             chosen = arrays["text_label"] == label
             if chosen.any():
-                xy = pca.transform(text[chosen])
+                xy = project(text[chosen])
                 ax.scatter(xy[:, 0], xy[:, 1], marker="^", s=18, alpha=0.45, color=colours(label))
             chosen = arrays["video_label"] == label
             if chosen.any():
-                xy = pca.transform(video[chosen])
+                xy = project(video[chosen])
                 ax.scatter(xy[:, 0], xy[:, 1], marker="o", s=36, color=colours(label), edgecolors="black",
                            linewidths=0.6)  # fmt: skip
         drawn += sum(len(collection.get_offsets()) for collection in ax.collections)
-        ax.set_title(f"{name}: {len(video)} clips, {len(text)} sentences (PCA {share:.0f} %)", fontsize=8)
+        ax.set_title(
+            f"{name}: {len(video)} clips, {len(text)} sentences (PCA {100 * share:.0f} %)", fontsize=8
+        )
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in list(axes.flat)[len(panels) :]:

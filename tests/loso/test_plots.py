@@ -92,3 +92,16 @@ def test_joint_space_map_draws_every_clip_and_sentence(tmp_path: Path) -> None:
     drawn = plot_joint_space(panels, CLASSES, tmp_path / "map.png")
     assert drawn == 5 + 7 + 3 + 4
     assert (tmp_path / "map.png").stat().st_size > 5000
+
+
+def test_the_principal_plane_is_scikit_learns_pca() -> None:
+    from sklearn.decomposition import PCA
+
+    from mer_contrast.loso.joint_space import principal_plane
+
+    points = np.random.default_rng(1).normal(size=(30, 6)) * np.arange(1, 7)
+    project, share = principal_plane(points)
+    reference = PCA(n_components=2).fit(points)
+    ours, theirs = project(points[:5]), reference.transform(points[:5])
+    assert np.abs(ours) == pytest.approx(np.abs(theirs))  # a component's sign is arbitrary
+    assert share == pytest.approx(reference.explained_variance_ratio_.sum())
