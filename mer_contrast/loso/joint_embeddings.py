@@ -74,7 +74,8 @@ class JointEmbeddings(Callback):
         recognizer: Any = pl_module.model
         if not recognizer.has_joint_space:
             return
-        embedding = recognizer.embed(batch["rgb"], batch.get("flow")).cpu().tolist()
+        with trainer.precision_plugin.forward_context():  # as the test step (autocast under *-mixed)
+            embedding = recognizer.embed(batch["rgb"], batch.get("flow")).cpu().tolist()
         for i, vector in enumerate(embedding):
             self._rows.append(
                 {"clip_id": batch["clip_id"][i], "subject": batch["subject"][i], "embedding": vector,

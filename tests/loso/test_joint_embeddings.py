@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,7 +37,10 @@ def _test_pass(recognizer: Recognizer) -> JointEmbeddings:
     train_set = SimpleNamespace(
         items=[SimpleNamespace(au_text="x", label=0), SimpleNamespace(au_text="yy", label=1)]
     )
-    trainer: Any = SimpleNamespace(datamodule=SimpleNamespace(train_set=train_set))
+    precision = SimpleNamespace(forward_context=contextlib.nullcontext)
+    trainer: Any = SimpleNamespace(
+        datamodule=SimpleNamespace(train_set=train_set), precision_plugin=precision
+    )
     module: Any = SimpleNamespace(model=recognizer)
     batch = {
         "rgb": torch.rand(3, 2, 3, 4, 4), "clip_id": ["s/1", "s/2", "s/3"], "subject": ["s"] * 3,
