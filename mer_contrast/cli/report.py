@@ -14,11 +14,16 @@ from mer_contrast.loso import report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``mer-contrast report DIR [--no-plots] [--quiet]``."""
+    """``mer-contrast report DIR [--no-plots] [--quiet] [--wandb]``."""
     parser = ToolParser(prog="mer-contrast report", description=report.__doc__.splitlines()[0])
     parser.add_argument("out", help="output folder of `mer-contrast loso` (holds seed*/<subject>/done.json)")
     parser.add_argument("--no-plots", action="store_true", help="skip the confusion-matrix PNGs")
     parser.add_argument("--quiet", action="store_true", help="write the files without printing the report")
+    parser.add_argument(
+        "--wandb", action="store_true",
+        help="also write the study's W&B summary run (job type summary, in the folds' group and project; "
+        "offline without an API key)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         summary, not_written = report.report_run(args.out, plots=not args.no_plots)
@@ -30,10 +35,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not_written:
         print(f"error: summary files not written: {not_written}", file=sys.stderr)
         return 1
-    print(
-        f"wrote {Path(args.out) / 'summary.json'}, summary.md"
-        + ("" if args.no_plots else ", confusion_*.png")
-    )
+    print(f"wrote {Path(args.out) / 'summary.json'}, summary.md" + ("" if args.no_plots else ", *.png"))
+    if args.wandb:
+        from mer_contrast.loggers.quiet import quiet_wandb
+        from mer_contrast.loso.wandb_study import log_study, sync_hint
+
+        with quiet_wandb():
+            log_study(args.out, summary=summary)
+        hint = sync_hint(args.out)
+        print(hint or "W&B: the study's summary run is written")
     return 0
 
 

@@ -311,7 +311,8 @@ class MERDataModule(LightningDataModule):
             chosen = choose_bounds(flows, channels)
             bound = chosen[0] if bound is None else bound
             strain_bound = chosen[1] if strain_bound is None else strain_bound
-            log.info("flow bounds from %d training clips: %.3g px, strain %.3g", len(flows), *chosen)
+            # debug, not info: a LOSO run would print it once per fold
+            log.debug("flow bounds from %d training clips: %.3g px, strain %.3g", len(flows), *chosen)
         return FlowNorm(channels, bound, strain_bound if strain_bound is not None else 1.0)
 
     def _make_dataset(self, indices: list[int], augmentation: Augmentation | None) -> ClipDataset:

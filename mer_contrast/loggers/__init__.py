@@ -11,9 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mer_contrast.loggers.offline_wandb import OfflineSafeWandbLogger, wandb_credentials_available
+    from mer_contrast.loggers.offline_wandb import (
+        OfflineSafeWandbLogger,
+        wandb_credentials_available,
+        wandb_offline,
+    )
 
-__all__ = ["OfflineSafeWandbLogger", "wandb_credentials_available"]
+__all__ = ["OfflineSafeWandbLogger", "wandb_credentials_available", "wandb_offline"]
 
 
 def __getattr__(name: str) -> Any:

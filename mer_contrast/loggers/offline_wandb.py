@@ -9,7 +9,7 @@ from typing import Any
 
 from lightning.pytorch.loggers import WandbLogger
 
-__all__ = ["OfflineSafeWandbLogger", "wandb_credentials_available"]
+__all__ = ["OfflineSafeWandbLogger", "wandb_credentials_available", "wandb_offline"]
 
 
 def wandb_credentials_available() -> bool:
@@ -21,6 +21,15 @@ def wandb_credentials_available() -> bool:
     except (FileNotFoundError, netrc.NetrcParseError, OSError):
         return False
     return any("wandb" in host for host in rc.hosts)
+
+
+def wandb_offline(offline: bool | None = None) -> bool:
+    """Whether a W&B run should be written offline: ``offline`` when given, else ``WANDB_MODE``
+    (``offline``/``disabled``), else when no API key is available (``online`` forces it on)."""
+    if offline is not None:
+        return offline
+    mode = os.environ.get("WANDB_MODE", "")
+    return mode in ("offline", "disabled") or (mode != "online" and not wandb_credentials_available())
 
 
 class OfflineSafeWandbLogger(WandbLogger):
@@ -51,11 +60,7 @@ class OfflineSafeWandbLogger(WandbLogger):
         tags: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if offline is None:
-            mode = os.environ.get("WANDB_MODE", "")
-            offline = mode in ("offline", "disabled") or (
-                mode != "online" and not wandb_credentials_available()
-            )
+        offline = wandb_offline(offline)
         Path(save_dir).mkdir(parents=True, exist_ok=True)
         super().__init__(
             project=project,
@@ -67,3 +72,6 @@ class OfflineSafeWandbLogger(WandbLogger):
             tags=tags,
             **kwargs,
         )
+        # Lightning passes anonymous=None, which W&B >= 0.19 answers with a deprecation on every run.
+        if self._wandb_init.get("anonymous") is None:
+            self._wandb_init.pop("anonymous", None)

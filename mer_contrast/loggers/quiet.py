@@ -10,22 +10,27 @@ empty" (an evaluation writes no checkpoint). In ``fit`` both stay: there they wa
 losing its best score, or of checkpoints mixing with an earlier run's.
 
 Only the entry points (``mer-contrast fit|validate|test|predict|loso|demo``) turn this on, for the
-length of :func:`quiet_run`; a library user's logging and warnings are left as they are.
+length of :func:`quiet_run`; a library user's logging and warnings are left as they are. A LOSO run also
+silences W&B's own banners (:func:`quiet_wandb`: about 35 lines per fold's run) and says once where its
+runs are instead.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import sys
 import warnings
 from collections.abc import Iterator
 
-__all__ = ["attach", "quiet_run"]
+__all__ = ["attach", "quiet_run", "quiet_wandb"]
 
 # Lightning's advertisements for its cloud products (rank_zero_info, once per Trainer).
 TIP_PREFIX = "💡 Tip:"
+# Lightning's word that fit ran its whole epoch budget: the normal end, said once per Trainer.
+BUDGET_PREFIX = "`Trainer.fit` stopped: `max_epochs="
 # torch >= 2.10 deprecates LeafSpec, which Lightning 2.6's _tree_flatten still builds (not ours to fix).
 LEAFSPEC_MESSAGE = r"`isinstance\(treespec, LeafSpec\)` is deprecated"
 # Lightning's device lines when no such device exists (setup.py's rank_zero_info, once per Trainer).
@@ -40,7 +45,8 @@ HANDLER_OWNERS = ("lightning.pytorch", "lightning.fabric", "mer_contrast", "")
 
 
 class RunFilter(logging.Filter):
-    """Drops Lightning's tips and any record already shown in this run (folds repeat them verbatim)."""
+    """Drops Lightning's tips and its "stopped: max_epochs reached" (the normal end), and any record
+    already shown in this run (folds repeat them verbatim)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,7 +58,7 @@ class RunFilter(logging.Filter):
         if verdict is None:
             message = record.getMessage()
             key = (record.name, record.levelno, message)
-            chatter = message.startswith(TIP_PREFIX) or NO_DEVICE.match(message) is not None
+            chatter = message.startswith((TIP_PREFIX, BUDGET_PREFIX)) or NO_DEVICE.match(message) is not None
             verdict = not chatter and key not in self.seen
             self.seen.add(key)
             record.__dict__["_mer_contrast_shown"] = verdict
@@ -131,3 +137,20 @@ def quiet_run(evaluating: bool = False) -> Iterator[None]:
 
             hf_logging.enable_progress_bar()
         _bar_was_on = None
+
+
+@contextlib.contextmanager
+def quiet_wandb() -> Iterator[None]:
+    """No W&B banners (version, sync hints, run history and summary) while it lasts: ``WANDB_SILENT``.
+
+    A user's own ``WANDB_SILENT`` (``false`` to see them) wins; child processes (parallel folds)
+    inherit the setting.
+    """
+    if "WANDB_SILENT" in os.environ:
+        yield
+        return
+    os.environ["WANDB_SILENT"] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop("WANDB_SILENT", None)

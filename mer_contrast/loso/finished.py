@@ -81,6 +81,7 @@ def _plan_of(out: Path, record: dict[str, Any], digest: str, data_hash: str) -> 
             folds=folds,
             data_hash=data_hash,
             data_reading=record["data_reading"],
+            wandb=record.get("wandb") if isinstance(record.get("wandb"), dict) else None,
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -1,7 +1,9 @@
 """The logger of each LOSO fold: which kind the config sets up, its per-fold arguments, closing W&B.
 
 * ``wandb``: one W&B group per LOSO experiment, one run per fold (group and name set before init),
-  closed after the fold so the next one does not log into it.
+  closed after the fold so the next one does not log into it; the study's own run (job type
+  ``summary``, :mod:`~mer_contrast.loso.wandb_study`) joins the group when the folds are done, with
+  the logger's project, entity, tags and offline setting (:func:`wandb_settings`).
 * ``file`` (CSV/TensorBoard): its ``save_dir`` moves into the fold folder.
 * ``none`` (no logger configured): a CSV logger writing ``logs/metrics.csv`` in the fold folder.
 * ``other``: left as configured.
@@ -14,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["LoggerKind", "finish_wandb", "logger_args", "logger_kind"]
+__all__ = ["LoggerKind", "finish_wandb", "logger_args", "logger_kind", "wandb_settings"]
 
 LoggerKind = Literal["wandb", "file", "none", "other"]
 
@@ -37,6 +39,15 @@ def logger_kind(logger_config: Any) -> LoggerKind:
     if issubclass(logger_class, (CSVLogger, TensorBoardLogger)):
         return "file"
     return "other"
+
+
+def wandb_settings(logger_config: Any) -> dict[str, Any]:
+    """What the study's summary run shares with the folds' W&B runs: project, entity, tags, offline."""
+    init_args: Any = getattr(logger_config, "init_args", None)
+    if init_args is None and isinstance(logger_config, dict):
+        init_args = logger_config.get("init_args")
+    values = init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args or {})
+    return {key: values.get(key) for key in ("project", "entity", "tags", "offline")}
 
 
 def _resolve(class_path: Any) -> type | None:

@@ -1,4 +1,4 @@
-"""One way into a LOSO run: plan -> other-config check -> metadata -> folds -> report.
+"""One way into a LOSO run: plan -> other-config check -> metadata -> folds -> report (-> W&B study).
 
 ``mer-contrast loso``, the demo and the benchmarks all start a run here; from Python::
 
@@ -29,6 +29,7 @@ from pathlib import Path
 from mer_contrast.clips.errors import find_cause, find_fault
 from mer_contrast.datasets.errors import DATA_ERRORS
 from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, folder_lock, unusable_folder
+from mer_contrast.loggers.quiet import quiet_wandb
 from mer_contrast.loso.finished import finished_plan
 from mer_contrast.loso.provenance import few, find_conflicts, unknown_note
 from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
@@ -126,7 +127,8 @@ def run(
                 write_metadata(plan, options)
         except OSError as err:  # a --fold-index run: no lock made the folder first
             raise RunRefused(str(unusable_folder(plan.out, err, OUT_FIX))) from err
-        return run_folds(
+        held.enter_context(quiet_wandb())  # the folds' and the study's runs: no W&B banners
+        code = run_folds(
             options,
             plan,
             fold_index=fold_index,
@@ -135,3 +137,25 @@ def run(
             child_argv=fold_command(options, force) if child_argv is None else child_argv,
             report=report,
         )
+        # A finished rerun logged its study when it finished (`report --wandb` logs it again).
+        if plan.logger == "wandb" and report and fold_index is None and finished is None and is_rank_zero():
+            _log_study(plan)
+        return code
+
+
+def _log_study(plan: RunPlan) -> None:
+    """The study's W&B summary run (:mod:`~mer_contrast.loso.wandb_study`) and where the runs are.
+
+    The study's files are already written: W&B failing (a network error online) is said in one line.
+    """
+    from mer_contrast.loso.wandb_study import log_study, sync_hint
+
+    try:
+        log_study(plan.out, plan.wandb)
+    except FileNotFoundError:  # no fold finished: the report said so
+        return
+    except Exception as err:  # W&B's own errors have no common base class
+        log.warning("W&B: the study's summary run was not written: %s", str(err).splitlines()[0])
+    hint = sync_hint(plan.out)
+    if hint is not None:
+        print(hint)

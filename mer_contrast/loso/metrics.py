@@ -23,7 +23,7 @@ import numpy as np
 
 from mer_contrast.metrics import METRIC_NAMES, confusion, metrics_from_confusion
 
-__all__ = ["confusion_of_rows", "mean_std", "metrics_of_rows", "per_fold_metrics"]
+__all__ = ["confusion_of_rows", "mean_std", "metrics_of_rows", "per_class_of_confusion", "per_fold_metrics"]
 
 Row = Mapping[str, Any]
 
@@ -37,6 +37,17 @@ def confusion_of_rows(rows: Iterable[Row], num_classes: int) -> np.ndarray:
 def metrics_of_rows(rows: Iterable[Row], num_classes: int) -> dict[str, float]:
     """Accuracy, UF1 and UAR of prediction rows taken as one set (pooled: all folds concatenated)."""
     return metrics_from_confusion(confusion_of_rows(rows, num_classes))
+
+
+def per_class_of_confusion(counts: np.ndarray) -> dict[str, list[float]]:
+    """Each class's ``f1`` and ``recall`` (NaN where undefined: no clip of it, true or predicted) and
+    ``support`` (its true clips), from counts with true classes on rows."""
+    counts = np.asarray(counts, dtype=np.float64)
+    tp, predicted, true = counts.diagonal(), counts.sum(0), counts.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = 2 * tp / (2 * tp + (predicted - tp) + (true - tp))
+        recall = tp / true
+    return {"f1": f1.tolist(), "recall": recall.tolist(), "support": true.astype(int).tolist()}
 
 
 def per_fold_metrics(rows: Iterable[Row], num_classes: int, key: str = "subject") -> list[dict[str, object]]:

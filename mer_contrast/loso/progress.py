@@ -1,8 +1,8 @@
 """Progress across LOSO folds, printed between folds.
 
 Lightning's RichProgressBar is a live display inside each fold, and rich allows one live display at a
-time, so the across-folds bar is printed as a static line when a fold starts and ends (which also reads
-well in a SLURM log file).
+time, so the across-folds bar is printed as a static line when a fold starts (on a terminal) and when it
+ends: a SLURM log file gets one line per fold.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ class FoldProgress:
         self.console.print(line, soft_wrap=True)  # long lines wrap in the terminal, not mid-bar
 
     def start(self, name: str) -> None:
-        """A fold begins."""
-        self._line(f"{name} training", "cyan")
+        """A fold begins: said on a terminal only (a log file gets one line per fold, when it ends)."""
+        if self.console.is_terminal:
+            self._line(f"{name} training", "cyan")
 
     def finish(
         self, name: str, metrics: Mapping[str, Mapping[str, float]] | None = None, ok: bool = True

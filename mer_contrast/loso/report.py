@@ -8,7 +8,8 @@ array still going) and is what the runner itself calls at the end. Per selection
      "per_fold": [{"seed", "subject", "n", "epoch", "accuracy", "uf1", "uar"}],
      "per_seed": [{"seed", "n", "folds", "accuracy", "uf1", "uar"}],
      "seeds": {"mean": {...}, "std": {...}},             # over the per-seed pooled metrics
-     "confusion": K x K counts}
+     "confusion": K x K counts,
+     "per_class": {"f1", "recall", "support", "f1_std", "recall_std"}}   # K values each
 
 under the keys ``honest``, ``test_selected`` and ``oracle`` (see :mod:`mer_contrast.loso.store`).
 """
@@ -16,6 +17,7 @@ under the keys ``honest``, ``test_selected`` and ``oracle`` (see :mod:`mer_contr
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,7 +27,13 @@ import numpy as np
 
 import mer_contrast
 from mer_contrast.files import FolderBusy, FolderUnusable, atomic_write, folder_lock
-from mer_contrast.loso.metrics import confusion_of_rows, mean_std, metrics_of_rows, per_fold_metrics
+from mer_contrast.loso.metrics import (
+    confusion_of_rows,
+    mean_std,
+    metrics_of_rows,
+    per_class_of_confusion,
+    per_fold_metrics,
+)
 from mer_contrast.loso.provenance import DATA_KEY, data_status, unknown_note
 from mer_contrast.loso.store import (
     DONE_FILE,
@@ -124,6 +132,16 @@ def chance_levels(labels: Sequence[int], num_classes: int) -> dict[str, dict[str
     }
 
 
+def _spread(values: list[list[float]]) -> list[float]:
+    """Per column: sample standard deviation over the rows, ignoring NaN (0 for one row)."""
+    array = np.asarray(values, dtype=np.float64)
+    if len(array) < 2:
+        return np.where(np.isnan(array[0]), np.nan, 0.0).tolist()
+    with warnings.catch_warnings():  # a class undefined in every seed: NaN, said by the value
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(array, axis=0, ddof=1).tolist()
+
+
 def _selection_summary(key: str, folds: list[dict[str, Any]], num_classes: int) -> dict[str, Any]:
     labels = sorted({fold["selections"][key]["label"] for fold in folds})
     per_fold: list[dict[str, Any]] = []
@@ -146,6 +164,12 @@ def _selection_summary(key: str, folds: list[dict[str, Any]], num_classes: int) 
         )
     all_rows = [row for rows in by_seed.values() for row in rows]
     counts = confusion_of_rows(all_rows, num_classes)
+    per_class: dict[str, Any] = per_class_of_confusion(counts)
+    per_seed_class = [
+        per_class_of_confusion(confusion_of_rows(rows, num_classes)) for rows in by_seed.values()
+    ]
+    for name in ("f1", "recall"):  # spread over seeds per class (0 for one seed; NaN where undefined)
+        per_class[f"{name}_std"] = _spread([seed[name] for seed in per_seed_class])
     return {
         "selection": " / ".join(labels),
         "optimistic": key in OPTIMISTIC,
@@ -154,6 +178,7 @@ def _selection_summary(key: str, folds: list[dict[str, Any]], num_classes: int) 
         "per_seed": per_seed,
         "seeds": mean_std(per_seed),
         "confusion": counts.tolist(),
+        "per_class": per_class,  # f1, recall (pooled), f1_std, recall_std (over seeds), support
     }
 
 
@@ -209,8 +234,12 @@ def _heading(section: dict[str, Any]) -> str:
     return f"## {label[0].upper()}{label[1:]}"
 
 
-def render_markdown(summary: dict[str, Any]) -> str:
-    """The Markdown report: pooled rows, mean ± std over seeds, per-fold table, per selection."""
+def render_markdown(summary: dict[str, Any], max_fold_rows: int | None = None) -> str:
+    """The Markdown report: pooled rows, mean ± std over seeds, per-fold table, per selection.
+
+    ``max_fold_rows``: a selection with more folds gets one line pointing at ``summary.md`` instead
+    of its per-fold table (the terminal's version of a 26-fold run fits a screen).
+    """
     lines = [f"# LOSO report: {summary['experiment']}", ""]
     lines.append(f"- classes ({len(summary['classes'])}): {', '.join(summary['classes'])}")
     lines.append(f"- seeds: {', '.join(str(s) for s in summary['seeds'])}")
@@ -248,6 +277,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
         nseeds = len(section["per_seed"])
         cells = " | ".join(f"{_pct(mean[m])} ± {_pct(std[m])}" for m in METRIC_NAMES)
         lines.append(f"| mean ± std over {nseeds} seed(s) | {cells} | |")
+        if max_fold_rows is not None and len(section["per_fold"]) > max_fold_rows:
+            lines += ["", f"Per-fold table ({len(section['per_fold'])} folds): summary.md."]
+            continue
         lines += [
             "",
             "| seed | subject | n | epoch | accuracy | UF1 | UAR |",
@@ -262,26 +294,53 @@ def render_markdown(summary: dict[str, Any]) -> str:
 def write_report(
     out: str | Path, plots: bool = True, summary: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Write ``summary.json``, ``summary.md`` and ``confusion_<selection>.png`` into ``out``; return the
-    summary (``summary``: already made by :func:`summarize`). The caller holds the folder's lock."""
+    """Write ``summary.json``, ``summary.md`` and the figures (:func:`write_figures`) into ``out``;
+    return the summary (``summary``: already made by :func:`summarize`). The caller holds the folder's
+    lock."""
     out = Path(out)
     summary = summarize(out) if summary is None else summary
     write_json(out / "summary.json", summary)
     with atomic_write(out / "summary.md", "w") as handle:
         handle.write(render_markdown(summary))
     if plots:
-        from mer_contrast.loso.plots import plot_confusion
-
-        for key in SELECTION_ORDER:
-            if key in summary:
-                title = f"{summary['experiment']}: {summary[key]['selection']}"
-                plot_confusion(
-                    np.asarray(summary[key]["confusion"]),
-                    summary["classes"],
-                    title,
-                    out / f"confusion_{key}.png",
-                )
+        write_figures(out, summary)
     return summary
+
+
+#: The figures of a run besides ``confusion_<selection>.png`` (mer_contrast.loso.plots, .joint_space).
+FIGURES = ("per_fold.png", "per_class.png", "honest_vs_oracle.png", "joint_space.png")
+
+
+def write_figures(out: Path, summary: dict[str, Any]) -> list[Path]:
+    """The report's PNGs (:mod:`~mer_contrast.loso.plots`, the joint-space map of
+    :mod:`~mer_contrast.loso.joint_space` when the folds kept embeddings); the files written. A figure
+    that no longer applies (no oracle selection, no embeddings) is removed, never left stale."""
+    from mer_contrast.loso.joint_space import plot_run_joint_space
+    from mer_contrast.loso.plots import metrics_title, plot_confusion, plot_gap, plot_per_class, plot_per_fold
+
+    written = []
+    for key in SELECTION_ORDER:
+        if key in summary:
+            section = summary[key]
+            title = f"{summary['experiment']}: {section['selection']}\n{metrics_title(section['pooled'])}"
+            plot_confusion(
+                np.asarray(summary[key]["confusion"]), summary["classes"], title, out / f"confusion_{key}.png"
+            )
+            written.append(out / f"confusion_{key}.png")
+    plot_per_fold(summary, out / FIGURES[0])
+    plot_per_class(summary, out / FIGURES[1])
+    made = [
+        True,
+        True,
+        plot_gap(summary, out / FIGURES[2]),
+        plot_run_joint_space(out, summary, out / FIGURES[3]),
+    ]
+    for name, was_made in zip(FIGURES, made, strict=True):
+        if was_made:
+            written.append(out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+    return written
 
 
 def report_run(out: str | Path, plots: bool = True) -> tuple[dict[str, Any], str | None]:
@@ -302,11 +361,16 @@ def report_run(out: str | Path, plots: bool = True) -> tuple[dict[str, Any], str
     return summary, None
 
 
+#: Per-fold rows printed per selection; a longer table stays in summary.md.
+PRINTED_FOLD_ROWS = 12
+
+
 def print_report(summary: dict[str, Any]) -> None:
-    """Print the Markdown report to the terminal (rich when it is a terminal, plain text otherwise)."""
+    """Print the Markdown report to the terminal (rich when it is a terminal, plain text otherwise);
+    per-fold tables of more than :data:`PRINTED_FOLD_ROWS` folds stay in ``summary.md``."""
     from rich.console import Console
     from rich.markdown import Markdown
 
     console = Console()
-    text = render_markdown(summary)
+    text = render_markdown(summary, max_fold_rows=PRINTED_FOLD_ROWS)
     console.print(Markdown(text) if console.is_terminal else text, soft_wrap=not console.is_terminal)

@@ -36,7 +36,8 @@ from typing import Any
 import mer_contrast
 from mer_contrast.datamodules.protocol import missing_members
 from mer_contrast.files import config_texts
-from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind
+from mer_contrast.loso.fold_logger import LoggerKind, finish_wandb, logger_args, logger_kind, wandb_settings
+from mer_contrast.loso.joint_space import EMBEDDINGS_FILE, write_embeddings
 from mer_contrast.loso.options import LosoSettings
 from mer_contrast.loso.provenance import DATA_KEY, data_fingerprint, data_status, reading_of
 from mer_contrast.loso.store import (
@@ -108,6 +109,7 @@ class RunPlan:
     data_seed: bool = False  # the datamodule takes a ``seed`` argument (the runner sets it per seed)
     data_hash: str | None = None  # the clips and frame files the folds use (provenance.data_fingerprint)
     data_reading: dict[str, Any] | None = None  # how the datamodule reads them (provenance.reading_of)
+    wandb: dict[str, Any] | None = None  # the W&B logger's project, entity, tags, offline (wandb logger)
 
     def metadata(self, options: LosoOptions) -> dict[str, Any]:
         return {
@@ -125,6 +127,7 @@ class RunPlan:
             "data_reading": self.data_reading,
             "logger": self.logger,
             "fold_options": options.fold_selection(),
+            "wandb": self.wandb,  # `report --wandb` logs the study into the folds' project
             "version": mer_contrast.__version__,
         }
 
@@ -194,6 +197,8 @@ def make_plan(options: LosoOptions) -> RunPlan:
         for i, seed in enumerate(seeds)
         for j, s in enumerate(subjects)
     ]
+    logger_config = cli.config.get("trainer.logger")
+    kind = logger_kind(logger_config)
     return RunPlan(
         out=out,
         experiment=out.resolve().name,
@@ -201,12 +206,13 @@ def make_plan(options: LosoOptions) -> RunPlan:
         subjects=subjects,
         seeds=seeds,
         val_strategy=str(datamodule.val_strategy),
-        logger=logger_kind(cli.config.get("trainer.logger")),
+        logger=kind,
         config_hash=digest,
         folds=folds,
         data_seed=cli.config.get("data.init_args.seed") is not None,
         data_hash=data_fingerprint(datamodule),
         data_reading=reading_of(datamodule),
+        wandb=wandb_settings(logger_config) if kind == "wandb" else None,
     )
 
 
@@ -307,6 +313,7 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
     from mer_contrast.loso.callbacks import EpochTestPredictions
+    from mer_contrast.loso.joint_embeddings import JointEmbeddings
 
     started = time.time()
     folder = fold_dir(plan.out, spec.seed, spec.subject)
@@ -331,7 +338,8 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
     if recorder is not None:
         callbacks.append(recorder)
     timer = Timer()  # time inside the fit/validate/test loops; the rest of a fold is overhead
-    trainer.callbacks = [*callbacks, timer]
+    embeddings = JointEmbeddings()  # the tested model's joint space, for the report's map
+    trainer.callbacks = [*callbacks, embeddings, timer]
     built = time.time()
 
     trainer.fit(model, datamodule=datamodule)
@@ -366,6 +374,8 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
                 epoch=sel["epoch"], seed=spec.seed, selection=sel["label"],
             )  # fmt: skip
             n_test = len(sel["rows"])
+        if embeddings.arrays is not None:  # the honest test pass's (none for the visual-only ablation)
+            write_embeddings(folder / EMBEDDINGS_FILE, embeddings.arrays)
         if recorder is not None:  # kept for analysis (test-subject learning curves); never pooled
             every_epoch = [{**row, "epoch": e} for e, rows in sorted(recorder.epochs.items()) for row in rows]
             write_predictions(folder / EPOCHS_FILE, every_epoch, plan.classes, epoch=None, seed=spec.seed,

@@ -6,7 +6,10 @@
     DIR/seed{S}/{subject}/done.json   written last, when the fold finished: selections, epochs, config hash
     DIR/seed{S}/{subject}/predictions_{selection}.csv
     DIR/seed{S}/{subject}/last.ckpt   (+ best.ckpt when the epoch was selected on validation data)
-    DIR/summary.json, summary.md, confusion_{selection}.png   (written by ``mer-contrast report``)
+    DIR/seed{S}/{subject}/embeddings.npz   the tested model's joint space (loso.joint_space)
+    DIR/summary.json, summary.md, confusion_{selection}.png, per_fold.png, per_class.png,
+        honest_vs_oracle.png, joint_space.png   (written by ``mer-contrast report``)
+    DIR/wandb/                        the folds' and the study's W&B runs (W&B logger, offline)
     DIR/.lock, DIR/.lock.owner        held by the run (or a report) writing DIR, and who that is
     DIR/seed{S}/.{subject}.lock       held by the process running that fold (files.folder_lock)
 

@@ -18,7 +18,7 @@ from .helpers import CONF, overrides
 # The console script as `python -m`: the same entry point, and it follows this checkout without a reinstall.
 SCRIPT = (sys.executable, "-m", "mer_contrast")
 # What Lightning, torch and transformers print per fold and says nothing about the run.
-CHATTER = ("💡 Tip", "LeafSpec", "weights_only", "Loading weights")
+CHATTER = ("💡 Tip", "LeafSpec", "weights_only", "Loading weights", "`Trainer.fit` stopped: `max_epochs=")
 # A real warning: the synthetic CASME II sheet plants a frame range that the folder does not have.
 REAL_WARNING = "sub01/EP08_12f: sheet frames"
 

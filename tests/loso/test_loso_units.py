@@ -202,7 +202,7 @@ def test_fold_progress_prints_counts_and_eta() -> None:
     from rich.console import Console
 
     stream = StringIO()
-    progress = FoldProgress(4, skipped=1, console=Console(file=stream, width=200))
+    progress = FoldProgress(4, skipped=1, console=Console(file=stream, width=200, force_terminal=True))
     progress.start("seed0/sub02")
     progress.finish("seed0/sub02", {"honest": {"accuracy": 0.5, "uf1": 0.25, "uar": 0.5}})
     progress.finish("seed0/sub03", ok=False)
@@ -210,6 +210,19 @@ def test_fold_progress_prints_counts_and_eta() -> None:
     assert "1/4 folds" in lines[0] and "seed0/sub02 training" in lines[0]
     assert "2/4 folds" in lines[1] and "eta" in lines[1] and "honest acc 50 uf1 25" in lines[1]
     assert "3/4 folds" in lines[2] and "seed0/sub03 failed" in lines[2]
+
+
+def test_fold_progress_in_a_log_file_is_one_line_per_fold() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    stream = StringIO()
+    progress = FoldProgress(2, console=Console(file=stream, width=200))  # not a terminal: a SLURM log
+    progress.start("seed0/sub01")
+    progress.finish("seed0/sub01", {"honest": {"accuracy": 0.5, "uf1": 0.25, "uar": 0.5}})
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1 and "1/2 folds" in lines[0] and "seed0/sub01 done" in lines[0]
 
 
 def test_real_config_instantiates_on_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
