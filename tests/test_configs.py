@@ -29,6 +29,8 @@ TESTS_CONF = REPO / "tests" / "conf"
 
 GPU = {"trainer": "configs/trainer/gpu.yaml", "model": "configs/model/gridcnn_cpu.yaml"}
 CPU = {"trainer": "configs/trainer/cpu.yaml", "model": "configs/model/gridcnn_cpu.yaml"}
+VIDEO_ONLY = "configs/model/gridcnn_cpu_video.yaml"  # SMIC (no AU codes): the recipe without the text
+MODELS = {"smic": VIDEO_ONLY}
 TINY = {"trainer": "tests/conf/trainer/tiny.yaml", "model": "tests/conf/model/tiny.yaml"}
 DATABASES = {"casme2": "5class", "casme3": "7class", "megc2019": "3class", "mmew": "7class", "samm": "5class",
              "smic": "3class"}  # fmt: skip
@@ -42,11 +44,17 @@ def _tags(*tags: str) -> str:
 COMPOSITIONS: dict[str, tuple[dict[str, str], list[str]]] = {
     # what a user runs by name: the measured recipe on a GPU, and the same on the CPU
     **{
-        f"configs/{db}.yaml": ({**GPU, "data": f"configs/data/{db}.yaml"}, [_tags(db, classes)])
+        f"configs/{db}.yaml": (
+            {**GPU, "model": MODELS.get(db, GPU["model"]), "data": f"configs/data/{db}.yaml"},
+            [_tags(db, classes)],
+        )
         for db, classes in DATABASES.items()
     },
     **{
-        f"configs/{db}_cpu.yaml": ({**CPU, "data": f"configs/data/{db}.yaml"}, [])
+        f"configs/{db}_cpu.yaml": (
+            {**CPU, "model": MODELS.get(db, CPU["model"]), "data": f"configs/data/{db}.yaml"},
+            [],
+        )
         for db in DATABASES
         if db != "casme2"
     },
@@ -101,6 +109,11 @@ def test_a_config_is_its_parts(
             path.write_text(yaml.safe_dump(written[section]))
         args += [f"--{section}", str(path)]
     assert printed(["--config", str(REPO / name)], capsys) == printed([*args, *additions], capsys)
+
+
+def test_the_video_only_network_is_the_recipe_without_the_text(capsys: pytest.CaptureFixture[str]) -> None:
+    recipe = ["--model", str(REPO / CPU["model"]), "--model.init_args.contrastive_weight=0.0"]
+    assert printed(["--model", str(REPO / VIDEO_ONLY)], capsys) == printed(recipe, capsys)
 
 
 def test_a_relative_config_path_from_another_folder(
