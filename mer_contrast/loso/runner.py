@@ -105,6 +105,7 @@ class RunPlan:
     folds: list[FoldSpec]
     data_seed: bool = False  # the datamodule takes a ``seed`` argument (the runner sets it per seed)
     data_hash: str | None = None  # the clips and frame files the folds use (provenance.data_fingerprint)
+    accelerator: str = "auto"  # the folds' trainer.accelerator (schedule.py: CPU folds run side by side)
 
     def metadata(self, options: LosoOptions) -> dict[str, Any]:
         return {
@@ -200,6 +201,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
         folds=folds,
         data_seed=cli.config.get("data.init_args.seed") is not None,
         data_hash=data_fingerprint(datamodule),
+        accelerator=str(cli.config.get("trainer.accelerator") or "auto"),
     )
 
 
@@ -292,6 +294,7 @@ def _checkpoint_epoch(path: Path) -> int:
 
 def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, Any]:
     """Train and test one fold; write its checkpoints, prediction CSVs and (last) ``done.json``."""
+    import torch
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
     from mer_contrast.loso.callbacks import EpochTestPredictions
@@ -383,6 +386,7 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
                 "train": round(timer.time_elapsed("train") + timer.time_elapsed("validate"), 2),
                 "test": round(timer.time_elapsed("test"), 2),
             },
+            "torch_threads": torch.get_num_threads(),  # the thread policy of this fold's process
             "version": mer_contrast.__version__,
         }
         write_json(folder / DONE_FILE, done)  # last: its presence means the fold is complete
