@@ -71,8 +71,8 @@ class LosoSettings:
         default=None,
         metadata={
             "help": "CPU folds side by side: after the first, N processes of one torch thread each "
-            "(default: one per core up to the folds, when a fold outlasts a process start; 1: all "
-            "in this process)",
+            "(default: one per free core up to the folds, when a fold outlasts a process start; "
+            "1: all in this process)",
             "metavar": "N",
         },
     )

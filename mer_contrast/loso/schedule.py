@@ -6,8 +6,9 @@ sharing each GPU at once (one compact fold cannot fill an H100-class device). On
 policy holds (:data:`THREAD_POLICY`: one torch thread per fold process, as many processes as cores):
 the first fold runs in this process (it fills the flow cache every fold reads), then the others in
 ``--procs N`` children (``--fold-index K,L,...``: a share each, one process start per share); by
-default N is one per usable core up to the folds, and the children start only when the first fold
-says they pay (:func:`worth_children`: a process start against the folds it saves). Each child is an
+default N is one per free core up to the folds (:func:`free_cores`: the cores less the load average),
+and the children start only when the first fold says they pay (:func:`worth_children`: a process
+start against the folds it saves). Each child is an
 ordinary ``--fold-index`` run (the same code path as a SLURM array task), so a crash in one fold
 leaves the others and the resumable state intact; its output goes to ``DIR/seed{S}/{subject}.log``
 (``{subject}+N.log`` for a share of N more; next to the fold folder, which the child recreates).
@@ -102,18 +103,42 @@ def worth_children(startup_s: float, fold_s: float, remaining: int, children: in
     return startup_s + math.ceil(remaining / children) * fold_s < remaining * fold_s
 
 
+def _why_here(children: int, fold_s: float, startup_s: float) -> str:
+    """Why the other folds stay in this process (a log line's end)."""
+    if children == 1:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        cores = usable_cores()
+        return f"other work holds the cores (load average {load:.1f} on {cores}; --procs N spreads them)"
+    return (
+        f"a fold took {fold_s:.1f} s of CPU and a process starts in {startup_s:.1f} s "
+        f"(--procs {children} spreads them anyway)"
+    )
+
+
 def usable_cores() -> int:
     """The cores this process may run on (a SLURM task's ``--cpus-per-task``, a container's quota)."""
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-def cpu_processes(requested: int | None, pending: int, accelerator: str) -> int:
-    """Fold processes at once: ``requested`` (``--procs``), else, for CPU folds, one per usable core
-    up to the ``pending`` folds; 1 (the folds in this process, one after another) for GPU folds."""
+def free_cores() -> int:
+    """Usable cores that other processes leave free: the cores less the 1-minute load average (less
+    this process's own share of it), at least 1. On a shared server two one-thread folds do not run
+    twice as fast when other work already holds the cores."""
+    cores = usable_cores()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average (Windows)
+        return cores
+    return max(1, min(cores, round(cores - max(0.0, load - 1.0))))
+
+
+def cpu_processes(requested: int | None, pending: int) -> int:
+    """CPU fold processes at once: ``requested`` (``--procs``), else one per free core
+    (:func:`free_cores`) up to the ``pending`` folds."""
     if requested is not None:
         return requested
-    return max(1, min(usable_cores(), pending)) if on_cpu(accelerator) else 1
+    return max(1, min(free_cores(), pending))
 
 
 def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
@@ -219,7 +244,8 @@ def run_folds(
     progress = FoldProgress(len(asked), skipped=skipped)
     failed: list[FoldSpec] = []
     busy: list[FoldSpec] = []  # run by another process (a SLURM task): left to it
-    side_by_side = 1 if gpus > 0 or indices else cpu_processes(procs, len(pending), plan.accelerator)
+    # CPU folds side by side are weighed after the first fold, which runs here (and fills the cache).
+    spread = gpus == 0 and not indices and procs != 1 and on_cpu(plan.accelerator)
     if gpus > 0 and pending:
         failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
@@ -261,21 +287,22 @@ def run_folds(
                 _free_accelerator_memory()
             progress.finish(name, fold_metrics(plan, spec, done) if done else None)
             rest = pending[position + 1 :]
-            if side_by_side > 1 and rest:  # the first fold ran here (and filled the flow cache)
-                children = min(side_by_side, len(rest))
+            if spread and rest:
+                spread = False
+                children = min(cpu_processes(procs, len(rest)), len(rest))
                 fold = time.process_time() - before
-                if procs is not None or worth_children(startup, fold, len(rest), children):
+                if children > 1 and (procs is not None or worth_children(startup, fold, len(rest), children)):
                     log.info(
                         "the other %d folds: %d processes side by side, one thread each", len(rest), children
                     )
                     failed += run_parallel(plan, rest, child_argv, 0, progress, cpu_procs=children)
                     break
-                log.info(
-                    "the other %d folds here, one after another: a fold took %.1f s of CPU and a process "
-                    "starts in %.1f s (--procs %d runs them side by side)",
-                    len(rest), fold, startup, children,
-                )  # fmt: skip
-                side_by_side = 1
+                if len(rest) > 1:
+                    log.info(
+                        "the other %d folds here, one after another: %s",
+                        len(rest),
+                        _why_here(children, fold, startup),
+                    )
     if busy:
         log.error(
             "%d fold(s) left to the process running them: %s; rerun when it ends to pool them",

@@ -31,12 +31,16 @@ def test_cpu_shares_deal_the_folds_round_robin() -> None:
     assert len(schedule.cpu_shares(specs(2), 4)) == 2  # never an idle process
 
 
-def test_default_processes_are_the_cores_up_to_the_folds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_default_processes_are_the_free_cores_up_to_the_folds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(schedule, "usable_cores", lambda: 4)
-    assert schedule.cpu_processes(None, 3, "cpu") == 3
-    assert schedule.cpu_processes(None, 26, "cpu") == 4
-    assert schedule.cpu_processes(2, 26, "cpu") == 2  # --procs 2
-    assert schedule.cpu_processes(None, 26, "gpu") == 1  # GPU folds: --parallel-gpus decides
+    monkeypatch.setattr(schedule.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # idle but for this process
+    assert schedule.cpu_processes(None, 3) == 3
+    assert schedule.cpu_processes(None, 26) == 4
+    assert schedule.cpu_processes(2, 26) == 2  # --procs 2
+    monkeypatch.setattr(schedule.os, "getloadavg", lambda: (3.2, 3.0, 3.0))  # two cores held elsewhere
+    assert schedule.cpu_processes(None, 26) == 2
+    monkeypatch.setattr(schedule.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # a shared server at load 9
+    assert schedule.free_cores() == 1 and schedule.cpu_processes(None, 26) == 1
 
 
 def test_children_start_only_when_the_folds_they_save_outlast_a_process_start() -> None:
@@ -57,7 +61,7 @@ def test_the_first_fold_runs_here_then_the_rest_as_decided(
             ([spec.index for spec in rest], cpu_procs)
         ) or [],
     )  # fmt: skip
-    monkeypatch.setattr(schedule, "usable_cores", lambda: 2)
+    monkeypatch.setattr(schedule, "free_cores", lambda: 2)
     folds = specs(4)
     plan = RunPlan(
         out=tmp_path, experiment="x", classes=["a", "b"], subjects=[s.subject for s in folds], seeds=[0],
@@ -120,7 +124,7 @@ def test_cpu_children_run_their_share_under_the_thread_policy(
     assert {env["OMP_NUM_THREADS"] for _, env in ShareChild.launched} == {"3"}
 
 
-def test_two_folds_in_two_processes_pool_what_one_process_does(
+def test_folds_in_two_processes_pool_what_one_process_does(
     base_args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the config's CSVLogger writes under ./lightning_logs
@@ -129,15 +133,15 @@ def test_two_folds_in_two_processes_pool_what_one_process_does(
     torch.set_num_threads(2)
     try:
         for procs in ("1", "2"):
-            argv = ["--config", str(CONF / "casme2.yaml"), "--out", f"procs{procs}", "--folds", "sub01,sub02"]
+            argv = ["--config", str(CONF / "casme2.yaml"), "--out", f"procs{procs}"]  # 3 folds
             assert loso_cli.main([*argv, "--procs", procs, "--", *overrides(base_args)]) == 0
             assert torch.get_num_threads() == 2  # this process's count, restored after its folds
     finally:
         torch.set_num_threads(threads)
-    assert (tmp_path / "procs2" / "seed0" / "sub02.log").is_file()  # the second ran in its own process
-    assert not (tmp_path / "procs2" / "seed0" / "sub01.log").exists()  # the first here (the flow cache)
-    assert not (tmp_path / "procs1" / "seed0" / "sub02.log").exists()
-    for subject in ("sub01", "sub02"):
+    for subject in ("sub02", "sub03"):  # the first ran here (it fills the flow cache), these in 2 processes
+        assert (tmp_path / "procs2" / "seed0" / f"{subject}.log").is_file()
+        assert not (tmp_path / "procs1" / "seed0" / f"{subject}.log").exists()
+    for subject in ("sub01", "sub02", "sub03"):
         serial, parallel = (fold_dir(tmp_path / f"procs{p}", 0, subject) for p in (1, 2))
         assert read_predictions(parallel / "predictions_honest.csv") == read_predictions(
             serial / "predictions_honest.csv"
