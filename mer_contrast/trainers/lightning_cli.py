@@ -27,6 +27,7 @@ import mer_contrast.datamodules
 import mer_contrast.models
 import mer_contrast.trainers
 from mer_contrast.datamodules import MERDataModule
+from mer_contrast.datasets.errors import DataSettingError
 from mer_contrast.loso.options import LosoSettings
 from mer_contrast.trainers import MERContrastModule, fold_outputs
 from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
@@ -106,6 +107,12 @@ class MERLightningCLI(LightningCLI):
         _say("checkpoint", self.trainer, fold_outputs.save_last(self.trainer))
 
     def before_validate(self) -> None:
+        if getattr(self.datamodule, "val_strategy", None) == "none":  # Lightning would validate nothing
+            raise DataSettingError(
+                "validate: data.init_args.val_strategy is none, so this fold has no validation split; "
+                "set --data.init_args.val_strategy holdout_subjects (validation subjects taken from the "
+                "training ones) or test (the held-out subject: optimistic), or run `test`"
+            )
         self._check_settings("validate")
 
     def before_test(self) -> None:
