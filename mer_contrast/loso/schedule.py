@@ -8,10 +8,10 @@ the first fold runs in this process (it fills the flow cache every fold reads), 
 ``--procs N`` children (``--fold-index K,L,...``: a share each, one process start per share); by
 default N is one per free core up to the folds (:func:`free_cores`: the cores less the load average),
 and the children start only when the first fold says they pay (:func:`worth_children`: a process
-start against the folds it saves). Each child is an
-ordinary ``--fold-index`` run (the same code path as a SLURM array task), so a crash in one fold
-leaves the others and the resumable state intact; its output goes to ``DIR/seed{S}/{subject}.log``
-(``{subject}+N.log`` for a share of N more; next to the fold folder, which the child recreates).
+start against the folds it saves). Each child is an ordinary ``--fold-index`` run (the same code
+path as a SLURM array task), so a crash in one fold leaves the others and the resumable state
+intact; its output goes to ``DIR/seed{S}/{subject}.log`` (``{subject}+N.log`` for a share of N
+more; next to the fold folder, which the child recreates).
 
 A fold is run under its own lock, ``DIR/seed{S}/.{subject}.lock`` (beside the folder it recreates):
 two processes never write one fold, whether two tasks of a SLURM array were given one index or a
