@@ -78,11 +78,11 @@ def run(args: argparse.Namespace, overrides: list[str]) -> int:
     options = loso.LosoOptions(
         configs=args.config, overrides=overrides, out=args.out, max_folds=args.max_folds,
         seeds=args.seeds, selection="honest", parallel_gpus=args.parallel_gpus,
-        procs_per_gpu=args.procs_per_gpu,
+        procs_per_gpu=args.procs_per_gpu, procs=getattr(args, "procs", None),
     )  # fmt: skip
     started = time.perf_counter()
     with quiet_run():  # as `loso`: each log line once, no Lightning tips
-        code = loso.run(options)  # as `mer-contrast loso` runs it (folds after the first in this process)
+        code = loso.run(options)  # as `mer-contrast loso` runs it
     wall = time.perf_counter() - started
     rows = fold_timings(args.out)
     if not rows:

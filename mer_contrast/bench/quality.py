@@ -129,9 +129,12 @@ def run_peers(
 
 def run_model_row(
     name: str, configs: list[str], overrides: list[str], out: Path, seeds: int | Sequence[int],
-    max_folds: int | None,
+    max_folds: int | None, procs: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One ``mer-contrast loso`` run (seeds 0..N-1 or the given ones; honest and oracle), per-seed scores."""
+    """One ``mer-contrast loso`` run (seeds 0..N-1 or the given ones; honest and oracle), per-seed scores.
+
+    ``procs``: the run's ``--procs`` (``bench suite`` gives 1: its own jobs share the cores).
+    """
     from mer_contrast import loso
     from mer_contrast.loggers.quiet import quiet_run
     from mer_contrast.loso.report import summarize
@@ -141,7 +144,7 @@ def run_model_row(
     ) else []  # fmt: skip
     options = loso.LosoOptions(
         configs=configs, overrides=[*overrides, *extra], out=out / name, seeds=_seed_list(seeds),
-        selection="both", max_folds=max_folds,
+        selection="both", max_folds=max_folds, procs=procs,
     )  # fmt: skip
     begin = time.perf_counter()
     with quiet_run():  # as `loso`: each log line once, no Lightning tips or torch deprecations

@@ -164,7 +164,13 @@ def run_unit(unit: Unit) -> list[dict[str, Any]]:
     scored: dict[str, dict[str, Any]] = {}
     if unit.rows and unit.rows[0] in MODEL_ROWS:
         scored[unit.rows[0]] = run_model_row(
-            unit.rows[0], unit.configs, unit.overrides, run_dir, [unit.seed or 0], unit.max_folds
+            unit.rows[0],
+            unit.configs,
+            unit.overrides,
+            run_dir,
+            [unit.seed or 0],
+            unit.max_folds,
+            procs=1,  # the suite's jobs are the parallelism: no fold processes of a unit's own
         )
     else:
         dm = datamodule(unit.configs, unit.overrides)

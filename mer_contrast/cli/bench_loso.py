@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=comma_ints, default=[0], help="comma-separated seeds (default 0)")
     parser.add_argument("--parallel-gpus", type=int, default=0, help="run folds as subprocesses on N GPUs")
     parser.add_argument("--procs-per-gpu", type=int, default=1, help="folds sharing each GPU at once")
+    parser.add_argument(
+        "--procs", type=int, default=None, help="CPU folds side by side, as `loso --procs` (default: its)"
+    )
     own, overrides = split_overrides(argv)
     args = parser.parse_args(own)
     from mer_contrast.cli.loso import LOSO_WORDING

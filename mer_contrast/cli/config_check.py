@@ -179,7 +179,9 @@ def _load_yaml(path: str) -> tuple[Any, dict[Path_, int]]:
     import yaml
 
     if not Path(path).is_file():
-        raise ConfigProblem(f"{path}: config file not found")
+        from mer_contrast.cli.config import missing_config_hint
+
+        raise ConfigProblem(f"{path}: config file not found{missing_config_hint(path)}")
     text = Path(path).read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text)

@@ -8,6 +8,7 @@ Examples::
     mer-contrast loso --config configs/casme2.yaml --fold-index $SLURM_ARRAY_TASK_ID   # one fold, exit
     mer-contrast loso --config configs/casme2.yaml --parallel-gpus 4     # 4 folds at a time, 1 GPU each
     mer-contrast loso --config configs/casme2.yaml --parallel-gpus 1 --procs-per-gpu 6   # 6 folds on 1 GPU
+    mer-contrast loso --config configs/casme2_cpu.yaml --procs 4     # 4 CPU processes, 1 thread each
     mer-contrast report runs/loso/casme2                                 # pool whatever folds are done
 
 Arguments after ``--`` (or any ``--trainer.*``, ``--model.*``, ``--data.*`` argument) go to every
@@ -63,7 +64,11 @@ def build_parser() -> ToolParser:
     for setting in FIELDS.values():
         parser.add_argument(f"--{setting.name.replace('_', '-')}", **_flag(setting))
     parser.add_argument(
-        "--fold-index", type=int, default=None, help="run only fold K (seed-major order) and exit"
+        "--fold-index",
+        type=comma_ints,
+        default=None,
+        metavar="K[,K...]",
+        help="run only fold K (seed-major order), or folds K,L,... one after another, and exit",
     )
     parser.add_argument("--no-report", action="store_true", help="do not write/print the report at the end")
     parser.add_argument(

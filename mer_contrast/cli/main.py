@@ -37,6 +37,10 @@ TOOLS: dict[str, tuple[str, str]] = {
         "classify a folder of clip folders without a sheet (apex from motion); also `predict FOLDER`",
     ),
     "bench": ("mer_contrast.cli.bench", "benchmarks that print measured figures (flow cache, training)"),
+    "config": (
+        "mer_contrast.cli.config",
+        "list, print or copy the packaged configs (`config NAME --out DIR`)",
+    ),
 }
 
 # What a shell reports for a tool killed by SIGPIPE (`mer-contrast synth ... | head -1`).

@@ -32,6 +32,7 @@ from mer_contrast.datamodules.cached import cached_clips
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
 from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
 from mer_contrast.datamodules.settings import check_counts, check_test_subject, clip_config
+from mer_contrast.datamodules.sharding import eval_sampler
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
@@ -370,13 +371,13 @@ class MERDataModule(LightningDataModule):
         self._require_setup()
         if self.val_set is None or len(self.val_set) == 0:
             return []
-        return self._loader(self.val_set)
+        return self._loader(self.val_set, eval_sampler(self.val_set, self.trainer, "validation"))
 
     def test_dataloader(self) -> DataLoader:
         self._require_setup()
         if self.test_set is None or len(self.test_set) == 0:
             raise RuntimeError("no test split: set data.test_subject to one of MERDataModule.folds()")
-        return self._loader(self.test_set)
+        return self._loader(self.test_set, eval_sampler(self.test_set, self.trainer, "test"))
 
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()

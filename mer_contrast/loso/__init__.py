@@ -9,8 +9,8 @@ benchmark in :mod:`mer_contrast.bench`.
 * :mod:`~mer_contrast.loso.metrics`: prediction rows scored pooled and per fold (the metrics of
   :mod:`mer_contrast.metrics`), mean ± std over seeds.
 * :mod:`~mer_contrast.loso.runner`: one fresh model per held-out subject and seed (``mer-contrast loso``),
-  with :mod:`~mer_contrast.loso.schedule` (all folds in process, one with ``--fold-index``, or
-  subprocesses on GPUs).
+  with :mod:`~mer_contrast.loso.schedule` (all folds in process, some with ``--fold-index``, or
+  subprocesses: on GPUs, or on the CPU side by side, one torch thread each).
 * :mod:`~mer_contrast.loso.callbacks`: per-epoch test predictions for the labelled oracle selection.
 * :mod:`~mer_contrast.loso.report`: the pooled report of ``mer-contrast report DIR`` (summary.json / .md /
   confusion PNGs).

@@ -19,6 +19,7 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.utilities.seed import isolate_rng
 
+from mer_contrast.datamodules.sharding import unsharded
 from mer_contrast.loso.metrics import metrics_of_rows
 from mer_contrast.trainers.predictions import prediction_rows
 
@@ -74,7 +75,7 @@ class EpochTestPredictions(Callback):
             datamodule = getattr(trainer, "datamodule", None)
             if datamodule is None or not hasattr(datamodule, "test_dataloader"):
                 raise RuntimeError("EpochTestPredictions needs a datamodule with test_dataloader()")
-            self._loader = datamodule.test_dataloader()
+            self._loader = unsharded(datamodule.test_dataloader())  # every clip, on this rank alone
         modes = {module: module.training for module in pl_module.modules()}
         pl_module.eval()
         cuda = torch.cuda.is_initialized()  # saving the CUDA states would initialise CUDA on a CPU run

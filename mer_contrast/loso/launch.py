@@ -15,8 +15,9 @@ datamodule) and writes the report again.
 
 A run holds the lock of its output folder (:func:`mer_contrast.files.folder_lock`) from before the
 plan to after the report: a second run on the same ``out`` is refused at once, naming the first.
-A ``--fold-index`` run (a SLURM array task, a ``--parallel-gpus`` child) holds only its fold's lock
-(:mod:`~mer_contrast.loso.schedule`), so the tasks of one array run side by side.
+A ``--fold-index`` run (a SLURM array task, a ``--parallel-gpus`` or ``--procs`` child) holds only
+its folds' locks (:mod:`~mer_contrast.loso.schedule`), so the tasks of one array run side by side.
+CPU folds run under the thread policy (:data:`~mer_contrast.loso.schedule.THREAD_POLICY`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from mer_contrast.loggers.quiet import quiet_wandb
 from mer_contrast.loso.finished import finished_plan
 from mer_contrast.loso.provenance import few, find_conflicts, unknown_note
 from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
-from mer_contrast.loso.schedule import fold_command, run_folds
+from mer_contrast.loso.schedule import fold_command, on_cpu, run_folds, thread_policy
 
 __all__ = ["BUSY_FIX", "RunRefused", "plan_run", "run"]
 
@@ -62,6 +63,12 @@ def plan_run(options: LosoOptions, *, force: bool = False) -> RunPlan:
             raise
         data_error = find_cause(err, DATA_ERRORS)  # image_size 0, a sheet of another database, ...
         raise RunRefused(str(data_error or err)) from err
+    if (options.procs or 1) > 1 and (options.parallel_gpus or not on_cpu(plan.accelerator)):
+        raise RunRefused(
+            f"--procs {options.procs} runs folds as CPU processes, but these folds run on a GPU "
+            f"(trainer.accelerator {plan.accelerator}); use --parallel-gpus G --procs-per-gpu "
+            f"{options.procs} (or --trainer.accelerator cpu)"
+        )
     if options.early_stopping and plan.val_strategy == "none":
         raise RunRefused("--early-stopping needs data.init_args.val_strategy holdout_subjects (or test)")
     if plan.val_strategy == "test":
@@ -106,16 +113,17 @@ def _run_lock(out: Path) -> Iterator[None]:
 def run(
     options: LosoOptions,
     *,
-    fold_index: int | None = None,
+    fold_index: int | Sequence[int] | None = None,
     force: bool = False,
     report: bool = True,
     child_argv: Sequence[str] | None = None,
 ) -> int:
     """Plan, check, write ``loso.json``, run the unfinished folds and write the report.
 
-    ``fold_index``: only that fold (seed-major order), as a ``--fold-index`` child does; ``force``:
-    redo another config's folds in ``out``; ``child_argv``: the ``loso`` arguments of the child
-    processes with ``options.parallel_gpus`` (default: built from ``options``). Returns the exit code.
+    ``fold_index``: only that fold (seed-major order), or those, as a ``--fold-index`` child does;
+    ``force``: redo another config's folds in ``out``; ``child_argv``: the ``loso`` arguments of the
+    child processes (``--parallel-gpus``, ``--procs``; default: built from ``options``). Returns the
+    exit code.
     """
     with contextlib.ExitStack() as held:
         if fold_index is None and is_rank_zero():  # a DDP fold's other ranks run under rank 0's lock
@@ -128,15 +136,18 @@ def run(
         except OSError as err:  # a --fold-index run: no lock made the folder first
             raise RunRefused(str(unusable_folder(plan.out, err, OUT_FIX))) from err
         held.enter_context(quiet_wandb())  # the folds' and the study's runs: no W&B banners
-        code = run_folds(
-            options,
-            plan,
-            fold_index=fold_index,
-            gpus=options.parallel_gpus,
-            procs_per_gpu=options.procs_per_gpu,
-            child_argv=fold_command(options, force) if child_argv is None else child_argv,
-            report=report,
-        )
+        # CPU folds in this process: one torch thread (a finished rerun runs none and loads no torch)
+        with thread_policy(plan.accelerator) if finished is None else contextlib.nullcontext():
+            code = run_folds(
+                options,
+                plan,
+                fold_index=fold_index,
+                gpus=options.parallel_gpus,
+                procs_per_gpu=options.procs_per_gpu,
+                procs=options.procs,
+                child_argv=fold_command(options, force) if child_argv is None else child_argv,
+                report=report,
+            )
         # A finished rerun logged its study when it finished (`report --wandb` logs it again).
         if plan.logger == "wandb" and report and fold_index is None and finished is None and is_rank_zero():
             _log_study(plan)

@@ -67,6 +67,15 @@ class LosoSettings:
     procs_per_gpu: int = field(
         default=1, metadata={"help": "folds sharing each GPU at once (with --parallel-gpus)"}
     )
+    procs: int | None = field(
+        default=None,
+        metadata={
+            "help": "CPU folds side by side: after the first, N processes of one torch thread each "
+            "(default: one per free core up to the folds, when a fold outlasts a process start; "
+            "1: all in this process)",
+            "metavar": "N",
+        },
+    )
 
     def fold_selection(self) -> dict[str, Any]:
         """The settings that choose a run's folds and what each must hold (``loso.json`` keeps them)."""
@@ -77,7 +86,9 @@ class LosoSettings:
 FIELDS = {field.name: field for field in dataclasses.fields(LosoSettings)}
 #: The least value of each count (``max_folds: -1`` would drop the last subject, ``seeds: [-1]`` fails
 #: deep inside a fold); seeds must also differ (one seed twice is one fold run twice).
-MINIMUM = {"max_folds": 1, "seeds": 0, "early_stopping": 0, "parallel_gpus": 0, "procs_per_gpu": 1}
+MINIMUM = {
+    "max_folds": 1, "seeds": 0, "early_stopping": 0, "parallel_gpus": 0, "procs_per_gpu": 1, "procs": 1,
+}  # fmt: skip
 
 
 class LosoSectionError(ValueError):

@@ -110,6 +110,7 @@ class RunPlan:
     data_hash: str | None = None  # the clips and frame files the folds use (provenance.data_fingerprint)
     data_reading: dict[str, Any] | None = None  # how the datamodule reads them (provenance.reading_of)
     wandb: dict[str, Any] | None = None  # the W&B logger's project, entity, tags, offline (wandb logger)
+    accelerator: str = "auto"  # the folds' trainer.accelerator (schedule.py: CPU folds run side by side)
 
     def metadata(self, options: LosoOptions) -> dict[str, Any]:
         return {
@@ -213,6 +214,7 @@ def make_plan(options: LosoOptions) -> RunPlan:
         data_hash=data_fingerprint(datamodule),
         data_reading=reading_of(datamodule),
         wandb=wandb_settings(logger_config) if kind == "wandb" else None,
+        accelerator=str(cli.config.get("trainer.accelerator") or "auto"),
     )
 
 
@@ -310,6 +312,7 @@ def _checkpoint_epoch(path: Path) -> int:
 
 def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, Any]:
     """Train and test one fold; write its checkpoints, prediction CSVs and (last) ``done.json``."""
+    import torch
     from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
     from mer_contrast.loso.callbacks import EpochTestPredictions
@@ -405,6 +408,7 @@ def run_fold(options: LosoOptions, plan: RunPlan, spec: FoldSpec) -> dict[str, A
                 "train": round(timer.time_elapsed("train") + timer.time_elapsed("validate"), 2),
                 "test": round(timer.time_elapsed("test"), 2),
             },
+            "torch_threads": torch.get_num_threads(),  # the thread policy of this fold's process
             "version": mer_contrast.__version__,
         }
         write_json(folder / DONE_FILE, done)  # last: its presence means the fold is complete

@@ -1,10 +1,17 @@
-"""Which folds run where: all in this process, one (``--fold-index``), or as subprocesses on GPUs.
+"""Which folds run where: all in this process, one (``--fold-index``), or as subprocesses.
 
-Parallel folds are ``CUDA_VISIBLE_DEVICES=i mer-contrast loso ... --fold-index K`` children,
-``procs_per_gpu`` of them sharing each GPU at once (one compact fold cannot fill an H100-class
-device). Each child is an ordinary single-fold run (the same code path as a SLURM array task), so a
-crash in one fold leaves the others and the resumable state intact; its output goes to
-``DIR/seed{S}/{subject}.log`` (next to the fold folder, which the child recreates).
+Parallel folds are ``mer-contrast loso ... --fold-index K`` children. On GPUs
+(``--parallel-gpus``) each child sees one (``CUDA_VISIBLE_DEVICES=i``), ``procs_per_gpu`` of them
+sharing each GPU at once (one compact fold cannot fill an H100-class device). On the CPU the thread
+policy holds (:data:`THREAD_POLICY`: one torch thread per fold process, as many processes as cores):
+the first fold runs in this process (it fills the flow cache every fold reads), then the others in
+``--procs N`` children (``--fold-index K,L,...``: a share each, one process start per share); by
+default N is one per free core up to the folds (:func:`free_cores`: the cores less the load average),
+and the children start only when the first fold says they pay (:func:`worth_children`: a process
+start against the folds it saves). Each child is an ordinary ``--fold-index`` run (the same code
+path as a SLURM array task), so a crash in one fold leaves the others and the resumable state
+intact; its output goes to ``DIR/seed{S}/{subject}.log`` (``{subject}+N.log`` for a share of N
+more; next to the fold folder, which the child recreates).
 
 A fold is run under its own lock, ``DIR/seed{S}/.{subject}.lock`` (beside the folder it recreates):
 two processes never write one fold, whether two tasks of a SLURM array were given one index or a
@@ -16,12 +23,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import math
 import os
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,7 +38,7 @@ from mer_contrast.files import FolderBusy, folder_lock
 from mer_contrast.loso.options import FIELDS
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, is_rank_zero, run_fold
-from mer_contrast.loso.store import fold_dir, read_predictions
+from mer_contrast.loso.store import fold_dir, read_done, read_predictions
 
 __all__ = [
     "SCHEDULING",
@@ -46,7 +54,91 @@ log = logging.getLogger(__name__)
 
 
 # How the parent runs its folds, not what a fold computes: a fold's child process is not told.
-SCHEDULING = ("parallel_gpus", "procs_per_gpu")
+SCHEDULING = ("parallel_gpus", "procs_per_gpu", "procs")
+
+#: The thread policy of a CPU fold's process: one torch (OpenMP, MKL) thread. The small 3D CNNs of
+#: the CPU configs gain little from more threads, and spinning OpenMP threads stall when another
+#: process holds a core (on a shared machine a fold's training took 146-470 s with torch's default
+#: threads, 20-25 s with one); the cores are used by running folds side by side instead.
+#: An ``OMP_NUM_THREADS`` of the user's own wins (the children inherit it, this process keeps it).
+THREAD_POLICY = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def on_cpu(accelerator: str) -> bool:
+    """Whether folds with this ``trainer.accelerator`` run on the CPU (``auto``: where torch sees no GPU)."""
+    if accelerator == "cpu":
+        return True
+    if accelerator not in ("auto", "None"):
+        return False
+    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
+
+    return not (CUDAAccelerator.is_available() or MPSAccelerator.is_available())
+
+
+@contextlib.contextmanager
+def thread_policy(accelerator: str) -> Iterator[None]:
+    """:data:`THREAD_POLICY` in this process while its CPU folds run; torch's count is restored after."""
+    if "OMP_NUM_THREADS" in os.environ or not on_cpu(accelerator):
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _policy_env() -> dict[str, str]:
+    """The environment of a CPU fold's child process: no GPU, one thread unless the user said more."""
+    return {"CUDA_VISIBLE_DEVICES": "", **{k: os.environ.get(k, v) for k, v in THREAD_POLICY.items()}}
+
+
+def worth_children(startup_s: float, fold_s: float, remaining: int, children: int) -> bool:
+    """Whether ``children`` processes end ``remaining`` folds sooner than this process alone: each pays
+    ``startup_s`` (this process's CPU time before its first fold: imports, config, data plan), then runs
+    its share of folds of ``fold_s`` (the first fold's CPU time). Short folds stay here."""
+    return startup_s + math.ceil(remaining / children) * fold_s < remaining * fold_s
+
+
+def _why_here(children: int, fold_s: float, startup_s: float) -> str:
+    """Why the other folds stay in this process (a log line's end)."""
+    if children == 1:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        cores = usable_cores()
+        return f"other work holds the cores (load average {load:.1f} on {cores}; --procs N spreads them)"
+    return (
+        f"a fold took {fold_s:.1f} s of CPU and a process starts in {startup_s:.1f} s "
+        f"(--procs {children} spreads them anyway)"
+    )
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a SLURM task's ``--cpus-per-task``, a container's quota)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def free_cores() -> int:
+    """Usable cores that other processes leave free: the cores less the 1-minute load average (less
+    this process's own share of it), at least 1. On a shared server two one-thread folds do not run
+    twice as fast when other work already holds the cores."""
+    cores = usable_cores()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average (Windows)
+        return cores
+    return max(1, min(cores, round(cores - max(0.0, load - 1.0))))
+
+
+def cpu_processes(requested: int | None, pending: int) -> int:
+    """CPU fold processes at once: ``requested`` (``--procs``), else one per free core
+    (:func:`free_cores`) up to the ``pending`` folds."""
+    if requested is not None:
+        return requested
+    return max(1, min(free_cores(), pending))
 
 
 def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
@@ -109,22 +201,29 @@ def run_folds(
     options: LosoOptions,
     plan: RunPlan,
     *,
-    fold_index: int | None = None,
+    fold_index: int | Sequence[int] | None = None,
     gpus: int = 0,
     procs_per_gpu: int = 1,
+    procs: int | None = None,
     child_argv: Sequence[str] = (),
     report: bool = True,
 ) -> int:
-    """Run the plan's unfinished folds, then write (and print) the report; returns the exit code."""
-    if fold_index is not None:
-        if not 0 <= fold_index < len(plan.folds):
+    """Run the plan's unfinished folds, then write (and print) the report; returns the exit code.
+
+    ``fold_index``: only that fold, or those folds one after another (a CPU child's share), and no
+    report. ``gpus``: child processes on that many GPUs, ``procs_per_gpu`` on each; else ``procs``
+    CPU child processes (None: :func:`cpu_processes`' default), or the folds in this process for 1.
+    """
+    indices = None if fold_index is None else [fold_index] if isinstance(fold_index, int) else fold_index
+    if indices is not None:
+        wrong = [index for index in indices if not 0 <= index < len(plan.folds)]
+        if wrong:
             log.error(
-                "--fold-index %d: this run has folds 0..%d (seeds x subjects)",
-                fold_index,
-                len(plan.folds) - 1,
+                "--fold-index %d: this run has folds 0..%d (seeds x subjects)", wrong[0], len(plan.folds) - 1
             )
             return 2
-        spec = plan.folds[fold_index]
+    if indices is not None and len(indices) == 1:
+        spec = plan.folds[indices[0]]
         try:
             with fold_lock(plan, spec):
                 if is_done(plan, options, spec):
@@ -136,19 +235,25 @@ def run_folds(
             return 1
         return 0
 
-    pending = [spec for spec in plan.folds if not is_done(plan, options, spec)]
-    skipped = len(plan.folds) - len(pending)
+    asked = plan.folds if indices is None else [plan.folds[index] for index in indices]
+    report = report and indices is None
+    pending = [spec for spec in asked if not is_done(plan, options, spec)]
+    skipped = len(asked) - len(pending)
     if skipped:
         log.info("%d of %d folds already done (same config and data): skipped", skipped, len(plan.folds))
-    progress = FoldProgress(len(plan.folds), skipped=skipped)
+    progress = FoldProgress(len(asked), skipped=skipped)
     failed: list[FoldSpec] = []
     busy: list[FoldSpec] = []  # run by another process (a SLURM task): left to it
+    # CPU folds side by side are weighed after the first fold, which runs here (and fills the cache).
+    spread = gpus == 0 and not indices and procs != 1 and on_cpu(plan.accelerator)
     if gpus > 0 and pending:
         failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
-        for spec in pending:
+        startup = time.process_time()  # this process's start (imports, config, plan): a child's again
+        for position, spec in enumerate(pending):
             name = f"seed{spec.seed}/{spec.subject}"
             progress.start(name)
+            before = time.process_time()
             try:
                 with fold_lock(plan, spec):
                     # finished meanwhile by another process (it held the lock): nothing to redo
@@ -181,6 +286,23 @@ def run_folds(
             finally:
                 _free_accelerator_memory()
             progress.finish(name, fold_metrics(plan, spec, done) if done else None)
+            rest = pending[position + 1 :]
+            if spread and rest:
+                spread = False
+                children = min(cpu_processes(procs, len(rest)), len(rest))
+                fold = time.process_time() - before
+                if children > 1 and (procs is not None or worth_children(startup, fold, len(rest), children)):
+                    log.info(
+                        "the other %d folds: %d processes side by side, one thread each", len(rest), children
+                    )
+                    failed += run_parallel(plan, rest, child_argv, 0, progress, cpu_procs=children)
+                    break
+                if len(rest) > 1:
+                    log.info(
+                        "the other %d folds here, one after another: %s",
+                        len(rest),
+                        _why_here(children, fold, startup),
+                    )
     if busy:
         log.error(
             "%d fold(s) left to the process running them: %s; rerun when it ends to pool them",
@@ -209,6 +331,21 @@ def fold_log(plan: RunPlan, spec: FoldSpec) -> Path:
     return folder.parent / f"{folder.name}.log"
 
 
+def cpu_shares(pending: Sequence[FoldSpec], procs: int) -> list[list[FoldSpec]]:
+    """The folds of each CPU process, dealt round robin: the folds of a LOSO run take about as long
+    each (each trains on all subjects but one), and a process that runs several pays its start once."""
+    return [list(pending[k::procs]) for k in range(min(procs, len(pending)))]
+
+
+def _finished(plan: RunPlan, spec: FoldSpec, since: float) -> dict[str, Any] | None:
+    """The ``done.json`` a child wrote for ``spec`` after ``since``; None before."""
+    try:
+        done = read_done(fold_dir(plan.out, spec.seed, spec.subject))
+    except ValueError:
+        return None
+    return done if done is not None and done.get("finished", 0) >= since else None
+
+
 def run_parallel(
     plan: RunPlan,
     pending: Sequence[FoldSpec],
@@ -216,43 +353,59 @@ def run_parallel(
     gpus: int,
     progress: FoldProgress,
     procs_per_gpu: int = 1,
+    *,
+    cpu_procs: int = 0,
 ) -> list[FoldSpec]:
-    """Run ``pending`` folds, ``gpus x procs_per_gpu`` at a time, each pinned to one GPU; return the
-    failed ones.
+    """Run ``pending`` folds as child processes; return the failed ones.
 
-    ``base_argv`` is the ``loso`` command line without ``--parallel-gpus`` / ``--fold-index``.
+    With ``gpus``: one fold a child, ``gpus x procs_per_gpu`` at a time, each pinned to one GPU.
+    Else ``cpu_procs`` children on the CPU under :data:`THREAD_POLICY`, each running its share
+    (:func:`cpu_shares`) one fold after another; a fold is reported done when its ``done.json``
+    appears. ``base_argv`` is the ``loso`` command line without the scheduling flags and
+    ``--fold-index``.
     """
-    queue = list(pending)
-    free = [gpu for _ in range(max(1, procs_per_gpu)) for gpu in range(gpus)]  # one slot per process
-    running: dict[subprocess.Popen[bytes], tuple[FoldSpec, int, IO[bytes]]] = {}
+    queue = [[spec] for spec in pending] if gpus else cpu_shares(pending, cpu_procs)
+    # One slot per process at once: where it runs (for the progress line) and its environment.
+    free: list[tuple[str, dict[str, str]]] = [
+        (f"GPU {gpu}", {"CUDA_VISIBLE_DEVICES": str(gpu)})
+        for _ in range(max(1, procs_per_gpu))
+        for gpu in range(gpus)
+    ] or [(f"CPU process {k + 1}", _policy_env()) for k in range(cpu_procs)]
+    running: dict[subprocess.Popen[bytes], tuple[list[FoldSpec], tuple[str, dict[str, str]], IO[bytes]]] = {}
+    started: dict[subprocess.Popen[bytes], float] = {}
     failed: list[FoldSpec] = []
     while queue or running:
         while queue and free:
-            spec, gpu = queue.pop(0), free.pop(0)
-            log_path = fold_log(plan, spec)
+            job, slot = queue.pop(0), free.pop(0)
+            # A share of several folds logs beside the fold folders: DIR/seed{S}/{first subject}+N.log
+            log_path = fold_log(plan, job[0])
+            if len(job) > 1:
+                log_path = log_path.with_name(f"{log_path.stem}+{len(job) - 1}.log")
             log_path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(log_path, "wb")
             # --fold-index first: base_argv may end with `-- <LightningCLI overrides>`.
-            command = [
-                sys.executable,
-                "-m",
-                "mer_contrast",
-                "loso",
-                "--fold-index",
-                str(spec.index),
-                *base_argv,
-            ]
-            env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(gpu)}
-            child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-            running[child] = (spec, gpu, handle)
-            progress.start(f"seed{spec.seed}/{spec.subject} on GPU {gpu} (log: {log_path})")
+            indices = ",".join(str(spec.index) for spec in job)
+            command = [sys.executable, "-m", "mer_contrast", "loso", "--fold-index", indices, *base_argv]
+            child = subprocess.Popen(
+                command, stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, **slot[1]}
+            )
+            running[child], started[child] = (job, slot, handle), time.time()
+            names = ", ".join(f"seed{spec.seed}/{spec.subject}" for spec in job)
+            progress.start(f"{names} on {slot[0]} (log: {log_path})")
         time.sleep(1.0)
-        for child in [c for c in running if c.poll() is not None]:
-            spec, gpu, log_file = running.pop(child)
+        for child, (job, slot, log_file) in list(running.items()):
+            exited = child.poll() is not None
+            while not gpus and job and (done := _finished(plan, job[0], started[child])) is not None:
+                spec = job.pop(0)
+                progress.finish(f"seed{spec.seed}/{spec.subject}", fold_metrics(plan, spec, done))
+            if not exited:
+                continue
+            running.pop(child)
             log_file.close()
-            free.append(gpu)
-            ok = child.returncode == 0
-            if not ok:
-                failed.append(spec)
-            progress.finish(f"seed{spec.seed}/{spec.subject}", ok=ok)
+            free.append(slot)
+            for spec in job:  # a GPU child's fold by its exit status; what a CPU child left undone
+                ok = child.returncode == 0 if gpus else _finished(plan, spec, started[child]) is not None
+                if not ok:
+                    failed.append(spec)
+                progress.finish(f"seed{spec.seed}/{spec.subject}", ok=ok)
     return failed

@@ -2,8 +2,10 @@
 
 Plain :class:`~lightning.pytorch.cli.LightningCLI` in subclass mode (as torchgeo does), so YAML configs
 name any subclass with a short ``class_path``. The subclass only adds what must not be left to the user:
-the class count and names flow from the data to the model, and the resolved config is saved with every
-run and pushed to W&B when that is the logger.
+the class count and names flow from the data to the model, the resolved config is saved with every
+run and pushed to W&B when that is the logger, and ``sync_batchnorm`` is turned off where the run is
+not on a GPU (``configs/trainer/ddp.yaml`` with ``--trainer.accelerator cpu``: torch's SyncBatchNorm
+raises on the CPU).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from lightning.pytorch import LightningDataModule, LightningModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_info
 
 import mer_contrast
 import mer_contrast.datamodules
 import mer_contrast.models
 import mer_contrast.trainers
 from mer_contrast.datamodules import MERDataModule
+from mer_contrast.datasets.errors import DataSettingError
 from mer_contrast.loso.options import LosoSettings
 from mer_contrast.trainers import MERContrastModule, fold_outputs
 from mer_contrast.trainers.checkpoint import CheckpointError, check_cli_settings, cli_checkpoint
@@ -86,6 +90,10 @@ class MERLightningCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         trainer_config = self._get(self.config_init, "trainer", default={})
         _check_accelerator(trainer_config.get("accelerator"))
+        if trainer_config.get("sync_batchnorm") and not _on_gpu(trainer_config.get("accelerator")):
+            # configs/trainer/ddp.yaml with --trainer.accelerator cpu: SyncBatchNorm raises off the GPU.
+            trainer_config["sync_batchnorm"] = False
+            rank_zero_info("sync_batchnorm: off on the CPU (torch's SyncBatchNorm runs on GPUs only)")
         if trainer_config.get("logger") in (False, []):
             # LearningRateMonitor raises without a logger: `--trainer.logger false` drops it too.
             trainer_config["callbacks"] = without_lr_monitor(trainer_config.get("callbacks"))
@@ -99,6 +107,12 @@ class MERLightningCLI(LightningCLI):
         _say("checkpoint", self.trainer, fold_outputs.save_last(self.trainer))
 
     def before_validate(self) -> None:
+        if getattr(self.datamodule, "val_strategy", None) == "none":  # Lightning would validate nothing
+            raise DataSettingError(
+                "validate: data.init_args.val_strategy is none, so this fold has no validation split; "
+                "set --data.init_args.val_strategy holdout_subjects (validation subjects taken from the "
+                "training ones) or test (the held-out subject: optimistic), or run `test`"
+            )
         self._check_settings("validate")
 
     def before_test(self) -> None:
@@ -163,6 +177,15 @@ def _check_accelerator(accelerator: Any) -> None:
         f"{torch.__version__}, torch.cuda.is_available() False); run on the CPU with "
         "--trainer.accelerator cpu, or use configs/<database>_cpu.yaml"
     )
+
+
+def _on_gpu(accelerator: Any) -> bool:
+    """Whether a trainer given ``accelerator`` runs on CUDA GPUs (``auto``: where torch sees one)."""
+    from lightning.pytorch.accelerators import CUDAAccelerator
+
+    if isinstance(accelerator, CUDAAccelerator):
+        return True
+    return accelerator in ("gpu", "cuda", "auto", None) and CUDAAccelerator.is_available()
 
 
 def _say(what: str, trainer: Trainer, path: Path | None) -> None:

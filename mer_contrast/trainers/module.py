@@ -30,6 +30,7 @@ from typing import Any, Literal
 from lightning.pytorch import LightningModule
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
+from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from mer_contrast.losses.contrastive import stable_text_ids
@@ -196,13 +197,22 @@ class MERContrastModule(LightningModule):
         )
 
     def configure_metrics(self) -> None:
-        """The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's."""
+        """The report's definitions (mer_contrast/metrics.py): a fold's logged figures equal its report's.
+
+        Evaluation figures are metric states synced over the ranks when computed; with the unpadded
+        evaluation sampler (:mod:`mer_contrast.datamodules.sharding`) they count each clip once, so
+        2 processes log what 1 does.
+        """
         num_classes = self.hparams["num_classes"]
         self.train_metrics = classification_metrics(num_classes, "train_")
         self.val_metrics = classification_metrics(num_classes, "val_")
         self.test_metrics = classification_metrics(num_classes, "test_")
         self.val_confusion = MulticlassConfusionMatrix(num_classes)
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        # The evaluation loss as a metric too: its states (sum, weight) sync exactly over uneven shards,
+        # where ``self.log(sync_dist=True)`` divides the summed batch sizes by the ranks in integers.
+        self.val_loss = MeanMetric()
+        self.test_loss = MeanMetric()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | str | Path) -> MERContrastModule:
@@ -288,14 +298,9 @@ class MERContrastModule(LightningModule):
         labels = batch["label"]
         logits = self(batch["rgb"], batch.get("flow"))
         loss = self.objective.classification_loss(logits, labels)
-        self.log(
-            f"{stage}_loss",
-            loss,
-            on_epoch=True,
-            sync_dist=True,
-            prog_bar=stage == "val",
-            batch_size=len(labels),
-        )
+        mean_loss = self.val_loss if stage == "val" else self.test_loss
+        mean_loss.update(loss.detach(), weight=len(labels))  # the clip-weighted mean over every rank
+        self.log(f"{stage}_loss", mean_loss, on_step=False, on_epoch=True, prog_bar=stage == "val")
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         metrics.update(logits, labels)
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")

@@ -33,9 +33,10 @@ def gather_rows(rows: list[dict[str, Any]], key: str = "clip_id") -> list[dict[s
     """Per-clip prediction rows from every rank, in dataset order, without sampler padding.
 
     Pickled object gathering copes with uneven shards (a tensor all-gather needs equal sizes and
-    would hang). ``DistributedSampler`` deals indices round-robin (rank ``r`` gets ``r, r+W, ...``)
-    and pads the last round with repeats, so interleaving the ranks' lists restores the order and
-    keeping the first row per ``key`` drops the padding.
+    would hang). The evaluation samplers deal indices round-robin (rank ``r`` gets ``r, r+W, ...``:
+    the datamodule's unpadded one, :mod:`mer_contrast.datamodules.sharding`, or torch's
+    ``DistributedSampler``, which pads the last round with repeats), so interleaving the ranks' lists
+    restores the order and keeping the first row per ``key`` drops any padding.
     """
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return list(rows)

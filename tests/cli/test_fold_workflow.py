@@ -3,7 +3,8 @@
 ``fit`` writes ``last.ckpt`` and prints its path, also with ``--trainer.logger false`` and a
 ``LearningRateMonitor`` (which raises without a logger); ``test`` writes the per-clip CSV in the LOSO
 format; ``predict`` writes its rows; a checkpoint tested on one of its own training subjects is
-flagged as leakage in one line; ``accelerator: gpu`` without a GPU is a one-line error.
+flagged as leakage in one line; ``accelerator: gpu`` without a GPU is a one-line error, and so is
+``validate`` where ``val_strategy: none`` leaves no validation split.
 """
 
 from __future__ import annotations
@@ -115,3 +116,17 @@ def test_accelerator_gpu_without_a_gpu_is_one_line(
         line.startswith("error: trainer.accelerator gpu: torch sees no GPU")
         and "--trainer.accelerator cpu" in line
     )
+
+
+def test_validate_without_a_validation_split_says_so_in_one_line(
+    fold: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    last = fold["dir"] / "last.ckpt"
+    args = [*fold["args"], f"--data.init_args.test_subject={fold['subjects'][0]}", f"--ckpt_path={last}"]
+    assert main(["validate", *args]) == 2  # tests/conf/casme2.yaml: val_strategy none
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: validate: data.init_args.val_strategy is none, so this fold has no valid")
+    assert "--data.init_args.val_strategy holdout_subjects" in line
+    holdout = ["--data.init_args.val_strategy=holdout_subjects", "--data.init_args.val_subjects=1"]
+    assert main(["validate", *args, *holdout]) == 0  # with a split it validates
+    assert "val_uf1" in capsys.readouterr().out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -69,6 +70,17 @@ def test_each_fold_separates_subjects(dataset_root: Path, cache_dir: str, val_st
         elif val_strategy == "test":
             assert val == test
         assert len(clips) == len(set(clips)) == len(dm.items)
+
+
+def test_eval_loaders_of_two_processes_hold_every_clip_once(dataset_root: Path, cache_dir: str) -> None:
+    dm = make(dataset_root, cache_dir, test_subject="sub01", val_strategy="holdout_subjects", val_subjects=1)
+    for loader, dataset in (("val_dataloader", dm.val_set), ("test_dataloader", dm.test_set)):
+        assert dataset is not None and len(dataset) % 2 == 1, "an odd split: a padded sampler would repeat"
+        seen = []
+        for rank in (0, 1):
+            dm.trainer = SimpleNamespace(distributed_sampler_kwargs={"num_replicas": 2, "rank": rank})
+            seen += [clip for batch in getattr(dm, loader)() for clip in batch["clip_id"]]
+        assert sorted(seen) == sorted(item.clip_id for item in dataset.items), loader
 
 
 def test_batches_hold_the_documented_keys(dataset_root: Path, cache_dir: str) -> None:

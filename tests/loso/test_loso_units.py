@@ -51,10 +51,10 @@ def test_each_setting_is_defined_once_as_flag_section_key_and_option() -> None:
     assert set(names) <= flags and {"config", "fold_index", "force", "no_report"} <= flags
     chosen = {"folds": ["sub02"], "max_folds": 2, "seeds": [3], "selection": "both", "oracle_metric": "uf1"}
     chosen |= {"early_stopping": 4, "keep_best_only": True, "out": "elsewhere"}
-    options = LosoOptions(["a.yaml"], ["--x=1"], parallel_gpus=2, procs_per_gpu=3, **chosen)
+    options = LosoOptions(["a.yaml"], ["--x=1"], parallel_gpus=2, procs_per_gpu=3, procs=4, **chosen)
     args, extra = parse_args(fold_command(options))
     assert {name: getattr(args, name) for name in chosen} == chosen | {"out": Path("elsewhere")}
-    assert (args.parallel_gpus, args.procs_per_gpu) == (0, 1)  # scheduling stays with the parent
+    assert (args.parallel_gpus, args.procs_per_gpu, args.procs) == (0, 1, None)  # the parent's to decide
     assert extra == ["--x=1"]
 
 
