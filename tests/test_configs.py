@@ -204,7 +204,7 @@ def _copy_configs(tmp_path: Path) -> Path:
 
 
 def test_loso_config_hash_changes_with_a_section_file(tmp_path: Path) -> None:
-    from mer_contrast.loso.runner import config_hash
+    from mer_contrast.loso.plan import config_hash
 
     folder = _copy_configs(tmp_path)
     config = str(folder / "casme2.yaml")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mer_contrast.loso.launch import RunRefused, run
-    from mer_contrast.loso.runner import LosoOptions
+    from mer_contrast.loso.plan import LosoOptions
 
 __all__ = ["LosoOptions", "RunRefused", "run"]
 
@@ -37,7 +37,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(launch, name)
     if name == "LosoOptions":
-        from mer_contrast.loso.runner import LosoOptions
+        from mer_contrast.loso.plan import LosoOptions
 
         return LosoOptions
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,16 +18,10 @@ from pathlib import Path
 from typing import Any, cast, get_args
 
 from mer_contrast.loso.fold_logger import LoggerKind
+from mer_contrast.loso.plan import FoldSpec, LosoOptions, RunPlan, config_hash
 from mer_contrast.loso.provenance import DATA_KEY, find_conflicts, fingerprint_of_reading
-from mer_contrast.loso.runner import (
-    RUN_FILE,
-    FoldSpec,
-    LosoOptions,
-    RunPlan,
-    config_hash,
-    is_done,
-)
-from mer_contrast.loso.store import read_json
+from mer_contrast.loso.runner import is_done
+from mer_contrast.loso.store import RUN_FILE, read_json
 
 __all__ = ["finished_plan"]
 

@@ -32,8 +32,9 @@ from mer_contrast.datasets.errors import DATA_ERRORS
 from mer_contrast.files import LOCK_FILE, FolderBusy, FolderUnusable, folder_lock, unusable_folder
 from mer_contrast.loggers.quiet import quiet_wandb
 from mer_contrast.loso.finished import finished_plan
+from mer_contrast.loso.plan import LosoOptions, RunPlan
 from mer_contrast.loso.provenance import few, find_conflicts, unknown_note
-from mer_contrast.loso.runner import LosoOptions, RunPlan, is_rank_zero, make_plan, write_metadata
+from mer_contrast.loso.runner import is_rank_zero, make_plan, write_metadata
 from mer_contrast.loso.schedule import fold_command, on_cpu, run_folds, thread_policy
 
 __all__ = ["BUSY_FIX", "RunRefused", "plan_run", "run"]

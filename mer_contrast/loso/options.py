@@ -33,7 +33,7 @@ class LosoSettings:
 
     The one definition of them: :func:`mer_contrast.cli.loso.build_parser` makes the flags from these
     fields (type, default, and the ``help`` and argparse extras in their metadata), and
-    :class:`~mer_contrast.loso.runner.LosoOptions` extends them.
+    :class:`~mer_contrast.loso.plan.LosoOptions` extends them.
     """
 
     out: str | Path | None = field(

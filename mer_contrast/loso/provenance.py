@@ -1,6 +1,6 @@
 """What a LOSO run was trained and tested on: a fingerprint of its data, beside the config's.
 
-The config hash (``runner.config_hash``) says how a fold was computed; the data hash says on what.
+The config hash (``plan.config_hash``) says how a fold was computed; the data hash says on what.
 :func:`data_fingerprint` hashes, for every clip the protocol keeps (the datamodule's
 ``labelled_records``), the sheet row's subject, clip, label, emotion, AU code and onset/apex/offset,
 the frame numbers found, and each frame file's identity (name, size, modification time: one

@@ -36,8 +36,9 @@ from typing import IO, Any
 from mer_contrast.clips.errors import find_fault
 from mer_contrast.files import FolderBusy, folder_lock
 from mer_contrast.loso.options import FIELDS
+from mer_contrast.loso.plan import FoldSpec, LosoOptions, RunPlan
 from mer_contrast.loso.progress import FoldProgress
-from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done, is_rank_zero, run_fold
+from mer_contrast.loso.runner import is_done, is_rank_zero, run_fold
 from mer_contrast.loso.store import fold_dir, read_done, read_predictions
 
 __all__ = [

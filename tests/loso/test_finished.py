@@ -14,7 +14,7 @@ import mer_contrast
 from mer_contrast.cli import loso as loso_cli
 from mer_contrast.loso import finished
 from mer_contrast.loso.finished import finished_plan
-from mer_contrast.loso.runner import LosoOptions
+from mer_contrast.loso.plan import LosoOptions
 
 from .helpers import CONF, overrides
 

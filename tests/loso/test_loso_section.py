@@ -10,7 +10,8 @@ import yaml
 from mer_contrast.cli import loso as cli
 from mer_contrast.cli.config_check import check
 from mer_contrast.cli.loso import parse_args
-from mer_contrast.loso.runner import build_fold_cli, config_hash
+from mer_contrast.loso.plan import config_hash
+from mer_contrast.loso.runner import build_fold_cli
 
 from .helpers import CONF
 

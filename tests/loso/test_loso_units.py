@@ -12,8 +12,9 @@ from lightning.pytorch.loggers import CSVLogger
 
 from mer_contrast.cli.loso import parse_args
 from mer_contrast.loso import schedule
+from mer_contrast.loso.plan import FoldSpec, LosoOptions
 from mer_contrast.loso.progress import FoldProgress
-from mer_contrast.loso.runner import FoldSpec, LosoOptions, build_fold_cli, fold_args, is_done, make_plan
+from mer_contrast.loso.runner import build_fold_cli, fold_args, is_done, make_plan
 from mer_contrast.loso.schedule import fold_command
 from mer_contrast.loso.store import fold_dir, subject_folder, write_json, write_predictions
 

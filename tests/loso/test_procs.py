@@ -12,8 +12,8 @@ import torch
 
 from mer_contrast.cli import loso as loso_cli
 from mer_contrast.loso import schedule
+from mer_contrast.loso.plan import FoldSpec, LosoOptions, RunPlan
 from mer_contrast.loso.progress import FoldProgress
-from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan
 from mer_contrast.loso.store import fold_dir, read_predictions, write_json
 
 from .helpers import CONF, overrides

@@ -13,8 +13,9 @@ from lock_holder import hold_in_another_process
 from read_only import refuse_writes_in
 
 from mer_contrast.cli import loso as loso_cli
+from mer_contrast.loso.plan import FoldSpec, LosoOptions, RunPlan
 from mer_contrast.loso.provenance import find_conflicts
-from mer_contrast.loso.runner import FoldSpec, LosoOptions, RunPlan, is_done
+from mer_contrast.loso.runner import is_done
 
 from .helpers import CONF, overrides
 
