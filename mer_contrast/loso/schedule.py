@@ -246,7 +246,7 @@ def run_folds(
     failed: list[FoldSpec] = []
     busy: list[FoldSpec] = []  # run by another process (a SLURM task): left to it
     # CPU folds side by side are weighed after the first fold, which runs here (and fills the cache).
-    spread = gpus == 0 and not indices and procs != 1 and on_cpu(plan.accelerator)
+    spread = bool(pending) and gpus == 0 and not indices and procs != 1 and on_cpu(plan.accelerator)
     if gpus > 0 and pending:
         failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
