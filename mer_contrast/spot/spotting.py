@@ -47,7 +47,7 @@ import numpy as np
 from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
 from mer_contrast.clips.flow import FlowConfig, flow_pair
 from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
-from mer_contrast.spot.kinds import held_groups
+from mer_contrast.spot.extent import Interval, interval_extent, merge_held
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.tracking import FaceFollower, RenewingReference
 
@@ -85,16 +85,6 @@ class SpotConfig:
     def frames(self, seconds: float, fps: float, least: int = 1) -> int:
         """A duration in frames at ``fps`` (at least ``least``)."""
         return max(least, round(seconds * fps))
-
-
-@dataclass(frozen=True)
-class Interval:
-    """One spotted candidate, in 0-based frame indices (offset included)."""
-
-    onset: int
-    apex: int
-    offset: int
-    score: float  # the curve at the apex, pixels
 
 
 @dataclass
@@ -280,87 +270,6 @@ def find_apexes(curve: np.ndarray, cfg: SpotConfig, fps: float) -> tuple[list[in
         else:
             merged.append(peak)
     return merged, threshold, baseline
-
-
-def interval_extent(
-    source: FootageSource, cfg: SpotConfig, track: FaceTrack, apex: int, follower: FaceFollower | None = None
-) -> tuple[int, int]:
-    """Onset and offset around ``apex`` from the apex-referenced displacement (module docstring, 4).
-
-    With a follower the window is read with the apex's box and registered to the apex's crop.
-    """
-    k = cfg.frames(cfg.window_s, source.fps)
-    reach = cfg.frames(cfg.max_s, source.fps, least=k + 1)
-    start, stop = max(0, apex - reach), min(source.num_frames, apex + reach + 1)
-    at = apex - start
-    if follower is None:
-        crops = [c for _, frames in source.chunks(cfg.chunk, start, stop) for c in track.crops(frames)]
-    else:
-        track.box = follower.box_at(apex)
-        grey = [track.grey(f) for _, frames in source.chunks(cfg.chunk, start, stop) for f in frames]
-        crops = register_to_onset([grey[at], *grey], "translation")[1:]
-    before = crops[max(0, at - k)]
-    after = crops[min(len(crops) - 1, at + k)]
-    contrast = np.linalg.norm(
-        track.cell_means(flow_pair(crops[at], before, cfg.flow))
-        + track.cell_means(flow_pair(crops[at], after, cfg.flow)),
-        axis=1,
-    )
-    strongest = np.argsort(contrast)[-max(1, round(cfg.top_fraction * len(track.cells))) :]
-    shift = np.array(
-        [track.cell_means(flow_pair(crops[at], c, cfg.flow))[strongest] for c in crops]
-    )  # (frames, cells, 2)
-    far = np.abs(np.arange(len(crops)) - at) >= reach // 2
-    neutral = np.median(shift[far] if far.any() else shift, axis=0)  # the face away from the apex
-    norm = max(float((neutral**2).sum()), 1e-6)
-    strength = 1.0 - (shift * neutral).sum(axis=(1, 2)) / norm  # 1 at the apex, 0 when neutral
-    onset = at
-    while onset > 0 and strength[onset - 1] >= cfg.level:
-        onset -= 1
-    offset = at
-    while offset < len(crops) - 1 and strength[offset + 1] >= cfg.level:
-        offset += 1
-    return start + onset, start + offset
-
-
-def face_moved(
-    source: FootageSource,
-    cfg: SpotConfig,
-    track: FaceTrack,
-    follower: FaceFollower | None,
-    before: int,
-    at: int,
-) -> float:
-    """How far the face at ``at`` is from the face at ``before`` (pixels, strongest cells, registered)."""
-    if follower is not None:
-        track.box = follower.box_at(before)
-    first, second = (track.grey(source.read(i, i + 1)[0]) for i in (before, at))
-    second = register_to_onset([first, second], "translation")[1]
-    magnitude = np.linalg.norm(track.cell_means(flow_pair(first, second, cfg.flow)), axis=1)
-    return float(np.sort(magnitude)[-max(1, round(cfg.top_fraction * len(track.cells))) :].mean())
-
-
-def merge_held(
-    source: FootageSource, cfg: SpotConfig, track: FaceTrack, follower: FaceFollower | None,
-    intervals: list[Interval],
-) -> list[Interval]:  # fmt: skip
-    """Consecutive intervals between which the face stayed moved, as one (a held expression)."""
-    k = cfg.frames(cfg.window_s, source.fps)
-    restarts = follower.restarts if follower is not None else []
-
-    def still_moved(onset: int, between: int, _next: int) -> bool:
-        before = max(0, onset - k)
-        if any(before < r <= between for r in restarts):
-            return False  # a new reference or box in between: the two faces are not comparable
-        return face_moved(source, cfg, track, follower, before, between) >= cfg.held_motion
-
-    spans = [(i.onset, i.apex, i.offset) for i in intervals]
-    merged = []
-    for group in held_groups(spans, source.fps, still_moved):
-        parts = [intervals[i] for i in group]
-        strongest = max(parts, key=lambda part: part.score)
-        merged.append(Interval(parts[0].onset, strongest.apex, max(p.offset for p in parts), strongest.score))
-    return merged
 
 
 def spot(
