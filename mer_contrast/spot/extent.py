@@ -94,7 +94,13 @@ def merge_held(
     k = cfg.frames(cfg.window_s, source.fps)
     restarts = follower.restarts if follower is not None else []
 
-    def still_moved(onset: int, between: int, _next: int) -> bool:
+    offsets = {i.onset: i.offset for i in intervals}
+    longest_hold = cfg.frames(cfg.held_gap_s, source.fps)
+
+    def still_moved(onset: int, between: int, next_onset: int) -> bool:
+        last_offset = max(o for start, o in offsets.items() if start < next_onset)
+        if next_onset - last_offset > longest_hold:
+            return False  # too long apart for one expression's rise and fall
         before = max(0, onset - k)
         if any(before < r <= between for r in restarts):
             return False  # a new reference or box in between: the two faces are not comparable
@@ -107,3 +113,21 @@ def merge_held(
         strongest = max(parts, key=lambda part: part.score)
         merged.append(Interval(parts[0].onset, strongest.apex, max(p.offset for p in parts), strongest.score))
     return merged
+
+
+def join_close(intervals: list[Interval], gap: int) -> list[Interval]:
+    """Intervals less than ``gap`` frames apart, as one: the face never rested between them.
+
+    Talking, chewing or a macro-expression's rise and fall show as bursts of short candidates a
+    syllable apart; joined, they are as long as the activity and count as a macro-expression.
+    """
+    joined: list[Interval] = []
+    for interval in intervals:
+        if joined and interval.onset - joined[-1].offset < gap:
+            last = joined[-1]
+            strongest = last if last.score >= interval.score else interval
+            offset = max(last.offset, interval.offset)
+            joined[-1] = Interval(last.onset, strongest.apex, offset, strongest.score)
+        else:
+            joined.append(interval)
+    return joined
