@@ -90,7 +90,12 @@ def merge_held(
     source: FootageSource, cfg: SpotConfig, track: FaceTrack, follower: FaceFollower | None,
     intervals: list[Interval],
 ) -> list[Interval]:  # fmt: skip
-    """Consecutive intervals between which the face stayed moved, as one (a held expression)."""
+    """Consecutive intervals between which the face stayed moved, as one (a held expression).
+
+    Held: the face halfway between them is away both from the face before the first one and from the
+    face after the next one (a held expression's rise and fall; not the fall of one and the rise of
+    the next, nor a pose that changed for good).
+    """
     k = cfg.frames(cfg.window_s, source.fps)
     restarts = follower.restarts if follower is not None else []
 
@@ -101,10 +106,13 @@ def merge_held(
         last_offset = max(o for start, o in offsets.items() if start < next_onset)
         if next_onset - last_offset > longest_hold:
             return False  # too long apart for one expression's rise and fall
-        before = max(0, onset - k)
-        if any(before < r <= between for r in restarts):
-            return False  # a new reference or box in between: the two faces are not comparable
-        return face_moved(source, cfg, track, follower, before, between) >= cfg.held_motion
+        before, after = max(0, onset - k), min(source.num_frames - 1, offsets[next_onset] + k)
+        if any(before < r <= after for r in restarts):
+            return False  # a new reference or box in between: the faces are not comparable
+        return all(  # held: away from the face before the first rise and from the face after the fall
+            face_moved(source, cfg, track, follower, end, between) >= cfg.held_motion
+            for end in (before, after)
+        )
 
     spans = [(i.onset, i.apex, i.offset) for i in intervals]
     merged = []

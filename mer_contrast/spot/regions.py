@@ -17,9 +17,9 @@ one fit costs about 1 ms on one thread (measured on a 96-200 px crop), a tenth o
 
 **Eye state.** A closing lid changes the eye's intensity, not only its shape (a lid is skin over a
 dark iris). :class:`EyeState` measures, on every registered crop, the mean absolute grey change of
-the eye boxes against the eyes' recent look (a running mean over ``memory`` frames, each frame
-pulling it by at most :data:`STEP` grey levels: slow drift and a new pose are forgotten, a blink's
-0.1-0.4 s of dark lid barely enter it). A frame whose change departs from the
+the eye boxes against the eyes' recent look: the per-pixel median of the last ``memory`` frames
+(1 s by default), taken again every eighth of that. Slow drift and a new pose are forgotten within
+half of it; a blink, 0.1-0.4 s of dark lid, never makes up half of it. A frame whose change departs from the
 recording's own baseline (``median + eye_z * 1.4826 * MAD`` and at least ``eye_min`` grey levels)
 is a blink frame: the spotter leaves the eye, brow and cheek regions (a lid's flow spreads a few
 pixels) out of its curve wherever a flow pair touches one, instead of always cutting a band across
@@ -33,6 +33,7 @@ without the regions it fits worst (an expression moves a few regions; a head mov
 from __future__ import annotations
 
 import importlib.util
+from collections import deque
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,6 @@ REGION_POINTS: dict[str, tuple[tuple[int, ...], float, float]] = {
     "corner_right": ((54,), 0.0, 0.06),
     "chin": ((8, 57), 0.0, 0.07),
 }
-STEP = 2.0  # grey levels one frame may move the eyes' running mean by, per pixel
 EYES = ("eye_left", "eye_right")  # the eye state is measured here
 NEAR_EYES = (*EYES, "brow_left", "brow_right", "cheek_left", "cheek_right")  # left out on blink frames
 
@@ -163,23 +163,32 @@ class EyeState:
 
     def __init__(self, num_frames: int, memory: int) -> None:
         self.change = np.full(num_frames, np.nan, np.float32)
-        self.rate = 1.0 / max(1, memory)
-        self.recent: list[np.ndarray] | None = None
+        self.memory = max(3, memory)
+        self.every = max(1, self.memory // 8)  # how often the median is taken again
+        self.recent: deque[np.ndarray] | None = None
+        self.look = np.zeros(0, np.float32)
+        self.since = 0
 
     def restart(self, crop: np.ndarray, eyes: list[tuple[slice, slice]]) -> None:
         """Start again from ``crop`` (the first crop, or a renewed reference) with eye boxes placed on it."""
         self.eyes = eyes
-        self.recent = [crop[box].astype(np.float32) for box in eyes]
+        self.look = self._eyes(crop)
+        self.recent = deque([self.look], maxlen=self.memory)
+        self.since = 0
+
+    def _eyes(self, crop: np.ndarray) -> np.ndarray:
+        return np.concatenate([crop[box].astype(np.float32).ravel() for box in self.eyes])
 
     def measure(self, index: int, crop: np.ndarray) -> None:
-        """The change of frame ``index``'s registered crop from the eyes' running mean, then the update."""
+        """The change of frame ``index``'s registered crop from the eyes' recent look, then the update."""
         assert self.recent is not None
-        diffs = []
-        for box, recent in zip(self.eyes, self.recent, strict=True):
-            eye = crop[box].astype(np.float32)
-            diffs.append(float(np.abs(eye - recent).mean()))
-            recent += self.rate * np.clip(eye - recent, -STEP, STEP)  # a blink barely moves it
-        self.change[index] = float(np.mean(diffs))
+        eyes = self._eyes(crop)
+        self.change[index] = float(np.abs(eyes - self.look).mean())
+        self.recent.append(eyes)
+        self.since += 1
+        if self.since >= self.every:
+            self.look = np.median(np.stack(self.recent), axis=0)
+            self.since = 0
 
     def blinks(self, z: float, least: float) -> np.ndarray:
         """Frames whose eyes departed from the recording's baseline (module docstring)."""

@@ -85,8 +85,8 @@ class SpotConfig:
     eye_band: tuple[float, float] = (0.25, 0.52)
     regions: Literal["landmarks", "template", "grid"] = "landmarks"
     eye_z: float = 5.0
-    eye_min: float = 1.0
-    eye_memory_s: float = 0.5
+    eye_min: float = 2.0
+    eye_memory_s: float = 1.0
     head_motion: Literal["similarity", "none"] = "similarity"
     top_fraction: float = 0.25
     smooth_s: float = 0.05
