@@ -94,3 +94,19 @@ def test_predict_video_at_30_fps_after_a_turn(tiny_ckpt: Path, tmp_path: Path, c
     assert document["restarts"] and all(row["class"] for row in document["intervals"])
     assert any(f.startswith("head movement:") for row in document["intervals"] for f in row["flags"])
     assert (tmp_path / "turned_timeline.png").is_file()
+
+
+def test_predict_video_follow_off_registers_to_the_first_frame(tmp_path: Path, capsys) -> None:
+    import json
+
+    from mer_contrast.cli import predict_video as cli
+
+    render_pose_change(tmp_path / "turned", TURNS[0])
+    argv = [str(tmp_path / "turned"), "--fps", "30", "--out", str(tmp_path), "--json"]
+    assert cli.main([*argv, "--follow", "off"]) == 0
+    off = json.loads(capsys.readouterr().out)
+    assert cli.main(argv) == 0  # on, the default
+    on = json.loads(capsys.readouterr().out)
+    assert "restarts" not in off and on["restarts"]
+    assert cli.main([*argv, "--follow", "sometimes"]) == 2
+    assert "--follow" in capsys.readouterr().err
