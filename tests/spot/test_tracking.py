@@ -108,5 +108,6 @@ def test_predict_video_follow_off_registers_to_the_first_frame(tmp_path: Path, c
     assert cli.main(argv) == 0  # on, the default
     on = json.loads(capsys.readouterr().out)
     assert "restarts" not in off and on["restarts"]
-    assert cli.main([*argv, "--follow", "sometimes"]) == 2
-    assert "--follow" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--follow", "sometimes"])
+    assert exit_info.value.code == 2 and "--follow" in capsys.readouterr().err
