@@ -123,19 +123,24 @@ def merge_held(
     return merged
 
 
-def join_close(intervals: list[Interval], gap: int) -> list[Interval]:
-    """Intervals less than ``gap`` frames apart, as one: the face never rested between them.
+def join_close(intervals: list[Interval], gap: int, least: int = 3) -> list[Interval]:
+    """Runs of ``least`` or more intervals, each less than ``gap`` frames from the next, as one.
 
-    Talking, chewing or a macro-expression's rise and fall show as bursts of short candidates a
-    syllable apart; joined, they are as long as the activity and count as a macro-expression.
+    Talking or chewing shows as a burst of short candidates a syllable apart; joined, the burst is as
+    long as the activity and counts as a macro-expression. Two close candidates stay apart: a
+    micro-expression next to a macro-expression's rise is not a burst.
     """
-    joined: list[Interval] = []
+    runs: list[list[Interval]] = []
     for interval in intervals:
-        if joined and interval.onset - joined[-1].offset < gap:
-            last = joined[-1]
-            strongest = last if last.score >= interval.score else interval
-            offset = max(last.offset, interval.offset)
-            joined[-1] = Interval(last.onset, strongest.apex, offset, strongest.score)
+        if runs and interval.onset - runs[-1][-1].offset < gap:
+            runs[-1].append(interval)
         else:
-            joined.append(interval)
+            runs.append([interval])
+    joined: list[Interval] = []
+    for run in runs:
+        if len(run) < least:
+            joined.extend(run)
+            continue
+        strongest = max(run, key=lambda part: part.score)
+        joined.append(Interval(run[0].onset, strongest.apex, max(p.offset for p in run), strongest.score))
     return joined

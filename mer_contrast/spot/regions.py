@@ -17,13 +17,14 @@ one fit costs about 1 ms on one thread (measured on a 96-200 px crop), a tenth o
 
 **Eye state.** A closing lid changes the eye's intensity, not only its shape (a lid is skin over a
 dark iris). :class:`EyeState` measures, on every registered crop, the mean absolute grey change of
-the eye boxes against the eyes' recent look: the per-pixel median of the last ``memory`` frames
-(1 s by default), taken again every eighth of that. Slow drift and a new pose are forgotten within
-half of it; a blink, 0.1-0.4 s of dark lid, never makes up half of it. A frame whose change departs from the
-recording's own baseline (``median + eye_z * 1.4826 * MAD`` and at least ``eye_min`` grey levels)
-is a blink frame: the spotter leaves the eye, brow and cheek regions (a lid's flow spreads a few
-pixels) out of its curve wherever a flow pair touches one, instead of always cutting a band across
-the eyes.
+each eye's zone (:func:`eye_zones`: from the brow's top down to the cheek's, the brow's width, so
+the eye is in it even where the fitted eye points sit on a dark brow) against the eyes' recent
+look: the per-pixel median of the last ``memory`` frames (1 s by default), taken again every eighth
+of that. Slow drift and a new pose are forgotten within half of it; a blink, 0.1-0.4 s of dark lid,
+never makes up half of it. A frame whose change departs from the recording's own baseline
+(``median + eye_z * 1.4826 * MAD`` and at least ``eye_min`` grey levels) is a blink frame: the
+spotter leaves the eye, brow and cheek regions (a lid's flow spreads a few pixels) out of its curve
+wherever a flow pair touches one, instead of always cutting a band across the eyes.
 
 **Head motion.** :func:`without_head_motion` removes from the regions' mean flows the part a moving
 head explains: a similarity (shift, roll, zoom) fitted to the regions by least squares, refitted
@@ -58,8 +59,8 @@ REGION_POINTS: dict[str, tuple[tuple[int, ...], float, float]] = {
     "corner_right": ((54,), 0.0, 0.06),
     "chin": ((8, 57), 0.0, 0.07),
 }
-EYES = ("eye_left", "eye_right")  # the eye state is measured here
-NEAR_EYES = (*EYES, "brow_left", "brow_right", "cheek_left", "cheek_right")  # left out on blink frames
+EYES = ("eye_left", "eye_right")
+NEAR_EYES = (*EYES, "brow_left", "brow_right", "cheek_left", "cheek_right")  # out on blink frames
 
 TEMPLATE_REGIONS: dict[str, Rect] = {
     "brow_left": (0.21, 0.26, 0.51, 0.39),
@@ -198,6 +199,20 @@ class EyeState:
         baseline = float(np.median(values))
         spread = 1.4826 * float(np.median(np.abs(values - baseline)))
         return np.nan_to_num(self.change, nan=0.0) > max(baseline + z * spread, least)
+
+
+def eye_zones(boxes: dict[str, tuple[slice, slice]]) -> list[tuple[slice, slice]]:
+    """Each eye's zone for :class:`EyeState`: from its brow's top to its cheek's top, the brow's width.
+
+    dlib can fit the eye points on a thick dark brow above a faint eye; the zone holds the eye either
+    way. Where the cheek's top is not below the brow's (a bad fit), the eye box itself.
+    """
+    zones = []
+    for side in ("left", "right"):
+        brow, cheek, eye = boxes[f"brow_{side}"], boxes[f"cheek_{side}"], boxes[f"eye_{side}"]
+        top, bottom = min(brow[0].start, eye[0].start), max(cheek[0].start, eye[0].stop)
+        zones.append((slice(top, bottom), brow[1]) if bottom > top + 1 else eye)
+    return zones
 
 
 def region_centres(cells: list[tuple[slice, slice]], side: int) -> np.ndarray:

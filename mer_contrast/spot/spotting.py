@@ -32,8 +32,8 @@ with optical flow in place of LBP histograms:
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
    projected on that level it gives the expression's strength, 1 at the apex and 0 when neutral.
    Onset and offset are the last frames either side whose strength is still ``level`` or more.
-5. **Held expressions**: intervals less than ``join_gap_s`` apart (bursts: talking, a
-   macro-expression's rise and fall), and consecutive intervals at most ``held_gap_s`` apart
+5. **Held expressions**: runs of three or more intervals each less than ``join_gap_s`` from the
+   next (bursts: talking, chewing), and consecutive intervals at most ``held_gap_s`` apart
    between which the face stayed away from its earlier pose (``held_motion``), are joined
    (:mod:`mer_contrast.spot.kinds`); an interval longer than 0.5 s is a macro-expression.
 
@@ -57,10 +57,10 @@ from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
 from mer_contrast.spot.curve import delayed, find_apexes, mean_frame, smooth, strongest_mean
 from mer_contrast.spot.extent import Interval, interval_extent, join_close, merge_held
 from mer_contrast.spot.regions import (
-    EYES,
     NEAR_EYES,
     TEMPLATE_REGIONS,
     EyeState,
+    eye_zones,
     place_regions,
     region_centres,
     to_slices,
@@ -85,15 +85,15 @@ class SpotConfig:
     eye_band: tuple[float, float] = (0.25, 0.52)
     regions: Literal["landmarks", "template", "grid"] = "landmarks"
     eye_z: float = 5.0
-    eye_min: float = 2.0
+    eye_min: float = 1.0
     eye_memory_s: float = 1.0
     head_motion: Literal["similarity", "none"] = "similarity"
     top_fraction: float = 0.25
     smooth_s: float = 0.05
-    z: float = 5.0
+    z: float = 3.5
     min_motion: float = 0.12
     min_gap_s: float = 0.25
-    join_gap_s: float = 0.25
+    join_gap_s: float = 0.3
     max_s: float = 0.5
     level: float = 0.2
     chunk: int = 256
@@ -137,7 +137,9 @@ class FaceTrack:
         self.box = box if box is not None else self._find_box(source)  # given: a clip's own box
         self.reference: np.ndarray | None = None
         side, border = cfg.size, round(cfg.size * BORDER_FRACTION)
-        self.eyes = [to_slices(TEMPLATE_REGIONS[name], side, border) for name in EYES]
+        self.eyes = eye_zones(
+            {name: to_slices(rect, side, border) for name, rect in TEMPLATE_REGIONS.items()}
+        )
         self.placements: list[tuple[int, list[tuple[slice, slice]], list[tuple[slice, slice]]]] = []
         self.landmarks_placed = 0  # how many placements dlib's landmarks made (the rest: the template)
         if cfg.regions == "grid":
@@ -162,7 +164,7 @@ class FaceTrack:
     def _use(self, boxes: dict[str, tuple[slice, slice]]) -> None:
         self.cells = list(boxes.values())
         self.masks = [np.ones((c[0].stop - c[0].start, c[1].stop - c[1].start), bool) for c in self.cells]
-        self.eyes = [boxes[name] for name in EYES]
+        self.eyes = eye_zones(boxes)
 
     def place(self, index: int, crop: np.ndarray) -> None:
         """The regions placed on a reference ``crop`` (landmarks, else the template), from frame ``index``."""
