@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--tuning-seeds", type=int, nargs="*", default=None,
-        help=f"tuning seeds, printed apart (broad {' '.join(map(str, spot.BROAD_TUNING_SEEDS))}; narrow 1-3; "
+        help="tuning seeds, printed apart (broad 1-12; narrow 1-3; "
         "none: skip)",
     )  # fmt: skip
     parser.add_argument("--seconds", type=float, default=None, help="length of each video (10; broad 14)")
