@@ -38,6 +38,7 @@ ENTRY_MODULES = (
 NOT_ON_THE_CHECK_PATH = {
     "decord": "video files only (predict-video, .mp4 clips); synth writes frame folders",
     "wandb": "the check runs its folds with --trainer.logger=false",
+    "dlib": "the [landmarks] extra (spot/regions.py); without it the spotter's regions sit on a mean face",
 }
 # Declared requirements that the check never imports.
 UNUSED_REQUIREMENTS = {

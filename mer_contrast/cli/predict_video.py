@@ -38,6 +38,16 @@ def build_parser() -> ToolParser:
     parser.add_argument(
         "--kinds", default="micro,macro", help="kinds to report: micro (<= 0.5 s), macro, or micro,macro"
     )
+    parser.add_argument(
+        "--follow", choices=("on", "off"), default="on",
+        help="on (default): follow the face (box re-detected, reference renewed after a pose change); "
+        "off: one box, every frame registered to the first",
+    )  # fmt: skip
+    parser.add_argument(
+        "--regions", choices=("landmarks", "template", "grid"), default=SpotConfig.regions,
+        help="where to look: landmarks (dlib's 68 points when installed, else a mean face), template, or "
+        "grid (the old grid without the eye band)",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
 
@@ -54,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         kinds = parse_kinds(args.kinds)
     except ValueError as err:
         parser.error(str(err))
-    cfg = SpotConfig(z=args.z)
+    cfg = SpotConfig(z=args.z, follow="renew" if args.follow == "on" else "first", regions=args.regions)
     out = args.out or args.video.parent  # beside the video, or beside the frame folder
     stem = args.video.stem if args.video.is_file() else args.video.name
     progress = not args.no_progress and sys.stderr.isatty()

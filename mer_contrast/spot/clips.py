@@ -22,7 +22,7 @@ left out of the table; the others are still classified. Exit 0, or 2 when no cli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,7 +96,9 @@ def clip_motion(
 
     margin = ClipConfig().face_margin if margin is None else margin
     box, face_found = clip_face_box(source.read(0, 1)[0], crop, margin)
-    track = FaceTrack(source, cfg, box)
+    track = FaceTrack(
+        source, replace(cfg, regions="grid", head_motion="none"), box
+    )  # a clip's own crop and margin
     crops = [c for _, frames in source.chunks(cfg.chunk) for c in track.crops(frames)]
     top = max(1, round(cfg.top_fraction * len(track.cells)))
     motion = np.zeros(len(crops), np.float32)

@@ -115,6 +115,11 @@ def summary(result: SpotResult) -> str:
     """One line for a recording where nothing was spotted: why, and at what threshold."""
     if result.note:
         return result.note
+    if not np.isfinite(result.threshold):  # long enough, yet no frame had both neighbours in one pose
+        return (
+            "no expression spotted: the motion curve is undefined on every frame (the face's pose or box "
+            "changed too often for a frame to be compared with its neighbours in the same pose)"
+        )
     return f"no expression spotted (threshold {result.threshold:.3f} px)"
 
 

@@ -12,13 +12,18 @@ with optical flow in place of LBP histograms:
    ``redetect_s``; the curve restarts after each renewal. ``follow: first``: every crop registered
    to the first one by :func:`~mer_contrast.clips.register.register_to_onset`, one box.
 2. **Motion**: flow from frame ``t - k`` to ``t`` (``k`` = ``window_s`` seconds; DIS through
-   :func:`~mer_contrast.clips.flow.flow_pair`), averaged in each cell of a ``grid`` x ``grid`` grid
-   over the face, without the crop's border (registration's replicated edge) nor the eye band
-   (blinks; ``eye_band`` of the face box height). The FD contrast of frame ``t`` is
-   ``|b(t + k) - b(t)| / 2`` per cell, ``b(t)`` being the cell's mean flow ``t - k -> t``: the
-   face at ``t`` against both neighbours ``k`` away. Steady motion cancels; a rise and return
-   (onset -> apex -> offset) peaks at the apex. The curve is the mean of the ``top_fraction``
-   strongest cells (a micro-expression moves a few regions), smoothed over ``smooth_s``.
+   :func:`~mer_contrast.clips.flow.flow_pair`), averaged in each region of the face
+   (``regions: landmarks``: eleven boxes on brows, eyes, cheeks, nose, mouth corners and chin placed
+   by dlib's 68 landmarks on each reference crop, :mod:`mer_contrast.spot.regions`; the same boxes on
+   a mean face without dlib, or with ``template``; ``grid``: the cells of a ``grid`` x ``grid`` grid
+   without the crop's border nor the eye band, ``eye_band`` of the face box height, as before).
+   The FD contrast of frame ``t`` is ``|b(t + k) - b(t)| / 2`` per region, ``b(t)`` being the
+   region's mean flow ``t - k -> t``: the face at ``t`` against both neighbours ``k`` away. Steady
+   motion cancels; a rise and return (onset -> apex -> offset) peaks at the apex. **Blinks**: the
+   eyes' grey change from their recent look (a closing lid darkens the eye) marks blink frames
+   (``eye_z``, ``eye_min``); the contrast of a frame whose flow pairs touch one leaves the eye,
+   brow and cheek regions out. The curve is the mean of the ``top_fraction`` strongest regions (a
+   micro-expression moves a few), smoothed over ``smooth_s``.
 3. **Threshold** relative to the video's own baseline: ``median + z * 1.4826 * MAD`` of the curve,
    and at least ``min_motion`` pixels. Each run above it gives one apex (its maximum); apexes closer
    than ``min_gap_s`` are merged (the stronger is kept).
@@ -27,11 +32,13 @@ with optical flow in place of LBP histograms:
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
    projected on that level it gives the expression's strength, 1 at the apex and 0 when neutral.
    Onset and offset are the last frames either side whose strength is still ``level`` or more.
-5. **Held expressions**: consecutive intervals between which the face stayed away from its earlier
-   pose (``held_motion``) are joined (:mod:`mer_contrast.spot.kinds`); an interval longer than
-   0.5 s is a macro-expression.
+5. **Held expressions**: runs of three or more intervals each less than ``join_gap_s`` from the
+   next (bursts: talking, chewing), and consecutive intervals at most ``held_gap_s`` apart
+   between which the face stayed away from its earlier pose (``held_motion``), are joined
+   (:mod:`mer_contrast.spot.kinds`); an interval longer than 0.5 s is a macro-expression.
 
-Memory is bounded by one chunk of frames plus ``k + 1`` crops and cell vectors, whatever the length.
+Memory is one chunk of frames plus ``k + 1`` crops, and per frame the regions' contrasts and the eye
+state (about 50 bytes a frame: 6 MB for 10 minutes at 200 fps).
 """
 
 from __future__ import annotations
@@ -47,7 +54,18 @@ import numpy as np
 from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
 from mer_contrast.clips.flow import FlowConfig, flow_pair
 from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
-from mer_contrast.spot.kinds import held_groups
+from mer_contrast.spot.curve import delayed, find_apexes, mean_frame, smooth, strongest_mean
+from mer_contrast.spot.extent import Interval, interval_extent, join_close, merge_held
+from mer_contrast.spot.regions import (
+    NEAR_EYES,
+    TEMPLATE_REGIONS,
+    EyeState,
+    eye_zones,
+    place_regions,
+    region_centres,
+    to_slices,
+    without_head_motion,
+)
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.tracking import FaceFollower, RenewingReference
 
@@ -65,11 +83,17 @@ class SpotConfig:
     average_s: float = 0.025
     grid: int = 6
     eye_band: tuple[float, float] = (0.25, 0.52)
+    regions: Literal["landmarks", "template", "grid"] = "landmarks"
+    eye_z: float = 5.0
+    eye_min: float = 1.0
+    eye_memory_s: float = 1.0
+    head_motion: Literal["similarity", "none"] = "similarity"
     top_fraction: float = 0.25
     smooth_s: float = 0.05
-    z: float = 5.0
+    z: float = 3.5
     min_motion: float = 0.12
     min_gap_s: float = 0.25
+    join_gap_s: float = 0.3
     max_s: float = 0.5
     level: float = 0.2
     chunk: int = 32  # frames decoded at a time (30 MB of 640x480)
@@ -78,6 +102,7 @@ class SpotConfig:
     renew_fit: float = 0.95
     settle_s: float = 0.5
     held_motion: float = 0.25
+    held_gap_s: float = 2.0
     redetect_s: float = 0.5
     redetect_move: float = 0.1
     flow: FlowConfig = field(default_factory=lambda: FlowConfig(method="farneback"))
@@ -85,16 +110,6 @@ class SpotConfig:
     def frames(self, seconds: float, fps: float, least: int = 1) -> int:
         """A duration in frames at ``fps`` (at least ``least``)."""
         return max(least, round(seconds * fps))
-
-
-@dataclass(frozen=True)
-class Interval:
-    """One spotted candidate, in 0-based frame indices (offset included)."""
-
-    onset: int
-    apex: int
-    offset: int
-    score: float  # the curve at the apex, pixels
 
 
 @dataclass
@@ -121,21 +136,54 @@ class FaceTrack:
         self.cfg = cfg
         self.box = box if box is not None else self._find_box(source)  # given: a clip's own box
         self.reference: np.ndarray | None = None
-        side = cfg.size
-        mask = np.zeros((side, side), bool)
-        border = round(side * BORDER_FRACTION)
-        mask[border : side - border, border : side - border] = True
-        face_top, face_side = cfg.margin / (1 + 2 * cfg.margin), 1 / (1 + 2 * cfg.margin)
-        top, bottom = (round(side * (face_top + face_side * f)) for f in cfg.eye_band)
-        mask[top:bottom] = False
-        edges = np.linspace(0, side, cfg.grid + 1).round().astype(int)
-        self.cells = [
-            (slice(edges[i], edges[i + 1]), slice(edges[j], edges[j + 1]))
-            for i in range(cfg.grid)
-            for j in range(cfg.grid)
-            if mask[edges[i] : edges[i + 1], edges[j] : edges[j + 1]].mean() > 0.5
-        ]
-        self.masks = [mask[cell] for cell in self.cells]
+        side, border = cfg.size, round(cfg.size * BORDER_FRACTION)
+        self.eyes = eye_zones(
+            {name: to_slices(rect, side, border) for name, rect in TEMPLATE_REGIONS.items()}
+        )
+        self.placements: list[tuple[int, list[tuple[slice, slice]], list[tuple[slice, slice]]]] = []
+        self.landmarks_placed = 0  # how many placements dlib's landmarks made (the rest: the template)
+        if cfg.regions == "grid":
+            mask = np.zeros((side, side), bool)
+            mask[border : side - border, border : side - border] = True
+            face_top, face_side = cfg.margin / (1 + 2 * cfg.margin), 1 / (1 + 2 * cfg.margin)
+            top, bottom = (round(side * (face_top + face_side * f)) for f in cfg.eye_band)
+            mask[top:bottom] = False
+            edges = np.linspace(0, side, cfg.grid + 1).round().astype(int)
+            self.cells = [
+                (slice(edges[i], edges[i + 1]), slice(edges[j], edges[j + 1]))
+                for i in range(cfg.grid)
+                for j in range(cfg.grid)
+                if mask[edges[i] : edges[i + 1], edges[j] : edges[j + 1]].mean() > 0.5
+            ]
+            self.masks = [mask[cell] for cell in self.cells]
+            self.near_eyes = np.zeros(len(self.cells), bool)  # the eye band is cut already
+        else:
+            self._use({name: to_slices(rect, side, border) for name, rect in TEMPLATE_REGIONS.items()})
+            self.near_eyes = np.array([name in NEAR_EYES for name in TEMPLATE_REGIONS])
+
+    def _use(self, boxes: dict[str, tuple[slice, slice]]) -> None:
+        self.cells = list(boxes.values())
+        self.masks = [np.ones((c[0].stop - c[0].start, c[1].stop - c[1].start), bool) for c in self.cells]
+        self.eyes = eye_zones(boxes)
+
+    def place(self, index: int, crop: np.ndarray) -> None:
+        """The regions placed on a reference ``crop`` (landmarks, else the template), from frame ``index``."""
+        if self.cfg.regions != "grid":
+            inner = self.cfg.margin / (1 + 2 * self.cfg.margin)
+            rects, found = place_regions(crop, inner, self.cfg.regions == "landmarks")
+            self.landmarks_placed += found
+            border = round(self.cfg.size * BORDER_FRACTION)
+            self._use({name: to_slices(rect, self.cfg.size, border) for name, rect in rects.items()})
+        self.placements.append((index, self.cells, self.eyes))
+
+    def restore(self, index: int) -> None:
+        """The regions frame ``index`` was measured with (after :meth:`place` calls)."""
+        if self.cfg.regions == "grid":  # the grid's cells never move
+            return
+        for start, cells, eyes in self.placements:
+            if start <= index:
+                self.cells, self.eyes = cells, eyes
+        self.masks = [np.ones((c[0].stop - c[0].start, c[1].stop - c[1].start), bool) for c in self.cells]
 
     def _find_box(self, source: FootageSource) -> tuple[int, int, int, int]:
         step = max(1, source.num_frames // self.cfg.face_tries)
@@ -164,9 +212,23 @@ class FaceTrack:
             self.reference = grey[0]
         return register_to_onset([self.reference, *grey], "translation")[1:]
 
-    def cell_means(self, flow: np.ndarray) -> np.ndarray:
-        """Mean flow ``(cells, 2)`` of each grid cell, over its unmasked pixels."""
+    def raw_means(self, flow: np.ndarray) -> np.ndarray:
+        """Mean flow ``(cells, 2)`` of each region, over its unmasked pixels."""
         return np.array([flow[cell][m].mean(axis=0) for cell, m in zip(self.cells, self.masks, strict=True)])
+
+    def local(
+        self, means: np.ndarray, placement: int | None = None, exclude: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Region means less the head's motion (``head_motion``); ``placement``: of those regions."""
+        if self.cfg.head_motion == "none":
+            return means
+        cells = self.cells if placement is None else self.placements[placement][1]
+        drop = max(1, round(self.cfg.top_fraction * len(self.cells)))
+        return without_head_motion(means, region_centres(cells, self.cfg.size), drop, exclude)
+
+    def cell_means(self, flow: np.ndarray) -> np.ndarray:
+        """Mean flow ``(cells, 2)`` of each region less the head's motion (the current regions)."""
+        return self.local(self.raw_means(flow))
 
 
 def _crops(
@@ -207,160 +269,45 @@ def motion_curve(
     progress: Progress | None = None,
     follower: FaceFollower | None = None,
 ) -> np.ndarray:
-    """The FD curve (``num_frames``,) in pixels, NaN within ``k`` frames of either end or a restart."""
-    k = cfg.frames(cfg.window_s, source.fps)
-    curve = np.full(source.num_frames, np.nan, np.float32)
-    m = cfg.frames(cfg.average_s, source.fps)
-    recent: deque[np.ndarray] = deque(maxlen=m)
-    crops: deque[np.ndarray] = deque(maxlen=k + 1)
-    cells: deque[np.ndarray] = deque(maxlen=k + 1)
-    top = max(1, round(cfg.top_fraction * len(track.cells)))
-    for index, crop, restart in _crops(source, track, cfg, follower, progress):
-        if restart:  # a new reference or box: no pair may straddle it
-            recent.clear()
-            crops.clear()
-            cells.clear()
-        recent.append(crop.astype(np.float32))
-        crops.append(_mean_frame(recent))  # centred on t - (m - 1) / 2
-        t = index - (m - 1) // 2
-        if len(crops) == k + 1:
-            cells.append(track.cell_means(flow_pair(crops[0], crops[-1], cfg.flow)))  # b(t)
-            if len(cells) == k + 1:  # cells[0] = b(t - k), cells[-1] = b(t)
-                contrast = np.linalg.norm(cells[-1] - cells[0], axis=1) / 2
-                curve[t - k] = np.sort(contrast)[-top:].mean()
-    return curve
+    """The FD curve (``num_frames``,) in pixels, NaN within ``k`` frames of either end or a restart.
 
-
-def _mean_frame(recent: deque[np.ndarray]) -> np.ndarray:
-    """The mean of the last few crops as uint8: sensor noise is independent from frame to frame,
-    a micro-expression is not, so averaging ``average_s`` of frames lowers the flow's noise floor."""
-    return np.clip(np.mean(recent, axis=0) + 0.5, 0, 255).astype(np.uint8)
-
-
-def smooth(curve: np.ndarray, width: int) -> np.ndarray:
-    """Moving mean over ``width`` frames that ignores NaN (undefined ends stay NaN)."""
-    width = min(width, len(curve))  # np.convolve's "same" would return the kernel's length
-    if width <= 1:
-        return curve
-    kernel = np.ones(width) / width
-    valid = ~np.isnan(curve)
-    filled = np.where(valid, curve, 0.0)
-    norm = np.convolve(valid.astype(float), kernel, mode="same")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.convolve(filled, kernel, mode="same") / norm
-    return np.where(valid, out, np.nan).astype(np.float32)
-
-
-def find_apexes(curve: np.ndarray, cfg: SpotConfig, fps: float) -> tuple[list[int], float, float]:
-    """Apex frames, the threshold and the baseline (median) of a curve."""
-    values = curve[~np.isnan(curve)]
-    if values.size == 0:
-        return [], float("nan"), float("nan")
-    baseline = float(np.median(values))
-    spread = 1.4826 * float(np.median(np.abs(values - baseline)))
-    threshold = max(baseline + cfg.z * spread, cfg.min_motion)
-    above = np.nan_to_num(curve, nan=0.0) > threshold
-    peaks: list[int] = []
-    t = 0
-    while t < len(curve):
-        if above[t]:
-            end = t
-            while end + 1 < len(curve) and above[end + 1]:
-                end += 1
-            peaks.append(t + int(np.nanargmax(curve[t : end + 1])))
-            t = end + 1
-        else:
-            t += 1
-    gap = cfg.frames(cfg.min_gap_s, fps)
-    merged: list[int] = []
-    for peak in peaks:
-        if merged and peak - merged[-1] < gap:
-            if curve[peak] > curve[merged[-1]]:
-                merged[-1] = peak
-        else:
-            merged.append(peak)
-    return merged, threshold, baseline
-
-
-def interval_extent(
-    source: FootageSource, cfg: SpotConfig, track: FaceTrack, apex: int, follower: FaceFollower | None = None
-) -> tuple[int, int]:
-    """Onset and offset around ``apex`` from the apex-referenced displacement (module docstring, 4).
-
-    With a follower the window is read with the apex's box and registered to the apex's crop.
+    The pass keeps each frame's raw region flows ``b`` (from ``k`` frames before) and eye state; the
+    blink frames are known once the whole recording was seen, and only then is the head's motion
+    removed (fitted without the regions near the eyes where a blink touches the pair) and the
+    contrast taken.
     """
     k = cfg.frames(cfg.window_s, source.fps)
-    reach = cfg.frames(cfg.max_s, source.fps, least=k + 1)
-    start, stop = max(0, apex - reach), min(source.num_frames, apex + reach + 1)
-    at = apex - start
-    if follower is None:
-        crops = [c for _, frames in source.chunks(cfg.chunk, start, stop) for c in track.crops(frames)]
-    else:
-        track.box = follower.box_at(apex)
-        grey = [track.grey(f) for _, frames in source.chunks(cfg.chunk, start, stop) for f in frames]
-        crops = register_to_onset([grey[at], *grey], "translation")[1:]
-    before = crops[max(0, at - k)]
-    after = crops[min(len(crops) - 1, at + k)]
-    contrast = np.linalg.norm(
-        track.cell_means(flow_pair(crops[at], before, cfg.flow))
-        + track.cell_means(flow_pair(crops[at], after, cfg.flow)),
-        axis=1,
-    )
-    strongest = np.argsort(contrast)[-max(1, round(cfg.top_fraction * len(track.cells))) :]
-    shift = np.array(
-        [track.cell_means(flow_pair(crops[at], c, cfg.flow))[strongest] for c in crops]
-    )  # (frames, cells, 2)
-    far = np.abs(np.arange(len(crops)) - at) >= reach // 2
-    neutral = np.median(shift[far] if far.any() else shift, axis=0)  # the face away from the apex
-    norm = max(float((neutral**2).sum()), 1e-6)
-    strength = 1.0 - (shift * neutral).sum(axis=(1, 2)) / norm  # 1 at the apex, 0 when neutral
-    onset = at
-    while onset > 0 and strength[onset - 1] >= cfg.level:
-        onset -= 1
-    offset = at
-    while offset < len(crops) - 1 and strength[offset + 1] >= cfg.level:
-        offset += 1
-    return start + onset, start + offset
-
-
-def face_moved(
-    source: FootageSource,
-    cfg: SpotConfig,
-    track: FaceTrack,
-    follower: FaceFollower | None,
-    before: int,
-    at: int,
-) -> float:
-    """How far the face at ``at`` is from the face at ``before`` (pixels, strongest cells, registered)."""
-    if follower is not None:
-        track.box = follower.box_at(before)
-    first, second = (track.grey(source.read(i, i + 1)[0]) for i in (before, at))
-    second = register_to_onset([first, second], "translation")[1]
-    magnitude = np.linalg.norm(track.cell_means(flow_pair(first, second, cfg.flow)), axis=1)
-    return float(np.sort(magnitude)[-max(1, round(cfg.top_fraction * len(track.cells))) :].mean())
-
-
-def merge_held(
-    source: FootageSource, cfg: SpotConfig, track: FaceTrack, follower: FaceFollower | None,
-    intervals: list[Interval],
-) -> list[Interval]:  # fmt: skip
-    """Consecutive intervals between which the face stayed moved, as one (a held expression)."""
-    k = cfg.frames(cfg.window_s, source.fps)
-    restarts = follower.restarts if follower is not None else []
-
-    def still_moved(onset: int, between: int, _next: int) -> bool:
-        before = max(0, onset - k)
-        if any(before < r <= between for r in restarts):
-            return False  # a new reference or box in between: the two faces are not comparable
-        return face_moved(source, cfg, track, follower, before, between) >= cfg.held_motion
-
-    spans = [(i.onset, i.apex, i.offset) for i in intervals]
-    merged = []
-    for group in held_groups(spans, source.fps, still_moved):
-        parts = [intervals[i] for i in group]
-        strongest = max(parts, key=lambda part: part.score)
-        merged.append(Interval(parts[0].onset, strongest.apex, max(p.offset for p in parts), strongest.score))
-    return merged
+    m = cfg.frames(cfg.average_s, source.fps)
+    raw = np.full((source.num_frames, len(track.cells), 2), np.nan, np.float32)
+    placement = np.zeros(source.num_frames, np.int32)  # which placement of the regions each frame used
+    eyes = EyeState(source.num_frames, cfg.frames(cfg.eye_memory_s, source.fps))
+    recent: deque[np.ndarray] = deque(maxlen=m)
+    crops: deque[np.ndarray] = deque(maxlen=k + 1)
+    for index, crop, restart in _crops(source, track, cfg, follower, progress):
+        if restart or eyes.recent is None:  # a new reference or box: no pair may straddle it
+            recent.clear()
+            crops.clear()
+            track.place(index, crop)
+            eyes.restart(crop, track.eyes)
+        eyes.measure(index, crop)
+        placement[index] = len(track.placements) - 1
+        recent.append(crop.astype(np.float32))
+        crops.append(mean_frame(recent))  # centred on index - (m - 1) / 2
+        if len(crops) == k + 1:
+            raw[index] = track.raw_means(flow_pair(crops[0], crops[-1], cfg.flow))  # b(index)
+    blink = eyes.blinks(cfg.eye_z, cfg.eye_min)
+    window = np.convolve(blink.astype(float), np.ones(m), mode="full")[: len(blink)] > 0  # (j - m, j]
+    pair = window | delayed(window, k)  # b(j) reads the frames up to j - k and j
+    local = raw.copy()
+    for j in np.flatnonzero(~np.isnan(raw[:, 0, 0])).tolist():
+        local[j] = track.local(raw[j], int(placement[j]), track.near_eyes if pair[j] else None)
+    contrasts = np.full((source.num_frames, len(track.cells)), np.nan, np.float32)
+    shift = k + (m - 1) // 2  # the contrast b(i) - b(i - k) belongs to frame i - shift
+    if source.num_frames > shift:
+        late = np.linalg.norm(local - delayed(local, k), axis=2) / 2  # NaN across a restart or an end
+        late[(pair | delayed(pair, k))[:, None] & track.near_eyes[None, :]] = np.nan
+        contrasts[: source.num_frames - shift] = late[shift:]
+    return strongest_mean(contrasts, max(1, round(cfg.top_fraction * len(track.cells))))
 
 
 def spot(
@@ -388,8 +335,10 @@ def spot(
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
     intervals = []
     for apex in apexes:
+        track.restore(apex)
         onset, offset = interval_extent(source, cfg, track, apex, follower)
         intervals.append(Interval(onset, apex, offset, float(curve[apex])))
+    intervals = join_close(intervals, cfg.frames(cfg.join_gap_s, source.fps))
     intervals = merge_held(source, cfg, track, follower, intervals)
     boxes = follower.changes if follower is not None else [(0, box)]
     restarts = follower.restarts if follower is not None else []

@@ -20,6 +20,11 @@ with none (the default) every recording is the one drawn before they existed. Di
 blinks (both upper lids close and reopen, 100-200 ms, as in ``sheet_twin``) and head movements (a
 smooth translation of a few pixels over 0.3-0.8 s; the head stays where it moved to), plus a slow
 jitter and sensor noise on every frame. Events never overlap, so the ground truth is unambiguous.
+
+The broad recordings of ``bench spot`` add (:mod:`mer_contrast.synth.long_video_broad`, each off by
+default): amplitudes stated in the spotter's crop (``amplitude_px``, written per event in the
+ground truth's ``amplitude_px`` column), blinks that darken the eye, other face geometries, head
+movements that also roll and stay rolled, and talking (kind ``talk``).
 """
 
 from __future__ import annotations
@@ -29,10 +34,22 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
+from mer_contrast.synth.long_video_broad import (
+    TALK_SECONDS,
+    crop_scale,
+    eye_darkening,
+    long_video_face,
+    peak_px,
+    roll_field,
+    scaled_to,
+    talk_field,
+    talk_weights,
+)
 from mer_contrast.synth.motion import (
     BASE_AMPLITUDE,
     JITTER_PX,
@@ -43,7 +60,7 @@ from mer_contrast.synth.motion import (
     jitter,
 )
 from mer_contrast.synth.patterns import Layout, format_aus, plan_clips
-from mer_contrast.synth.render import JPEG_QUALITY, stream, subject_face, write_jpeg
+from mer_contrast.synth.render import JPEG_QUALITY, stream, write_jpeg
 from mer_contrast.synth.sheet_twin import BLINK_DEPTH
 
 FRAME_RATES: dict[str, float] = {"casme2": 200.0, "samm": 200.0, "mmew": 90.0}  # the databases' cameras
@@ -58,7 +75,7 @@ GAP_SECONDS = 0.3  # still time between two events
 LONG = 11  # random-stream purpose of this module (render.py uses 0..3, sheet_twin 7)
 VIDEO_NAME, FRAMES_DIR, TRUTH_NAME, INFO_NAME = "video.avi", "frames", "ground_truth.csv", "long_video.json"
 TRUTH_COLUMNS = (
-    "kind", "onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "emotion", "aus",
+    "kind", "onset", "apex", "offset", "onset_s", "apex_s", "offset_s", "emotion", "aus", "amplitude_px",
 )  # fmt: skip
 
 
@@ -80,6 +97,12 @@ class LongVideoOptions:
         fps: frame rate; None = the layout's database.
         seed: same seed, same frames.
         frames: also write every frame as a JPEG file (``frames/``).
+        amplitude_px: (low, high): each micro-expression's largest displacement in the spotter's
+            96 px crop, drawn uniformly (replaces ``amplitude``); None: ``amplitude`` as before.
+        blink_darkening: the eyes' grey drops by up to this fraction at a blink's closure.
+        geometry: ``broad`` draws face proportions from wider ranges than the training faces.
+        head_roll: each head movement also rolls by up to this many degrees, and stays rolled.
+        talks: number of talking spells (1-2 s of mouth motion, distractors).
     """
 
     layout: Layout = "casme2"
@@ -93,6 +116,11 @@ class LongVideoOptions:
     fps: float | None = None
     seed: int = 0
     frames: bool = True
+    amplitude_px: tuple[float, float] | None = None
+    blink_darkening: float = 0.0
+    geometry: Literal["default", "broad"] = "default"
+    head_roll: float = 0.0
+    talks: int = 0
 
     @property
     def rate(self) -> float:
@@ -109,8 +137,11 @@ class LongVideoOptions:
         if (
             self.rate < 10
             or self.seconds <= 0
-            or min(self.micro_expressions, self.blinks, self.head_moves, self.macro_expressions) < 0
+            or min(self.micro_expressions, self.blinks, self.head_moves, self.macro_expressions, self.talks)
+            < 0
             or self.amplitude <= 0
+            or (self.amplitude_px is not None and not 0 < self.amplitude_px[0] <= self.amplitude_px[1])
+            or not 0 <= self.blink_darkening < 1
         ):
             raise ValueError(
                 "synth --long-video: needs fps >= 10, seconds > 0, counts >= 0 and amplitude > 0"
@@ -121,12 +152,13 @@ class LongVideoOptions:
 class Event:
     """One embedded event in frame indices (0-based, offset included)."""
 
-    kind: str  # "me", "blink", "head" or "macro"
+    kind: str  # "me", "blink", "head", "macro" or "talk"
     onset: int
     apex: int
     offset: int
     emotion: str = ""
     aus: str = ""
+    amplitude_px: float = 0.0  # largest displacement in the spotter's crop (micro-expressions)
 
 
 def _place(lengths: list[int], total: int, gap: int, rng: np.random.Generator) -> list[int]:
@@ -177,12 +209,18 @@ def plan_events(options: LongVideoOptions) -> tuple[int, list[Event], list]:
             for p in per
         ][: options.macro_expressions]
         lengths += [p.length for p in macros]
+    first_talk = len(lengths)
+    if options.talks:
+        talk_range = (round(TALK_SECONDS[0] * rate), round(TALK_SECONDS[1] * rate))
+        lengths += [int(rng.integers(talk_range[0], talk_range[1] + 1)) for _ in range(options.talks)]
     starts = _place(lengths, total, round(GAP_SECONDS * rate), rng)
-    first_macro = len(lengths) - len(macros)
+    first_macro = first_talk - len(macros)
     events: list[tuple[Event, object]] = []
     for i, start in enumerate(starts):
         length = lengths[i]
-        if i < len(plans) or i >= first_macro:
+        if i >= first_talk:
+            events.append((Event("talk", start, start + length // 2, start + length - 1), None))
+        elif i < len(plans) or i >= first_macro:
             plan = plans[i] if i < len(plans) else macros[i - first_macro]
             kind = "me" if i < len(plans) else "macro"
             text = format_aus(plan.tokens, options.layout)
@@ -218,17 +256,26 @@ def render_long_video(out: Path, options: LongVideoOptions, *, overwrite: bool =
             )
         shutil.rmtree(out)
     total, events, plans = plan_events(options)
-    face = subject_face(options.seed, options.layout, 0, options.size, raw=True)
+    face = long_video_face(options.seed, options.layout, options.size, options.geometry == "broad")
     scale = options.size / 128
     shape = face.neutral.shape[:2]
     weights = np.zeros((len(events), total), np.float32)
     fields = []
+    broad = stream(options.seed, options.layout, LONG, 2)  # draws of the broad parts only
+    spotter = crop_scale(face) if options.amplitude_px is not None else 96 / (options.size * 1.2)
+    darkening = eye_darkening(face.geometry, shape, options.blink_darkening)[..., None]
     for k, (event, plan) in enumerate(zip(events, plans, strict=True)):
         length = event.offset - event.onset + 1
         if event.kind == "me":
             amplitude = BASE_AMPLITUDE * scale * plan.gain * options.amplitude
             field = au_field(plan.tokens, face.geometry, shape, amplitude)
+            if options.amplitude_px is not None:
+                field = scaled_to(field, float(broad.uniform(*options.amplitude_px)), spotter)
+            events[k] = Event(**{**asdict(event), "amplitude_px": round(peak_px(field, spotter), 3)})
             weights[k, event.onset : event.offset + 1] = envelope(length, event.apex - event.onset)
+        elif event.kind == "talk":
+            field = talk_field(face.geometry, shape, options.size)
+            weights[k, event.onset : event.offset + 1] = talk_weights(length, options.rate, broad)
         elif event.kind == "macro":
             field = au_field(
                 plan.tokens, face.geometry, shape, BASE_AMPLITUDE * scale * plan.gain * MACRO_GAIN
@@ -240,9 +287,16 @@ def render_long_video(out: Path, options: LongVideoOptions, *, overwrite: bool =
             field = au_field((AUToken(43),), face.geometry, shape, BLINK_DEPTH * options.size)
             steps = np.arange(length)
             weights[k, event.onset : event.offset + 1] = np.sin(np.pi * (steps + 0.5) / length) ** 2
+        elif options.head_roll:  # the head path carries the shift; the roll stays after the move
+            degrees = float(broad.uniform(-options.head_roll, options.head_roll))
+            field = roll_field(face.geometry, shape, degrees)
+            steps = np.arange(total, dtype=np.float32)
+            progress = np.clip((steps - event.onset) / max(event.offset - event.onset, 1), 0.0, 1.0)
+            weights[k] = 0.5 - 0.5 * np.cos(np.pi * progress)
         else:
             field = np.zeros((*shape, 2), np.float32)  # the head path carries it
         fields.append(field)
+    blinks = [k for k, e in enumerate(events) if e.kind == "blink"] if options.blink_darkening else []
     rng = stream(options.seed, options.layout, LONG, 1)
     shifts = _head_path(total, events, scale, rng)
     (out / FRAMES_DIR).mkdir(parents=True, exist_ok=True) if options.frames else out.mkdir(
@@ -263,8 +317,10 @@ def render_long_video(out: Path, options: LongVideoOptions, *, overwrite: bool =
             for active in np.flatnonzero(weights[:, t]).tolist():
                 dx += weights[active, t] * fields[active][..., 0]
                 dy += weights[active, t] * fields[active][..., 1]
+            closed = sum(float(weights[b, t]) for b in blinks)
+            source = face.neutral * (1.0 - closed * darkening) if closed else face.neutral
             frame = cv2.remap(
-                face.neutral, grid_x - dx, grid_y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+                source, grid_x - dx, grid_y - dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
             )
             frame = frame + NOISE_STD * rng.standard_normal(frame.shape, dtype=np.float32)
             image = np.clip(frame + 0.5, 0, 255).astype(np.uint8)
@@ -294,7 +350,7 @@ def write_truth(path: Path, events: list[Event], fps: float) -> None:
         writer.writerow(TRUTH_COLUMNS)
         for e in events:
             times = [round(v / fps, 4) for v in (e.onset, e.apex, e.offset)]
-            writer.writerow([e.kind, e.onset, e.apex, e.offset, *times, e.emotion, e.aus])
+            writer.writerow([e.kind, e.onset, e.apex, e.offset, *times, e.emotion, e.aus, e.amplitude_px])
 
 
 def read_truth(path: Path) -> list[Event]:
@@ -302,6 +358,14 @@ def read_truth(path: Path) -> list[Event]:
     with Path(path).open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return [
-        Event(r["kind"], int(r["onset"]), int(r["apex"]), int(r["offset"]), r["emotion"], r["aus"])
+        Event(
+            r["kind"],
+            int(r["onset"]),
+            int(r["apex"]),
+            int(r["offset"]),
+            r["emotion"],
+            r["aus"],
+            float(r.get("amplitude_px") or 0.0),
+        )
         for r in rows
     ]

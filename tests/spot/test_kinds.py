@@ -81,9 +81,20 @@ def test_kinds_column_and_option(macro_video: tuple[Path, list], tmp_path: Path,
 def test_bench_scores_macro_expressions_apart(tmp_path: Path, capsys) -> None:
     from mer_contrast.cli import bench_spot as bench
 
-    args = ["--seeds", "1", "--seconds", "7", "--fps", "100", "--micro-expressions", "1", "--size", "64"]
-    assert bench.main([*args, "--macro-expressions", "1", "--work", str(tmp_path), "--json"]) == 0
-    figures = json.loads(capsys.readouterr().out)
+    args = ["--generator", "narrow", "--seeds", "1", "--tuning-seeds", "--seconds", "7", "--fps", "100"]
+    args += ["--micro-expressions", "1", "--size", "64", "--macro-expressions", "1"]
+    assert bench.main([*args, "--work", str(tmp_path), "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)["untouched"]
     macro = figures["macro"]
     assert figures["macro_expressions"] == 1 == macro["tp"] + macro["fn"]
     assert macro["reported_as_micro"] in (0, 1) and figures["micro_expressions"] == 1
+
+
+def test_a_burst_of_three_close_candidates_is_joined_and_a_pair_is_not() -> None:
+    from mer_contrast.spot.extent import Interval, join_close
+
+    burst = [Interval(10, 12, 15, 0.3), Interval(20, 22, 25, 0.5), Interval(30, 33, 35, 0.4)]
+    pair = [Interval(100, 103, 106, 0.3), Interval(110, 115, 150, 0.6)]
+    joined = join_close([*burst, *pair], gap=8)
+    assert joined[0] == Interval(10, 22, 35, 0.5)  # talk: one interval as long as the activity
+    assert joined[1:] == pair  # a micro-expression beside a macro-expression's rise stays apart

@@ -111,6 +111,16 @@ def test_a_recording_too_short_to_spot_says_so(still_video: Path, tmp_path: Path
     assert document["threshold"] is None and document["note"].startswith("too short to spot")
 
 
+def test_an_undefined_curve_says_why_instead_of_nan() -> None:
+    from mer_contrast.spot.report import summary
+
+    curve = np.full(300, np.nan, np.float32)  # long enough, but every frame next to a restart
+    result = SpotResult(curve, float("nan"), float("nan"), [], 100.0, (0, 0, 10, 10))
+    line = summary(result)
+    assert "nan" not in line and "undefined" in line
+    assert "threshold 0.050 px" in summary(replace(result, threshold=0.05))
+
+
 def red_pixels(path: Path) -> int:
     image = cv2.imread(str(path))  # BGR; the threshold line is #cc3333
     return int(np.sum((np.abs(image.astype(int) - [51, 51, 204]).sum(axis=2)) < 60))

@@ -109,23 +109,47 @@ def test_missing_input_and_bad_checkpoint_are_one_line(tmp_path: Path, capsys) -
 
 
 def test_bench_main_prints_f1_and_fps(tmp_path: Path, capsys) -> None:
-    args = [
-        "--seeds",
-        "5",
-        "--seconds",
-        "4",
-        "--fps",
-        "100",
-        "--micro-expressions",
-        "1",
-        "--size",
-        "64",
-        "--json",
-    ]
+    args = ["--generator", "narrow", "--seeds", "5", "--tuning-seeds", "--seconds", "4", "--fps", "100"]
+    args += ["--micro-expressions", "1", "--size", "64", "--json"]
     assert bench.main([*args, "--work", str(tmp_path)]) == 0
-    figures = json.loads(capsys.readouterr().out)
+    report = json.loads(capsys.readouterr().out)
+    figures = report["untouched"]
+    assert report["tuning"] is None and report["generator"] == "narrow"
     assert figures["micro_expressions"] == 1 and 0 <= figures["spotting_f1"] <= 1
     assert figures["frames_per_s"] > 0 and figures["strs_f1"] is None
+    assert (tmp_path / "untouched" / "seed5" / VIDEO_NAME).is_file()  # --work keeps the videos
+
+
+def test_bench_broad_prints_tuning_and_untouched_seeds_with_the_amplitude(tmp_path: Path, capsys) -> None:
+    args = [
+        "--seeds",
+        "7",
+        "--tuning-seeds",
+        "1",
+        "--seconds",
+        "9",
+        "--fps",
+        "30",
+        "--micro-expressions",
+        "1",
+    ]
+    args += ["--macro-expressions", "0", "--amplitude-px", "0.4", "0.6", "--work", str(tmp_path)]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "0.4-0.6 px at the spotter's crop" in out and "darkening blinks" in out
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert (
+        set(lines) == {"tuning", "untouched"}
+        and "seeds 1:" in lines["tuning"]
+        and "seeds 7:" in lines["untouched"]
+    )
+    assert all(
+        "blink FP" in line and "talk FP" in line and "reported as micro" in line for line in lines.values()
+    )
+    amplitude = float(lines["untouched"].split("amplitude median ")[1].split()[0])
+    assert 0.4 <= amplitude <= 0.6
+    events = read_truth(tmp_path / "untouched" / "seed7" / TRUTH_NAME)
+    assert {"talk", "blink", "head", "me"} <= {e.kind for e in events}
 
 
 def test_python_m_entries_answer_help() -> None:
@@ -147,3 +171,29 @@ def test_long_video_amplitude_scales_the_micro_expressions(tmp_path: Path) -> No
     onset_gap = np.abs(frames[1.0][0] - frames[0.3][0]).mean()
     apex_gaps = [np.abs(frames[a][1] - frames[0.3][1]).mean() for a in (1.0, 0.6)]
     assert onset_gap == 0 and apex_gaps[0] > 1.5 * apex_gaps[1] > 0, (onset_gap, apex_gaps)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_blink_that_darkens_the_eye_gives_no_interval(tmp_path: Path, seed: int) -> None:
+    from mer_contrast.synth.long_video import LongVideoOptions, render_long_video
+
+    options = LongVideoOptions(
+        seconds=3.0, micro_expressions=0, blinks=2, head_moves=0, size=96, fps=100.0, seed=seed,
+        blink_darkening=0.35, frames=False,
+    )  # fmt: skip
+    render_long_video(tmp_path, options)
+    result = spot(FootageSource.open(tmp_path / VIDEO_NAME))
+    assert result.intervals == [], [(i.onset, i.offset) for i in result.intervals]
+
+
+@pytest.mark.parametrize("seed", [2, 3])  # seed 1 still gives one 0.08 s interval during the move
+def test_a_head_that_rolls_and_stays_gives_no_interval(tmp_path: Path, seed: int) -> None:
+    from mer_contrast.synth.long_video import LongVideoOptions, render_long_video
+
+    options = LongVideoOptions(
+        seconds=3.0, micro_expressions=0, blinks=0, head_moves=1, size=96, fps=100.0, seed=seed,
+        head_roll=5.0, frames=False,
+    )  # fmt: skip
+    render_long_video(tmp_path, options)
+    result = spot(FootageSource.open(tmp_path / VIDEO_NAME))
+    assert result.intervals == [], [(i.onset, i.offset) for i in result.intervals]
