@@ -10,8 +10,9 @@ Conventions:
   (128, 128, 128) as cut short mid-stream: OpenCV does not fail on either, libjpeg only prints
   "Corrupt JPEG data: premature end of data segment" and fills the missing blocks grey. Any other
   corruption warning of the decoder ("extraneous bytes", "bad Huffman code"; heard by ``decode``)
-  is an error too, and so is a frame of one flat colour (a blanked frame): the clip is a bad clip,
-  left out by the flow precompute with the file named. Good frames decode exactly as
+  is an error too, and so is a frame of one flat colour (a blanked frame), and one that does not
+  fit between its neighbours in the clip (``plausibility``: damage the decoder did not notice): the
+  clip is a bad clip, left out by the flow precompute with the file named. Good frames decode exactly as
   ``cv2.imdecode`` does.
 * Frames of one clip that differ in size are resized to the size of the first frame read (the onset
   frame in practice), so one face box fits all of them.
@@ -33,6 +34,7 @@ import numpy as np
 
 from mer_contrast.clips.decode import decode_image
 from mer_contrast.clips.errors import ClipError
+from mer_contrast.clips.plausibility import FIX_RESTORE, check_plausible
 from mer_contrast.datasets._frames import IMAGE_SUFFIXES, frame_number, is_frame_file
 from mer_contrast.datasets.records import SampleRecord
 
@@ -44,8 +46,6 @@ _JPEG_SOS = b"\xff\xda"  # start of scan: the last one is followed by the image 
 _GREY_FILL = 128
 _GREY_PIXEL = bytes((_GREY_FILL,) * 3)  # one BGR pixel of it (IMREAD_COLOR always gives 3 channels)
 _BLOCK = 8
-
-FIX_RESTORE = "restore it from the dataset archive"
 
 
 def list_frame_files(folder: Path) -> tuple[Path, ...]:
@@ -264,7 +264,15 @@ class ClipSource:
         return rows
 
     def read(self, indices: Sequence[int]) -> dict[int, np.ndarray]:
-        """Decode the frames at the given indices (each once); returns ``{index: RGB (H, W, 3)}``."""
+        """Decode the frames at the given indices (each once); returns ``{index: RGB (H, W, 3)}``.
+
+        Image frames are checked against their two nearest frames of the clip as well
+        (:mod:`~mer_contrast.clips.plausibility`, decoding those neighbours when they are not asked
+        for); video frames are not.
+
+        Raises:
+            ClipError: a frame (or a neighbour it is compared with) is damaged or implausible.
+        """
         unique = sorted(set(int(i) for i in indices))
         if not unique:
             return {}
@@ -272,6 +280,9 @@ class ClipSource:
             raise IndexError(f"{self.name}: frame index out of range 0..{self.num_available - 1}")
         if self.frames:
             stack = read_image_frames([self.frames[i] for i in unique])
+            decoded = {index: stack[k] for k, index in enumerate(unique)}
+            check_plausible(self.frames, decoded, lambda other: read_image(self.frames[other]))
+            return decoded
         else:
             assert self.video is not None
             stack = read_video_frames(self.video, [self.video_indices[i] for i in unique])

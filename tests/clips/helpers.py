@@ -115,3 +115,39 @@ def record_for(
         video=video,
         extra=meta,
     )
+
+
+def lively_clip(
+    num: int, size: int = 96, seed: int = 0, blink: tuple[int, int] | None = None
+) -> list[np.ndarray]:
+    """``num`` RGB frames of a drawn face as a camera records it: sub-pixel head drift, sensor noise
+    (std 3 grey levels) and, in frames ``blink[0]..blink[1]-1``, closed (darkened) eyes."""
+    rng = np.random.default_rng(seed)
+    face = drawn_face(size, seed=seed).astype(np.float32)
+    drift = rng.uniform(-0.4, 0.4, 2)  # pixels a frame
+    frames = []
+    for t in range(num):
+        shift = np.float32([[1, 0, drift[0] * t], [0, 1, drift[1] * t]])
+        image = cv2.warpAffine(face, shift, (size, size), borderMode=cv2.BORDER_REFLECT)
+        if blink is not None and blink[0] <= t < blink[1]:
+            c = size // 2
+            for side in (-1, 1):
+                eye = (c + side * int(size * 0.12), c - int(size * 0.08))
+                cv2.ellipse(image, eye, (int(size * 0.07), int(size * 0.04)), 0, 0, 360, (120, 100, 90), -1)
+        image += rng.normal(0, 3, image.shape).astype(np.float32)
+        frames.append(np.clip(image, 0, 255).astype(np.uint8))
+    return frames
+
+
+def flip_scan_bits(path: Path, count: int, seed: int) -> Path:
+    """Flip ``count`` random bits of a JPEG's entropy-coded data (between its last SOS and EOI)."""
+    data = bytearray(path.read_bytes())
+    sos = data.rfind(b"\xff\xda")
+    start = sos + 2 + int.from_bytes(data[sos + 2 : sos + 4], "big")
+    end = data.rfind(b"\xff\xd9")
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        position = int(rng.integers(start, end))
+        data[position] ^= 1 << int(rng.integers(0, 8))
+    path.write_bytes(bytes(data))
+    return path

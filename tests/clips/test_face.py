@@ -22,7 +22,7 @@ from mer_contrast.clips.face import (
 )
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
 
-from .helpers import drawn_face, record_for, texture, write_frames
+from .helpers import drawn_face, moving_clip, record_for, texture, write_frames
 
 
 def test_resolve_crop_modes() -> None:
@@ -57,7 +57,7 @@ def test_crop_then_resize_uses_inter_area_on_the_box() -> None:
 
 
 def test_detect_applies_one_onset_box_to_every_frame(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    frames = [np.repeat(texture(64, seed=i)[..., None], 3, axis=2) for i in range(5)]
+    frames = moving_clip(5, size=64)  # a clip: its frames fit between their neighbours
     record = record_for(write_frames(tmp_path, frames), apex=3, cropped=False)
     seen: list[np.ndarray] = []
 
