@@ -38,11 +38,14 @@ from mer_contrast.clips.prepare import ClipConfig, apex_index, clip_indices
 from mer_contrast.datasets.records import SampleRecord
 from mer_contrast.files import atomic_write
 
-CACHE_FORMAT_VERSION = 3  # bump when prepare_clip's output changes for the same inputs
+CACHE_FORMAT_VERSION = 4  # bump when prepare_clip's output changes for the same inputs
 # 2: flow at its own resolution, registration, raw (unnormalised) flow, onset_apex pairs
 # 3: frames are checked as they are decoded (a JPEG that libjpeg warns about, one cut short and filled
 #    grey, a frame of one flat colour: the clip fails). An entry cached before from such a frame would
 #    still be served without decoding anything, so every clip is decoded (and checked) again.
+# 4: frames are compared with their neighbours (clips.plausibility): a clip with a frame damaged
+#    without a decoder warning fails now, and its old entry must not be served. Good clips' arrays
+#    are unchanged.
 ENTRY_KEYS = ("rgb", "flow")
 _KEY = "__key__"  # the entry's own key, stored inside it: catches renamed or mixed-up files
 _log = logging.getLogger(__name__)

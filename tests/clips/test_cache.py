@@ -243,9 +243,10 @@ def test_an_entry_of_an_earlier_format_is_recomputed_not_reused(tmp_path: Path, 
     with monkeypatch.context() as old:  # the earlier version: its key, and a decoder that checked nothing
         old.setattr(cache_module, "CACHE_FORMAT_VERSION", 2)
         old.setattr("mer_contrast.clips.frames.decode_image", unchecked)
+        old.setattr("mer_contrast.clips.frames.check_plausible", lambda *args: None)
         assert precompute([record], cfg, cache, workers=0, progress=False).computed == 1
         assert cache.get(cache_key(record, cfg)) is not None
-    assert cache_module.CACHE_FORMAT_VERSION == 3
+    assert cache_module.CACHE_FORMAT_VERSION == 4
     assert cache.get(cache_key(record, cfg)) is None  # today's key does not find the old entry
     report = precompute([record], cfg, cache, workers=0, progress=False)
     assert report.cached == 0 and report.computed == 0
