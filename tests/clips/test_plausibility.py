@@ -11,7 +11,12 @@ import pytest
 from mer_contrast.clips.decode import decode_image
 from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.frames import ClipSource, read_image
-from mer_contrast.clips.plausibility import MAX_BLOCK_DIFFERENCE, block_differences, reference_indices
+from mer_contrast.clips.plausibility import (
+    MAX_BLOCK_DIFFERENCE,
+    SHIFT_DIFFERENCE,
+    block_differences,
+    reference_indices,
+)
 
 from .helpers import drawn_face, flip_scan_bits, lively_clip, write_frames
 
@@ -73,17 +78,21 @@ def test_block_differences_follow_drift_through_the_average() -> None:
     before, after = ramp, ramp + 40
     middle = ramp + 20  # halfway: the average fits it
     assert block_differences(middle, [before, after]).max() <= 1
+    # the first frame of a clip: its two references lie on one side, extrapolated from
+    assert block_differences(before, [middle, after], outside=True).max() <= 1
+    assert block_differences(before, [middle, after]).max() >= 20
     garbled = middle.copy()
-    garbled[8:16, 16:24] += 60
+    garbled[8:16, 16:24] += 90  # values 52..66 there: no overflow
     differences = block_differences(garbled, [before, after])
     assert differences.shape == (2, 10) and differences[1, 2] > MAX_BLOCK_DIFFERENCE
     assert np.delete(differences.ravel(), 12).max() <= 1
 
 
 def test_a_blink_starting_in_the_last_frame_passes(tmp_path: Path) -> None:
-    """The last frame's references are both earlier: eyes closing there differ from both (35 here)."""
+    """The last frame's references are both earlier: eyes closing there differ from both."""
     frames = lively_clip(8, seed=1, blink=(7, 8))
-    assert MAX_BLOCK_DIFFERENCE < block_differences(frames[7], [frames[6], frames[5]]).max()
+    differences = block_differences(frames[7], [frames[6], frames[5]], outside=True)
+    assert differences.max() > 2 * SHIFT_DIFFERENCE and (differences > SHIFT_DIFFERENCE).sum() >= 3
     paths = write_frames(tmp_path, frames, ext=".jpg")
     assert set(ClipSource("c", frames=paths).read([0, 7])) == {0, 7}
 
