@@ -15,6 +15,7 @@ from mer_contrast.datasets.errors import (
     SheetFileError,
     SheetFormatError,
 )
+from mer_contrast.synth.sheets import CASME2_HEADER
 
 SHEET_NAMES = {
     "casme2": "CASME2-coding-20140508.xlsx",
@@ -149,15 +150,7 @@ def test_a_file_that_is_no_workbook_says_so_first(content: bytes, reason: str, t
 @pytest.mark.parametrize(("separator", "name"), [(";", "';'"), ("\t", "tabs")])
 def test_a_csv_separated_otherwise_gets_a_hint(separator: str, name: str, tmp_path: Path) -> None:
     sheet = tmp_path / "casme2.csv"
-    header = [
-        "Subject",
-        "Filename",
-        "OnsetFrame",
-        "ApexFrame",
-        "OffsetFrame",
-        "Action Units",
-        "Estimated Emotion",
-    ]
+    header = [name for name in CASME2_HEADER if name is not None]
     row = ["01", "EP02_01f", "46", "59", "86", "12", "happiness"]
     sheet.write_text("\n".join(separator.join(cells) for cells in (header, row)) + "\n")
     with pytest.raises(SheetFileError) as info:
