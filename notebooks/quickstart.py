@@ -82,7 +82,7 @@ visual = TwoStreamVisual(
 text = TextTower(model="minilm", trainable_layers=0, cache_frozen=True)  # packaged: offline, frozen, cached
 model = MERContrastModule(
     visual=visual, text=text, num_classes=data.num_classes, class_names=data.class_names,
-    embed_dim=64, contrastive_weight=0.5, positives="similarity", head_input="joint",
+    embed_dim=64, contrastive_weight=0.25, positives="similarity", head_input="joint",
     text_classification_weight=1.0, class_weights="balanced", lr=3e-3, weight_decay=1e-3, warmup_epochs=1,
 )
 trainer = L.Trainer(max_epochs=30, accelerator="cpu", logger=False, enable_checkpointing=False,
