@@ -94,7 +94,8 @@ class MERDataModule(LightningDataModule):
             training sentence); None (``augmentation: null``) = off.
         balanced_sampling: draw training clips with probability inversely proportional to class frequency.
         drop_last: drop the last incomplete training batch (all ranks need equal batches for the
-            contrastive all-gather, and BatchNorm dislikes a batch of one).
+            contrastive all-gather, and BatchNorm dislikes a batch of one); not where a process's share
+            of the training clips is one batch or less, which would leave it nothing to train on.
         facs_template: how a clip's AU code becomes the sentence of the text tower (the
             :class:`~mer_contrast.text.facs.FacsTemplate` defaults when None); training signal only.
         reader_options: passed to the reader (e.g. ``{"frames": "raw"}`` for CASME II).
@@ -364,7 +365,10 @@ class MERDataModule(LightningDataModule):
             counts = self.train_label_counts()
             weights = [1.0 / counts[it.label] for it in self.train_set.items]
         sampler = EpochSeededSampler(len(self.train_set), self.seed, shuffle=True, weights=weights)
-        drop_last = self.drop_last and len(self.train_set) > self.batch_size
+        # Under DDP each rank draws ceil(N / ranks) clips: drop the last batch only where a rank keeps one.
+        kwargs = getattr(self.trainer, "distributed_sampler_kwargs", None) if self.trainer else None
+        ranks = max(int((kwargs or {}).get("num_replicas", 1)), 1)
+        drop_last = self.drop_last and -(-len(self.train_set) // ranks) > self.batch_size
         return self._loader(self.train_set, sampler, drop_last=drop_last)
 
     def val_dataloader(self) -> DataLoader | list[DataLoader]:

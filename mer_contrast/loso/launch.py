@@ -17,7 +17,7 @@ A run holds the lock of its output folder (:func:`mer_contrast.files.folder_lock
 plan to after the report: a second run on the same ``out`` is refused at once, naming the first.
 A ``--fold-index`` run (a SLURM array task, a ``--parallel-gpus`` or ``--procs`` child) holds only
 its folds' locks (:mod:`~mer_contrast.loso.schedule`), so the tasks of one array run side by side.
-CPU folds run under the thread policy (:data:`~mer_contrast.loso.schedule.THREAD_POLICY`).
+CPU folds run under the thread policy (:data:`~mer_contrast.loso.threads.THREAD_POLICY`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from mer_contrast.loso.finished import finished_plan
 from mer_contrast.loso.plan import LosoOptions, RunPlan
 from mer_contrast.loso.provenance import few, find_conflicts, unknown_note
 from mer_contrast.loso.runner import is_rank_zero, make_plan, write_metadata
-from mer_contrast.loso.schedule import fold_command, on_cpu, run_folds, thread_policy
+from mer_contrast.loso.schedule import fold_command, run_folds
+from mer_contrast.loso.threads import on_cpu, thread_policy
 
 __all__ = ["BUSY_FIX", "RunRefused", "plan_run", "run"]
 

@@ -3,12 +3,12 @@
 Parallel folds are ``mer-contrast loso ... --fold-index K`` children. On GPUs
 (``--parallel-gpus``) each child sees one (``CUDA_VISIBLE_DEVICES=i``), ``procs_per_gpu`` of them
 sharing each GPU at once (one compact fold cannot fill an H100-class device). On the CPU the thread
-policy holds (:data:`THREAD_POLICY`: one torch thread per fold process, as many processes as cores):
-the first fold runs in this process (it fills the flow cache every fold reads), then the others in
-``--procs N`` children (``--fold-index K,L,...``: a share each, one process start per share); by
-default N is one per free core up to the folds (:func:`free_cores`: the cores less the load average),
-and the children start only when the first fold says they pay (:func:`worth_children`: a process
-start against the folds it saves). Each child is an ordinary ``--fold-index`` run (the same code
+policy of :mod:`mer_contrast.loso.threads` holds (one torch thread per fold process, as many processes
+as cores): the first fold runs in this process (it fills the flow cache every fold reads), then the
+others in ``--procs N`` children (``--fold-index K,L,...``: a share each, one process start per
+share); by default N is one per free core up to the folds (the cores less the load average), and
+the children start only when the first fold says they pay (a process start against the folds it
+saves). Each child is an ordinary ``--fold-index`` run (the same code
 path as a SLURM array task), so a crash in one fold leaves the others and the resumable state
 intact; its output goes to ``DIR/seed{S}/{subject}.log`` (``{subject}+N.log`` for a share of N
 more; next to the fold folder, which the child recreates).
@@ -23,18 +23,18 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import math
 import os
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from mer_contrast.clips.errors import find_fault
 from mer_contrast.files import FolderBusy, folder_lock
+from mer_contrast.loso import threads
 from mer_contrast.loso.options import FIELDS
 from mer_contrast.loso.plan import FoldSpec, LosoOptions, RunPlan
 from mer_contrast.loso.progress import FoldProgress
@@ -56,90 +56,6 @@ log = logging.getLogger(__name__)
 
 # How the parent runs its folds, not what a fold computes: a fold's child process is not told.
 SCHEDULING = ("parallel_gpus", "procs_per_gpu", "procs")
-
-#: The thread policy of a CPU fold's process: one torch (OpenMP, MKL) thread. The small 3D CNNs of
-#: the CPU configs gain little from more threads, and spinning OpenMP threads stall when another
-#: process holds a core (on a shared machine a fold's training took 146-470 s with torch's default
-#: threads, 20-25 s with one); the cores are used by running folds side by side instead.
-#: An ``OMP_NUM_THREADS`` of the user's own wins (the children inherit it, this process keeps it).
-THREAD_POLICY = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
-def on_cpu(accelerator: str) -> bool:
-    """Whether folds with this ``trainer.accelerator`` run on the CPU (``auto``: where torch sees no GPU)."""
-    if accelerator == "cpu":
-        return True
-    if accelerator not in ("auto", "None"):
-        return False
-    from lightning.pytorch.accelerators import CUDAAccelerator, MPSAccelerator
-
-    return not (CUDAAccelerator.is_available() or MPSAccelerator.is_available())
-
-
-@contextlib.contextmanager
-def thread_policy(accelerator: str) -> Iterator[None]:
-    """:data:`THREAD_POLICY` in this process while its CPU folds run; torch's count is restored after."""
-    if "OMP_NUM_THREADS" in os.environ or not on_cpu(accelerator):
-        yield
-        return
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _policy_env() -> dict[str, str]:
-    """The environment of a CPU fold's child process: no GPU, one thread unless the user said more."""
-    return {"CUDA_VISIBLE_DEVICES": "", **{k: os.environ.get(k, v) for k, v in THREAD_POLICY.items()}}
-
-
-def worth_children(startup_s: float, fold_s: float, remaining: int, children: int) -> bool:
-    """Whether ``children`` processes end ``remaining`` folds sooner than this process alone: each pays
-    ``startup_s`` (this process's CPU time before its first fold: imports, config, data plan), then runs
-    its share of folds of ``fold_s`` (the first fold's CPU time). Short folds stay here."""
-    return startup_s + math.ceil(remaining / children) * fold_s < remaining * fold_s
-
-
-def _why_here(children: int, fold_s: float, startup_s: float) -> str:
-    """Why the other folds stay in this process (a log line's end)."""
-    if children == 1:
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        cores = usable_cores()
-        return f"other work holds the cores (load average {load:.1f} on {cores}; --procs N spreads them)"
-    return (
-        f"a fold took {fold_s:.1f} s of CPU and a process starts in {startup_s:.1f} s "
-        f"(--procs {children} spreads them anyway)"
-    )
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a SLURM task's ``--cpus-per-task``, a container's quota)."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
-
-
-def free_cores() -> int:
-    """Usable cores that other processes leave free: the cores less the 1-minute load average (less
-    this process's own share of it), at least 1. On a shared server two one-thread folds do not run
-    twice as fast when other work already holds the cores."""
-    cores = usable_cores()
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # no load average (Windows)
-        return cores
-    return max(1, min(cores, round(cores - max(0.0, load - 1.0))))
-
-
-def cpu_processes(requested: int | None, pending: int) -> int:
-    """CPU fold processes at once: ``requested`` (``--procs``), else one per free core
-    (:func:`free_cores`) up to the ``pending`` folds."""
-    if requested is not None:
-        return requested
-    return max(1, min(free_cores(), pending))
 
 
 def fold_command(options: LosoOptions, force: bool = False) -> list[str]:
@@ -213,7 +129,8 @@ def run_folds(
 
     ``fold_index``: only that fold, or those folds one after another (a CPU child's share), and no
     report. ``gpus``: child processes on that many GPUs, ``procs_per_gpu`` on each; else ``procs``
-    CPU child processes (None: :func:`cpu_processes`' default), or the folds in this process for 1.
+    CPU child processes (None: :func:`~mer_contrast.loso.threads.cpu_processes`' default), or the
+    folds in this process for 1.
     """
     indices = None if fold_index is None else [fold_index] if isinstance(fold_index, int) else fold_index
     if indices is not None:
@@ -246,7 +163,7 @@ def run_folds(
     failed: list[FoldSpec] = []
     busy: list[FoldSpec] = []  # run by another process (a SLURM task): left to it
     # CPU folds side by side are weighed after the first fold, which runs here (and fills the cache).
-    spread = bool(pending) and gpus == 0 and not indices and procs != 1 and on_cpu(plan.accelerator)
+    spread = bool(pending) and gpus == 0 and not indices and procs != 1 and threads.on_cpu(plan.accelerator)
     if gpus > 0 and pending:
         failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
@@ -290,9 +207,10 @@ def run_folds(
             rest = pending[position + 1 :]
             if spread and rest:
                 spread = False
-                children = min(cpu_processes(procs, len(rest)), len(rest))
+                children = min(threads.cpu_processes(procs, len(rest)), len(rest))
                 fold = time.process_time() - before
-                if children > 1 and (procs is not None or worth_children(startup, fold, len(rest), children)):
+                worth = procs is not None or threads.worth_children(startup, fold, len(rest), children)
+                if children > 1 and worth:
                     log.info(
                         "the other %d folds: %d processes side by side, one thread each", len(rest), children
                     )
@@ -302,7 +220,7 @@ def run_folds(
                     log.info(
                         "the other %d folds here, one after another: %s",
                         len(rest),
-                        _why_here(children, fold, startup),
+                        threads.why_here(children, fold, startup),
                     )
     if busy:
         log.error(
@@ -371,7 +289,7 @@ def run_parallel(
         (f"GPU {gpu}", {"CUDA_VISIBLE_DEVICES": str(gpu)})
         for _ in range(max(1, procs_per_gpu))
         for gpu in range(gpus)
-    ] or [(f"CPU process {k + 1}", _policy_env()) for k in range(cpu_procs)]
+    ] or [(f"CPU process {k + 1}", threads.policy_env()) for k in range(cpu_procs)]
     running: dict[subprocess.Popen[bytes], tuple[list[FoldSpec], tuple[str, dict[str, str]], IO[bytes]]] = {}
     started: dict[subprocess.Popen[bytes], float] = {}
     failed: list[FoldSpec] = []

@@ -96,6 +96,16 @@ def test_batches_hold_the_documented_keys(dataset_root: Path, cache_dir: str) ->
     assert set(test_batch["subject"]) == {"sub01"}
 
 
+def test_drop_last_leaves_each_rank_a_training_batch(dataset_root: Path, cache_dir: str) -> None:
+    dm = make(dataset_root, cache_dir, test_subject="sub01", drop_last=True, batch_size=4)
+    assert dm.train_set is not None and 4 < len(dm.train_set) <= 8, "a split between one and two batches"
+    assert dm.train_dataloader().drop_last  # one process: the short last batch goes
+    # Two processes: each rank's share (ceil(N / 2) <= 4 clips) is one short batch; dropping it would leave
+    # the rank nothing to train on.
+    dm.trainer = SimpleNamespace(distributed_sampler_kwargs={"num_replicas": 2, "rank": 0})
+    assert not dm.train_dataloader().drop_last
+
+
 def test_same_seed_same_batches(dataset_root: Path, cache_dir: str) -> None:
     def epochs(seed: int, workers: int) -> list[torch.Tensor]:
         dm = make(

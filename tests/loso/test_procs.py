@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mer_contrast.cli import loso as loso_cli
-from mer_contrast.loso import schedule
+from mer_contrast.loso import schedule, threads
 from mer_contrast.loso.plan import FoldSpec, LosoOptions, RunPlan
 from mer_contrast.loso.progress import FoldProgress
 from mer_contrast.loso.store import fold_dir, read_predictions, write_json
@@ -32,21 +32,21 @@ def test_cpu_shares_deal_the_folds_round_robin() -> None:
 
 
 def test_default_processes_are_the_free_cores_up_to_the_folds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(schedule, "usable_cores", lambda: 4)
-    monkeypatch.setattr(schedule.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # idle but for this process
-    assert schedule.cpu_processes(None, 3) == 3
-    assert schedule.cpu_processes(None, 26) == 4
-    assert schedule.cpu_processes(2, 26) == 2  # --procs 2
-    monkeypatch.setattr(schedule.os, "getloadavg", lambda: (3.2, 3.0, 3.0))  # two cores held elsewhere
-    assert schedule.cpu_processes(None, 26) == 2
-    monkeypatch.setattr(schedule.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # a shared server at load 9
-    assert schedule.free_cores() == 1 and schedule.cpu_processes(None, 26) == 1
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # idle but for this process
+    assert threads.cpu_processes(None, 3) == 3
+    assert threads.cpu_processes(None, 26) == 4
+    assert threads.cpu_processes(2, 26) == 2  # --procs 2
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.2, 3.0, 3.0))  # two cores held elsewhere
+    assert threads.cpu_processes(None, 26) == 2
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # a shared server at load 9
+    assert threads.free_cores() == 1 and threads.cpu_processes(None, 26) == 1
 
 
 def test_children_start_only_when_the_folds_they_save_outlast_a_process_start() -> None:
     # Measured under load: a fold of 2.7 s of CPU, a start of 4.7 s: 3 folds stay here; 26 long ones do not.
-    assert not schedule.worth_children(4.7, 2.7, remaining=3, children=2)
-    assert schedule.worth_children(5.0, 10.0, remaining=25, children=2)
+    assert not threads.worth_children(4.7, 2.7, remaining=3, children=2)
+    assert threads.worth_children(5.0, 10.0, remaining=25, children=2)
 
 
 def test_the_first_fold_runs_here_then_the_rest_as_decided(
@@ -61,7 +61,7 @@ def test_the_first_fold_runs_here_then_the_rest_as_decided(
             ([spec.index for spec in rest], cpu_procs)
         ) or [],
     )  # fmt: skip
-    monkeypatch.setattr(schedule, "free_cores", lambda: 2)
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
     folds = specs(4)
     plan = RunPlan(
         out=tmp_path, experiment="x", classes=["a", "b"], subjects=[s.subject for s in folds], seeds=[0],
@@ -69,7 +69,7 @@ def test_the_first_fold_runs_here_then_the_rest_as_decided(
     )  # fmt: skip
     options = LosoOptions(configs=["x.yaml"])
     for worth, expected_here, expected_shares in ((True, 1, [([1, 2, 3], 2)]), (False, 4, [])):
-        monkeypatch.setattr(schedule, "worth_children", lambda *args, worth=worth: worth)
+        monkeypatch.setattr(threads, "worth_children", lambda *args, worth=worth: worth)
         here.clear()
         shares.clear()
         assert schedule.run_folds(options, plan, report=False) == 0
