@@ -347,7 +347,11 @@ def check(subcommand: str, args: Sequence[str]) -> str | None:
         allowed = top_level_keys(subcommand)
         for key, value in config.tree.items():
             if allowed is not None and not _known(config, (key,), allowed):
-                raise _unknown(config, (key,), frozenset(allowed))
+                problem, section = _unknown(config, (key,), frozenset(allowed)), key.split(".")[0]
+                if section != key and section in SECTIONS:  # jsonargparse would drop the section's part
+                    nest = f"nest it under {section}: or write it in the section's own file"
+                    raise ConfigProblem(f"{problem}: a dotted key in a file replaces its section; {nest}")
+                raise problem
             if key in SECTIONS:
                 _check_class(config, value, (key,), SECTIONS[key])
     except ConfigProblem as problem:

@@ -193,3 +193,19 @@ def test_a_flat_flow_or_augmentation_key_says_where_it_moved(tmp_path: Path) -> 
     assert problem == f"{old}:4: unknown key data.init_args.flow_method {moved}"
     problem = check("fit", ["--config", str(CONF), "--data.init_args.flip_prob=0"])
     assert problem is not None and "write --data.init_args.augmentation.flip_prob)" in problem
+
+
+def test_a_dotted_section_key_in_a_file_says_to_nest_it(tmp_path: Path) -> None:
+    # jsonargparse reads `model.init_args.x: v` beside `model: part.yaml` as a new model built from the
+    # class defaults, dropping the part without a word.
+    dotted = tmp_path / "dotted.yaml"
+    part = Path(__file__).parents[2] / "configs" / "model" / "gridcnn_cpu.yaml"
+    dotted.write_text(f"model: {part}\nmodel.init_args.contrastive_weight: 0.0\n")
+    problem = check("fit", ["--config", str(dotted)])
+    assert problem is not None
+    assert problem.startswith(f"{dotted}:2: unknown key model.init_args.contrastive_weight")
+    assert "nest it under model:" in problem and "\n" not in problem
+    # the same key on the command line is an ordinary override
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(f"model: {part}\n")
+    assert check("fit", ["--config", str(plain), "--model.init_args.contrastive_weight", "0"]) is None
