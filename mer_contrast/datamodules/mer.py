@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -32,7 +33,7 @@ from mer_contrast.datamodules.cached import cached_clips
 from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
 from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
 from mer_contrast.datamodules.settings import check_counts, check_test_subject, clip_config
-from mer_contrast.datamodules.sharding import eval_sampler
+from mer_contrast.datamodules.sharding import eval_sampler, process_count
 from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol, read_dataset
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
@@ -366,9 +367,8 @@ class MERDataModule(LightningDataModule):
             weights = [1.0 / counts[it.label] for it in self.train_set.items]
         sampler = EpochSeededSampler(len(self.train_set), self.seed, shuffle=True, weights=weights)
         # Under DDP each rank draws ceil(N / ranks) clips: drop the last batch only where a rank keeps one.
-        kwargs = getattr(self.trainer, "distributed_sampler_kwargs", None) if self.trainer else None
-        ranks = max(int((kwargs or {}).get("num_replicas", 1)), 1)
-        drop_last = self.drop_last and -(-len(self.train_set) // ranks) > self.batch_size
+        share = math.ceil(len(self.train_set) / process_count(self.trainer))
+        drop_last = self.drop_last and share > self.batch_size
         return self._loader(self.train_set, sampler, drop_last=drop_last)
 
     def val_dataloader(self) -> DataLoader | list[DataLoader]:

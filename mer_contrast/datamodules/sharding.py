@@ -32,17 +32,23 @@ def eval_sampler(dataset: Sized, trainer: Any, split: str) -> UnrepeatedDistribu
     ``trainer``: the datamodule's trainer (None when the datamodule is used on its own); ``split``
     names the split in the error (``test``, ``validation``).
     """
-    kwargs = getattr(trainer, "distributed_sampler_kwargs", None) if trainer is not None else None
-    if not kwargs or kwargs.get("num_replicas", 1) <= 1:
+    processes = process_count(trainer)
+    if processes <= 1:
         return None
-    processes = kwargs["num_replicas"]
     if len(dataset) < processes:
         raise DataSettingError(
             f"the {split} split has {len(dataset)} clip(s), fewer than the {processes} processes: every "
             f"process needs one to evaluate each clip exactly once; run it on at most {len(dataset)} "
             "device(s) (--trainer.devices) or evaluate it in one process"
         )
-    return UnrepeatedDistributedSampler(dataset, num_replicas=processes, rank=kwargs["rank"], shuffle=False)
+    rank = trainer.distributed_sampler_kwargs["rank"]
+    return UnrepeatedDistributedSampler(dataset, num_replicas=processes, rank=rank, shuffle=False)
+
+
+def process_count(trainer: Any) -> int:
+    """How many processes share the data (Lightning's DDP sampler arguments); 1 without a trainer."""
+    kwargs = getattr(trainer, "distributed_sampler_kwargs", None) if trainer is not None else None
+    return max(int((kwargs or {}).get("num_replicas", 1)), 1)
 
 
 def unsharded(loader: DataLoader) -> DataLoader:

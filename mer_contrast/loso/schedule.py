@@ -209,8 +209,9 @@ def run_folds(
                 spread = False
                 children = min(threads.cpu_processes(procs, len(rest)), len(rest))
                 fold = time.process_time() - before
-                worth = procs is not None or threads.worth_children(startup, fold, len(rest), children)
-                if children > 1 and worth:
+                if children > 1 and (
+                    procs is not None or threads.worth_children(startup, fold, len(rest), children)
+                ):
                     log.info(
                         "the other %d folds: %d processes side by side, one thread each", len(rest), children
                     )
