@@ -50,7 +50,7 @@ BROAD_TUNING_SEEDS = tuple(range(1, 13))  # broad: the SpotConfig defaults were 
 BROAD_SEEDS = (201, 202, 203, 204, 205, 206)  # broad: never used to choose anything
 BROAD_FPS = (30.0, 90.0, 200.0)  # seed % 3 picks the frame rate
 BROAD: dict[str, object] = {
-    "seconds": 14.0, "micro_expressions": 4, "macro_expressions": 1, "blinks": 3, "head_moves": 2,
+    "seconds": 40.0, "micro_expressions": 4, "macro_expressions": 1, "blinks": 3, "head_moves": 2,
     "talks": 1, "amplitude_px": (0.3, 1.5), "blink_darkening": 0.3, "geometry": "broad", "head_roll": 4.0,
 }  # fmt: skip
 

@@ -8,8 +8,8 @@ band and the border, mean of the strongest quarter, smoothed over ``smooth_s``).
 through the checkpoint's clip pipeline and model (video only) as in ``predict-video``, and the same
 table is written: start, apex and end frame and time, class, probability and explanation, plus the
 clip's name and apex file. ``flags`` marks a clip whose first frame shows no face (it is then read
-through a centred square) and one whose face did not move more than the spotter's ``min_motion``:
-both are still classified, but their class says nothing.
+through a centred square) and one whose face did not move more than :data:`NO_MOTION_PX` from its
+first frame: both are still classified, but their class says nothing.
 
 Example::
 
@@ -32,6 +32,8 @@ from mer_contrast.clips.prepare import ClipConfig
 from mer_contrast.spot.report import NO_FACE, interval_row, no_motion_flag, write_csv
 from mer_contrast.spot.source import FootageSource, SpotError
 from mer_contrast.spot.spotting import FaceTrack, Interval, SpotConfig, smooth
+
+NO_MOTION_PX = 0.12  # a clip's face moved less than this from its first frame: no expression to read
 
 HELP = "classify a folder of clip folders without a sheet (apex estimated from motion): CSV/JSON table"
 CLIP_COLUMNS = (
@@ -113,8 +115,8 @@ def clip_motion(
 def clip_flags(motion: ClipMotion, cfg: SpotConfig) -> list[str]:
     """What the table must say of a clip before its class: no face, no motion."""
     flags = [] if motion.face_found else [NO_FACE]
-    if motion.moved < cfg.min_motion:
-        flags.append(no_motion_flag(motion.moved, cfg.min_motion))
+    if motion.moved < NO_MOTION_PX:
+        flags.append(no_motion_flag(motion.moved, NO_MOTION_PX))
     return flags
 
 

@@ -79,3 +79,37 @@ def strongest_mean(contrasts: np.ndarray, top: int) -> np.ndarray:
     strongest = -np.sort(-filled, axis=1)[:, :top]
     defined = np.isfinite(strongest).all(axis=1)
     return np.where(defined, np.where(defined[:, None], strongest, 0).mean(axis=1), np.nan).astype(np.float32)
+
+
+def active_spans(curve: np.ndarray, threshold: float, bridge: int) -> list[tuple[int, int]]:
+    """``(first, last)`` frames of the runs where ``curve`` exceeds ``threshold``, dips of at most
+    ``bridge`` frames bridged (NaN counts as below)."""
+    spans: list[list[int]] = []
+    for index in np.flatnonzero(np.nan_to_num(curve, nan=0.0) > threshold).tolist():
+        if spans and index - spans[-1][1] <= bridge + 1:
+            spans[-1][1] = index
+        else:
+            spans.append([index, index])
+    return [(first, last) for first, last in spans]
+
+
+def sustained(
+    apexes: list[int], curve: np.ndarray, threshold: float, bridge: int, longest: int
+) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """Apexes split into those of short activity and the ``(first, apex, last)`` of sustained activity.
+
+    A micro-expression lifts the curve above its threshold for less than its own duration plus the
+    window; talking, chewing or a macro-expression keep it there, with short dips, for longer than
+    ``longest`` frames. Such a span is one activity: its apexes are dropped and the span is returned
+    once, with its strongest frame as the apex.
+    """
+    short: list[int] = []
+    held: list[tuple[int, int, int]] = []
+    spans = [span for span in active_spans(curve, threshold, bridge) if span[1] - span[0] + 1 > longest]
+    for apex in apexes:
+        if not any(first <= apex <= last for first, last in spans):
+            short.append(apex)
+    for first, last in spans:
+        if any(first <= apex <= last for apex in apexes):
+            held.append((first, first + int(np.nanargmax(curve[first : last + 1])), last))
+    return short, held

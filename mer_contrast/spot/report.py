@@ -26,7 +26,7 @@ NO_FACE = "no face found on the first frame: classified on a centred square crop
 
 
 def no_motion_flag(moved: float, floor: float) -> str:
-    """The flag of a clip whose face moved less than the spotter's ``min_motion``."""
+    """The flag of a clip whose face moved less than ``floor`` pixels from its first frame."""
     return f"no motion: the face moved at most {moved:.3f} px (below {floor:g} px), the class is unreliable"
 
 

@@ -26,7 +26,10 @@ with optical flow in place of LBP histograms:
    micro-expression moves a few), smoothed over ``smooth_s``.
 3. **Threshold** relative to the video's own baseline: ``median + z * 1.4826 * MAD`` of the curve,
    and at least ``min_motion`` pixels. Each run above it gives one apex (its maximum); apexes closer
-   than ``min_gap_s`` are merged (the stronger is kept).
+   than ``min_gap_s`` are merged (the stronger is kept). A span where the curve stays above the
+   threshold (dips of at most ``bridge_s`` bridged) for longer than ``sustained_s`` (talking, a
+   macro-expression) is one interval, its apexes without an extent of their own
+   (:func:`~mer_contrast.spot.curve.sustained`).
 4. **Extent**: around each apex the frames are read again and flow is taken from the apex to every
    frame within ``max_s``; on the apex's strongest cells the displacement ``D(t)`` grows from 0 (the
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
@@ -35,7 +38,8 @@ with optical flow in place of LBP histograms:
 5. **Held expressions**: runs of three or more intervals each less than ``join_gap_s`` from the
    next (bursts: talking, chewing), and consecutive intervals at most ``held_gap_s`` apart
    between which the face stayed away from its earlier pose (``held_motion``), are joined
-   (:mod:`mer_contrast.spot.kinds`); an interval longer than 0.5 s is a macro-expression.
+   (:mod:`mer_contrast.spot.kinds`); an interval shorter than ``min_s`` is dropped, one longer than
+   0.5 s is a macro-expression.
 
 Memory is one chunk of frames plus ``k + 1`` crops, and per frame the regions' contrasts and the eye
 state (about 50 bytes a frame: 6 MB for 10 minutes at 200 fps).
@@ -54,7 +58,7 @@ import numpy as np
 from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
 from mer_contrast.clips.flow import FlowConfig, flow_pair
 from mer_contrast.clips.register import BORDER_FRACTION, register_to_onset
-from mer_contrast.spot.curve import delayed, find_apexes, mean_frame, smooth, strongest_mean
+from mer_contrast.spot.curve import delayed, find_apexes, mean_frame, smooth, strongest_mean, sustained
 from mer_contrast.spot.extent import Interval, interval_extent, join_close, merge_held
 from mer_contrast.spot.regions import (
     NEAR_EYES,
@@ -90,12 +94,15 @@ class SpotConfig:
     head_motion: Literal["similarity", "none"] = "similarity"
     top_fraction: float = 0.25
     smooth_s: float = 0.05
-    z: float = 3.5
-    min_motion: float = 0.12
+    z: float = 3.0
+    min_motion: float = 0.1
     min_gap_s: float = 0.25
+    bridge_s: float = 0.1
+    sustained_s: float = 0.5
+    min_s: float = 0.15
     join_gap_s: float = 0.3
     max_s: float = 0.5
-    level: float = 0.2
+    level: float = 0.1
     chunk: int = 32  # frames decoded at a time (30 MB of 640x480)
     face_tries: int = 10
     follow: Literal["renew", "first"] = "renew"
@@ -333,6 +340,8 @@ def spot(
     curve = motion_curve(source, cfg, track, progress, follower)
     curve = smooth(curve, cfg.frames(cfg.smooth_s, source.fps))
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
+    bridge, longest = cfg.frames(cfg.bridge_s, source.fps, least=0), cfg.frames(cfg.sustained_s, source.fps)
+    apexes, activities = sustained(apexes, curve, threshold, bridge, longest)
     intervals = []
     for apex in apexes:
         track.restore(apex)
@@ -340,6 +349,10 @@ def spot(
         intervals.append(Interval(onset, apex, offset, float(curve[apex])))
     intervals = join_close(intervals, cfg.frames(cfg.join_gap_s, source.fps))
     intervals = merge_held(source, cfg, track, follower, intervals)
+    shortest = cfg.min_s * source.fps
+    intervals = [i for i in intervals if i.offset - i.onset + 1 >= shortest]
+    intervals += [Interval(first, apex, last, float(curve[apex])) for first, apex, last in activities]
+    intervals.sort(key=lambda interval: interval.onset)
     boxes = follower.changes if follower is not None else [(0, box)]
     restarts = follower.restarts if follower is not None else []
     return SpotResult(curve, threshold, baseline, intervals, source.fps, box, "", boxes, restarts)

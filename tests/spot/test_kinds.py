@@ -98,3 +98,35 @@ def test_a_burst_of_three_close_candidates_is_joined_and_a_pair_is_not() -> None
     joined = join_close([*burst, *pair], gap=8)
     assert joined[0] == Interval(10, 22, 35, 0.5)  # talk: one interval as long as the activity
     assert joined[1:] == pair  # a micro-expression beside a macro-expression's rise stays apart
+
+
+def test_sustained_activity_is_one_span_and_short_rises_keep_their_apexes() -> None:
+    import numpy as np
+
+    from mer_contrast.spot.curve import active_spans, sustained
+
+    curve = np.full(200, 0.05, np.float32)
+    curve[20:26] = 0.3  # a micro-expression's rise and fall: 6 frames
+    curve[60:90] = 0.4  # talking: 60 frames above the threshold with two short dips
+    curve[[70, 80]] = 0.05
+    curve[85] = 0.9
+    curve[150:153] = np.nan
+    assert active_spans(curve, 0.2, bridge=2) == [(20, 25), (60, 89)]
+    assert active_spans(curve, 0.2, bridge=0) == [(20, 25), (60, 69), (71, 79), (81, 89)]
+    short, held = sustained([22, 65, 85], curve, 0.2, bridge=2, longest=15)
+    assert short == [22] and held == [(60, 85, 89)]  # one span, its strongest frame the apex
+    assert sustained([22], curve, 0.2, bridge=2, longest=15) == ([22], [])  # no apex: not reported
+
+
+def test_talking_with_pauses_is_one_macro_interval_not_micro_fragments(tmp_path: Path) -> None:
+    """A 30 fps talking spell whose pauses split it into three short candidates (before 2026-12-07 #4:
+    three micro-expressions, each a false positive) is one macro-expression."""
+    options = LongVideoOptions(
+        seconds=4.0, micro_expressions=0, blinks=0, head_moves=0, talks=1, fps=30.0, seed=4, frames=False,
+        geometry="broad", amplitude_px=(0.3, 1.5),
+    )  # fmt: skip
+    talk = next(e for e in render_long_video(tmp_path / "talk", options) if e.kind == "talk")
+    result = spot(FootageSource.open(tmp_path / "talk" / VIDEO_NAME))
+    kinds = [kind_of(i.onset, i.offset, result.fps) for i in result.intervals]
+    assert kinds == ["macro"]
+    assert iou((result.intervals[0].onset, result.intervals[0].offset), (talk.onset, talk.offset)) >= 0.5

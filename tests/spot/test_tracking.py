@@ -29,17 +29,29 @@ def alarms_per_minute_after_the_move(result: SpotResult, options: PoseChange) ->
     return len(alarms) / still_minutes
 
 
+def still_time_in_intervals(result: SpotResult, options: PoseChange) -> float:
+    """The share of the still frames after the move that lie inside a spotted interval."""
+    rest = options.move_frames()[1] + round(0.3 * options.fps)
+    inside = np.zeros(len(result.curve), bool)
+    for interval in result.intervals:
+        inside[interval.onset : interval.offset + 1] = True
+    return float(inside[rest:].mean())
+
+
 @pytest.mark.parametrize("turn", TURNS, ids=["roll-and-shift", "roll-about-the-neck"])
 def test_a_still_face_in_a_new_pose_raises_no_alarm(turn: PoseChange, tmp_path: Path) -> None:
     render_pose_change(tmp_path, turn)
     source = FootageSource.open(tmp_path, turn.fps)
     result = spot(source)
     assert alarms_per_minute_after_the_move(result, turn) <= 2
+    assert still_time_in_intervals(result, turn) < 0.05
     start, stop = turn.move_frames()
     settle = round(SpotConfig().settle_s * turn.fps)
     assert result.restarts and all(start <= r <= stop + settle for r in result.restarts), result.restarts
-    # registered to the first frame (the spotter before), noise alone moved the estimate by pixels
-    assert alarms_per_minute_after_the_move(spot(source, SpotConfig(follow="first")), turn) > 10
+    # registered to the first frame (the spotter before), noise alone moved the estimate by pixels:
+    # alarm after alarm, or (since sustained activity is one interval) one alarm over the still face
+    first = spot(source, SpotConfig(follow="first"))
+    assert alarms_per_minute_after_the_move(first, turn) > 10 or still_time_in_intervals(first, turn) > 0.5
 
 
 def test_the_box_follows_a_face_that_moved(tmp_path: Path) -> None:
