@@ -282,9 +282,15 @@ class MERContrastModule(LightningModule):
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
         # ``_step`` values every ``log_every_n_steps``; ``_epoch`` means synced across ranks.
         self.log_dict(terms, on_step=True, on_epoch=True, sync_dist=True, batch_size=batch_size)
-        self.train_metrics.update(logits.detach(), labels)
-        self.log_dict(self.train_metrics, on_step=False, on_epoch=True)  # computed at epoch end
+        self.train_metrics.update(logits.detach(), labels)  # logged at the epoch's end
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        # Computed (synced over the ranks) and logged once an epoch. Logged as metric objects every
+        # step, Lightning moved each one's states to the device at each step: a sixth of a CPU fold's
+        # training time for these small networks (measured with cProfile, 2026-12-07).
+        self.log_dict(self.train_metrics.compute())
+        self.train_metrics.reset()
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         # After the optimizer step (CLIP clamps exp(logit_scale) to <= 100 after every step).
