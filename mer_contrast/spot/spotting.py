@@ -27,9 +27,9 @@ with optical flow in place of LBP histograms:
 3. **Threshold** relative to the video's own baseline: ``median + z * 1.4826 * MAD`` of the curve,
    and at least ``min_motion`` pixels. Each run above it gives one apex (its maximum); apexes closer
    than ``min_gap_s`` are merged (the stronger is kept). A span where the curve stays above the
-   threshold (dips of at most ``bridge_s`` bridged) for longer than ``sustained_s`` (talking, a
-   macro-expression) is one interval, its apexes without an extent of their own
-   (:func:`~mer_contrast.spot.curve.sustained`).
+   threshold (dips of at most ``bridge_s`` bridged) for longer than ``sustained_s`` plus ``window_s``
+   either side (longer than one micro-expression can lift it: talking, a macro-expression) is one
+   interval, its apexes without an extent of their own (:func:`~mer_contrast.spot.curve.sustained`).
 4. **Extent**: around each apex the frames are read again and flow is taken from the apex to every
    frame within ``max_s``; on the apex's strongest cells the displacement ``D(t)`` grows from 0 (the
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
@@ -340,7 +340,9 @@ def spot(
     curve = motion_curve(source, cfg, track, progress, follower)
     curve = smooth(curve, cfg.frames(cfg.smooth_s, source.fps))
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
-    bridge, longest = cfg.frames(cfg.bridge_s, source.fps, least=0), cfg.frames(cfg.sustained_s, source.fps)
+    # a micro-expression lifts the curve for at most its own length plus the window either side
+    longest = cfg.frames(cfg.sustained_s + 2 * cfg.window_s, source.fps)
+    bridge = cfg.frames(cfg.bridge_s, source.fps, least=0)
     apexes, activities = sustained(apexes, curve, threshold, bridge, longest)
     intervals = []
     for apex in apexes:

@@ -130,3 +130,16 @@ def test_talking_with_pauses_is_one_macro_interval_not_micro_fragments(tmp_path:
     kinds = [kind_of(i.onset, i.offset, result.fps) for i in result.intervals]
     assert kinds == ["macro"]
     assert iou((result.intervals[0].onset, result.intervals[0].offset), (talk.onset, talk.offset)) >= 0.5
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_long_strong_micro_expression_stays_micro(tmp_path: Path, seed: int) -> None:
+    """A 0.4-0.5 s micro-expression of about 2 px lifts the curve for longer than 0.5 s (its length and
+    the window either side): with the sustained span cut at 0.5 s it was one macro interval."""
+    options = LongVideoOptions(
+        seconds=3.0, micro_expressions=1, blinks=0, head_moves=0, fps=200.0, seed=seed, frames=False
+    )
+    (me,) = render_long_video(tmp_path / "me", options)
+    result = spot(FootageSource.open(tmp_path / "me" / VIDEO_NAME))
+    assert [kind_of(i.onset, i.offset, result.fps) for i in result.intervals] == ["micro"]
+    assert iou((result.intervals[0].onset, result.intervals[0].offset), (me.onset, me.offset)) >= 0.5
