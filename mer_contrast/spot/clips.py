@@ -112,7 +112,7 @@ def clip_motion(
     return ClipMotion(apex, float(motion[apex]), face_found)
 
 
-def clip_flags(motion: ClipMotion, cfg: SpotConfig) -> list[str]:
+def clip_flags(motion: ClipMotion) -> list[str]:
     """What the table must say of a clip before its class: no face, no motion."""
     flags = [] if motion.face_found else [NO_FACE]
     if motion.moved < NO_MOTION_PX:
@@ -146,7 +146,7 @@ def predict_clips(
         interval = Interval(0, motion.apex, source.num_frames - 1, motion.moved)
         if classifier is not None:
             prepared.append(classifier.prepare_safely(source, name, interval, crop))
-        clips.append((name, source, interval, clip_flags(motion, cfg)))
+        clips.append((name, source, interval, clip_flags(motion)))
     subjects = [name.split("/")[0] for name, _, _, _ in clips]
     labels = classifier.classify_prepared(prepared, subjects) if classifier is not None else [{}] * len(clips)
     rows = []

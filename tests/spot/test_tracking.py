@@ -21,9 +21,14 @@ TURNS = [
 ]
 
 
+def at_rest(options: PoseChange) -> int:
+    """The first frame at which the head has come to rest (0.3 s after the move)."""
+    return options.move_frames()[1] + round(0.3 * options.fps)
+
+
 def alarms_per_minute_after_the_move(result: SpotResult, options: PoseChange) -> float:
-    """Intervals that begin once the head has come to rest (0.3 s after the move), per minute."""
-    rest = options.move_frames()[1] + round(0.3 * options.fps)
+    """Intervals that begin once the head has come to rest (:func:`at_rest`), per minute."""
+    rest = at_rest(options)
     alarms = [i for i in result.intervals if i.onset >= rest]
     still_minutes = (len(result.curve) - rest) / options.fps / 60
     return len(alarms) / still_minutes
@@ -31,7 +36,7 @@ def alarms_per_minute_after_the_move(result: SpotResult, options: PoseChange) ->
 
 def still_time_in_intervals(result: SpotResult, options: PoseChange) -> float:
     """The share of the still frames after the move that lie inside a spotted interval."""
-    rest = options.move_frames()[1] + round(0.3 * options.fps)
+    rest = at_rest(options)
     inside = np.zeros(len(result.curve), bool)
     for interval in result.intervals:
         inside[interval.onset : interval.offset + 1] = True
