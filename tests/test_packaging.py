@@ -1,4 +1,4 @@
-"""Packaging that a GPU machine or a fresh checkout meets: the torch bound and what git ignores.
+"""Packaging that a GPU machine or a fresh checkout meets: the torch bound, the licence and what git ignores.
 
 A ``torch<2.14`` bound made ``pip install mer-contrast`` on a GPU image with a newer torch (2.15 on
 2026-12-07) replace its CUDA build with an older multi-GB one; the CPU pin of ``scripts/setup.sh``
@@ -45,3 +45,15 @@ def test_build_outputs_are_ignored() -> None:
     for path in ("build/lib/mer_contrast/__init__.py", "dist/mer_contrast-0.1.0-py3-none-any.whl"):
         done = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO)
         assert done.returncode == 0, f"{path} is not ignored by .gitignore (`pip wheel .` leaves build/)"
+
+
+def test_the_licence_file_is_the_licence_the_metadata_declares() -> None:
+    declared = re.search(
+        r'^license = \{ text = "([^"]+)" \}', (REPO / "pyproject.toml").read_text(), re.MULTILINE
+    )
+    assert declared, "pyproject.toml: no license"
+    licence = REPO / "LICENSE"
+    assert licence.is_file(), "no LICENSE file: wheels and the index page ship without the licence text"
+    assert licence.read_text().startswith(f"{declared.group(1)} License"), (
+        "LICENSE and pyproject.toml disagree"
+    )

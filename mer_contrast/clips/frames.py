@@ -219,7 +219,9 @@ class ClipSource:
     def from_record(cls, record: SampleRecord) -> ClipSource:
         """The record's frames, or its video segment; raises ClipError when it has neither."""
         if record.frames:
-            return cls(name=record.key, frames=tuple(Path(p) for p in record.frames))
+            # Records hold Paths already; Path(path) would parse each again (half of a cache key's time).
+            frames = tuple(p if isinstance(p, Path) else Path(p) for p in record.frames)
+            return cls(name=record.key, frames=frames)
         if record.video is not None:
             numbers = record.frame_numbers or tuple(range(record.onset, record.offset + 1))
             base = _frame_base(record)

@@ -56,7 +56,8 @@ def data_fingerprint(datamodule: Any) -> str | None:
         records = records()
     rows = []
     for record, label in records:
-        files = [Path(p) for p in record.frames] or ([Path(record.video)] if record.video is not None else [])
+        frames = [p if isinstance(p, Path) else Path(p) for p in record.frames]  # no second parse
+        files = frames or ([Path(record.video)] if record.video is not None else [])
         rows.append(
             [
                 record.dataset, record.subject, record.clip_id, int(label), record.emotion, record.au_raw,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mer_contrast.clips.flow import (
+    CHANNELS,
     MIN_BOUND,
     FlowConfig,
     FlowNorm,
@@ -134,6 +135,21 @@ def test_normalisation_clips_to_bounds_for_numpy_and_torch() -> None:
     np.testing.assert_allclose(norm(torch.from_numpy(raw)).numpy(), out)
     with pytest.raises(ValueError, match="bounds must be > 0"):
         normalise_flow(raw, "uv", bound=0.0, strain_bound=1.0)
+
+
+@pytest.mark.parametrize("channels", ["uv", "uv_magnitude", "uv_strain", "uv_magnitude_strain"])
+def test_flow_norm_on_tensors_gives_normalise_flows_numbers(channels: str) -> None:
+    # A training item's path (float32 tensors, two operations) against the per-channel reference.
+    count = len(CHANNELS[channels])
+    raw = torch.from_numpy(np.random.default_rng(3).normal(0, 0.4, (2, count, 9, 7)).astype(np.float32))
+    kept = raw.clone()
+    norm = FlowNorm(channels, 0.23, 0.07)  # type: ignore[arg-type]
+    assert torch.equal(norm(raw), normalise_flow(raw, channels, 0.23, 0.07))  # bit for bit
+    assert torch.equal(raw, kept)  # the input is not modified
+    with pytest.raises(ValueError, match="channels"):
+        norm(raw[:, :1])
+    with pytest.raises(ValueError, match="bounds must be > 0"):
+        FlowNorm(channels, 0.0, 1.0)  # type: ignore[arg-type]
 
 
 def test_choose_bounds_takes_a_high_percentile_of_the_motion() -> None:

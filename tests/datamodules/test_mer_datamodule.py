@@ -13,7 +13,7 @@ import torch
 
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.datamodules import MERDataModule
-from mer_contrast.datamodules.dataset import Augmentation, ClipDataset
+from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, _shift
 from mer_contrast.synth import generate
 
 OPTIONS: dict[str, Any] = dict(
@@ -135,6 +135,17 @@ def test_flip_negates_horizontal_flow() -> None:
     assert torch.equal(out_rgb, rgb.flip(-1))
     assert torch.equal(out_flow[:, 0], -flow.flip(-1)[:, 0])
     assert torch.equal(out_flow[:, 1], flow.flip(-1)[:, 1])
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 9, 7), (1, 4, 8, 8), (5, 6)])
+def test_spatial_jitter_replicates_the_edges(shape: tuple[int, ...]) -> None:
+    x = torch.rand(shape)
+    h, w = shape[-2:]
+    for dy in range(-10, 11, 3):
+        for dx in range(-9, 10, 2):
+            rows = (torch.arange(h) - dy).clamp(0, h - 1)  # pixel (y, x) comes from (y - dy, x - dx)
+            cols = (torch.arange(w) - dx).clamp(0, w - 1)
+            assert torch.equal(_shift(x, dy, dx), x[..., rows[:, None], cols[None, :]]), (dy, dx)
 
 
 def test_balanced_sampling_and_label_counts(dataset_root: Path, cache_dir: str) -> None:

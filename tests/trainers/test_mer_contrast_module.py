@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import string
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 from lightning.pytorch import LightningDataModule, Trainer, seed_everything
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.loggers import CSVLogger
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 from tiny_bert_model import save_tiny_bert
 from torch.utils.data import DataLoader, Dataset
@@ -367,6 +369,31 @@ def test_ddp_spawn_two_cpu_processes(tiny_bert: str, tmp_path: Path) -> None:
     for rank in range(2):
         rows = torch.load(tmp_path / f"rank{rank}.pt")
         assert [r["clip_id"] for r in rows] == expected
+
+
+@pytest.mark.parametrize("every", [1, 2])
+def test_loss_terms_log_on_logging_steps_and_as_epoch_means(
+    tiny_bert: str, tmp_path: Path, every: int
+) -> None:
+    # The terms are summed by the module, not logged to Lightning at every step (see _record_terms).
+    seed_everything(0)
+    model = MERContrastModule.from_config(model_config(tiny_bert))
+    trainer = Trainer(
+        **{**TRAINER_KW, "logger": CSVLogger(tmp_path, name="logs")},
+        max_epochs=2,
+        limit_val_batches=0,
+        log_every_n_steps=every,
+    )
+    trainer.fit(model, ToyDataModule())  # 3 batches of 8 an epoch
+    rows = list(csv.DictReader(next(tmp_path.rglob("metrics.csv")).read_text().splitlines()))
+    steps = {int(r["step"]): float(r["train_ce_step"]) for r in rows if r.get("train_ce_step")}
+    assert sorted(steps) == [step for step in range(6) if (step + 1) % every == 0]
+    epochs = [float(r["train_ce_epoch"]) for r in rows if r.get("train_ce_epoch")]
+    assert len(epochs) == 2 and "train_ce" in trainer.callback_metrics
+    if every == 1:  # every step is in the log: the epoch's figure is their mean (equal batches)
+        for epoch, value in enumerate(epochs):
+            assert value == pytest.approx(sum(steps[3 * epoch + k] for k in range(3)) / 3, rel=1e-5)
+        assert float(trainer.callback_metrics["train_ce"]) == pytest.approx(epochs[-1], rel=1e-6)
 
 
 def test_text_distillation_trains_a_teacher_and_is_off_without_the_text(tiny_bert: str) -> None:
