@@ -72,6 +72,35 @@ def test_without_dlib_the_template_places_the_regions(monkeypatch: pytest.Monkey
     assert not found and rects == TEMPLATE_REGIONS
 
 
+def face_points(eye_y: float = 40.0) -> np.ndarray:
+    """68 dlib-ordered landmarks of a frontal face in a 96 px crop, the eyes' height given."""
+    points = np.zeros((68, 2), np.float32)
+    angles = np.linspace(np.pi, 0, 17)
+    points[0:17] = np.stack([48 + 34 * np.cos(angles), 45 + 40 * np.sin(angles)], axis=1)  # the jaw
+    points[17:27] = np.stack([np.r_[np.linspace(26, 44, 5), np.linspace(52, 70, 5)], np.full(10, 30)], 1)
+    points[27:31] = np.stack([np.full(4, 48), np.linspace(38, 54, 4)], axis=1)  # the nose's bridge
+    points[31:36] = np.stack([np.linspace(42, 54, 5), np.full(5, 58)], axis=1)  # under the nose
+    for start, x in ((36, 36), (42, 60)):
+        ring = np.linspace(0, 2 * np.pi, 6, endpoint=False)
+        points[start : start + 6] = np.stack([x + 5 * np.cos(ring), eye_y + 2 * np.sin(ring)], axis=1)
+    ring = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    points[48:68] = np.stack([48 + 10 * np.cos(ring), 72 + 4 * np.sin(ring)], axis=1)  # the lips
+    return points
+
+
+def test_eye_points_fitted_on_the_brows_are_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dlib fits a faint eye's points on the thick brow above it on some faces (eye-brow height 0.16-0.27
+    # of the eye-nose height, against 0.45 on a real face): the regions then come from the template.
+    good, on_brows = face_points(40.0), face_points(33.0)
+    assert regions.plausible(good, 96) and not regions.plausible(on_brows, 96)
+    monkeypatch.setattr(regions, "fit_landmarks", lambda grey, inner: on_brows)
+    rects, found = place_regions(np.full((96, 96), 128, np.uint8), INNER, True)
+    assert not found and rects == TEMPLATE_REGIONS
+    monkeypatch.setattr(regions, "fit_landmarks", lambda grey, inner: good)
+    rects, found = place_regions(np.full((96, 96), 128, np.uint8), INNER, True)
+    assert found and centre(rects["eye_left"])[1] == pytest.approx(40.0, abs=0.5)
+
+
 @needs_dlib
 def test_the_model_is_found_without_importing_its_package() -> None:
     sys.modules.pop("face_recognition_models", None)
