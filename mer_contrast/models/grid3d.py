@@ -88,4 +88,7 @@ class GridCNN3D(nn.Module):
         x = self.norm(x)
         if self.pre_pool is not None and x.shape[-1] != self.pre_pool:
             x = F.adaptive_avg_pool3d(x, (x.shape[2], self.pre_pool, self.pre_pool))
-        return self.dropout(self.pool(self.features(x)).flatten(1))
+        x = self.features(x)
+        if x.shape[2:] != (1, self.grid, self.grid):  # already the grid: pooling would copy it
+            x = self.pool(x)
+        return self.dropout(x.flatten(1))

@@ -27,6 +27,19 @@ def test_the_grid_keeps_where_the_motion_is() -> None:
     assert torch.allclose(a[:, 0], b[:, 1], atol=1e-5)  # and says the same wherever the motion is
 
 
+@pytest.mark.parametrize("frames", [1, 3])
+def test_features_already_on_the_grid_skip_the_pool_with_the_same_numbers(frames: int) -> None:
+    # The CPU recipe's streams end at 1 x 8 x 8 (an onset-apex pair): the pool would only copy them.
+    torch.manual_seed(0)
+    net = GridCNN3D(4, [16, 32], pre_pool=16, grid=8, dropout=0.0).eval()
+    clip = torch.randn(2, 4, frames, 48, 48, requires_grad=True)
+    pooled = net.pool(net.features(net.norm(torch.nn.functional.adaptive_avg_pool3d(clip, (frames, 16, 16)))))
+    out = net(clip)
+    assert torch.equal(out, pooled.flatten(1))
+    grad_out, grad_pooled = (torch.autograd.grad(y.square().sum(), clip)[0] for y in (out, pooled))
+    assert torch.equal(grad_out, grad_pooled)
+
+
 def test_validation() -> None:
     with pytest.raises(ValueError, match="widths"):
         GridCNN3D(3, [])
