@@ -6,7 +6,8 @@ sharing each GPU at once (one compact fold cannot fill an H100-class device). On
 policy of :mod:`mer_contrast.loso.threads` holds (one torch thread per fold process, as many processes
 as cores): the first fold runs in this process (it fills the flow cache every fold reads), then the
 others in ``--procs N`` children (``--fold-index K,L,...``: a share each, one process start per
-share); by default N is one per free core up to the folds (the cores less the load average), and
+share; the folds that do not deal evenly run here while the children start, so every share is as
+long); by default N is one per free core up to the folds (the cores less the load average), and
 the children start only when the first fold says they pay (a process start against the folds it
 saves). Each child is an ordinary ``--fold-index`` run (the same code
 path as a SLURM array task), so a crash in one fold leaves the others and the resumable state
@@ -28,9 +29,10 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from mer_contrast.clips.errors import find_fault
 from mer_contrast.files import FolderBusy, folder_lock
@@ -168,10 +170,10 @@ def run_folds(
         failed = run_parallel(plan, pending, child_argv, gpus, progress, procs_per_gpu)
     else:
         startup = time.process_time()  # this process's start (imports, config, plan): a child's again
-        for position, spec in enumerate(pending):
+
+        def run_here(spec: FoldSpec) -> Literal["ok", "busy", "failed"]:
             name = f"seed{spec.seed}/{spec.subject}"
             progress.start(name)
-            before = time.process_time()
             try:
                 with fold_lock(plan, spec):
                     # finished meanwhile by another process (it held the lock): nothing to redo
@@ -184,7 +186,7 @@ def run_folds(
                 log.error("%s: %s", name, err)
                 busy.append(spec)
                 progress.finish(name, ok=False)
-                continue
+                return "busy"
             except Exception as err:
                 # The machine, not this fold (also when jsonargparse wrapped it): every later fold
                 # would fail the same way.
@@ -195,15 +197,24 @@ def run_folds(
                 traceback.print_exc()
                 failed.append(spec)
                 progress.finish(name, ok=False)
-                if len(failed) == progress.ran:  # nothing has worked yet: likely the config, stop early
-                    log.error(
-                        "the first fold failed; fix the error above and rerun (finished folds are kept)"
-                    )
-                    return 1
-                continue
+                return "failed"
             finally:
                 _free_accelerator_memory()
             progress.finish(name, fold_metrics(plan, spec, done) if done else None)
+            return "ok"
+
+        def run_each(specs: Sequence[FoldSpec]) -> None:
+            for spec in specs:
+                run_here(spec)
+
+        for position, spec in enumerate(pending):
+            before = time.process_time()
+            outcome = run_here(spec)
+            if outcome == "failed" and len(failed) == progress.ran:  # nothing has worked yet: the config
+                log.error("the first fold failed; fix the error above and rerun (finished folds are kept)")
+                return 1
+            if outcome != "ok":
+                continue
             rest = pending[position + 1 :]
             if spread and rest:
                 spread = False
@@ -212,10 +223,26 @@ def run_folds(
                 if children > 1 and (
                     procs is not None or threads.worth_children(startup, fold, len(rest), children)
                 ):
+                    # The folds that do not deal evenly run here while the children start: every
+                    # child then has as many, and this process does not wait idle for the longest.
+                    here, spread_out = rest[: len(rest) % children], rest[len(rest) % children :]
                     log.info(
-                        "the other %d folds: %d processes side by side, one thread each", len(rest), children
+                        "the other %d folds: %d processes side by side, one thread each%s",
+                        len(spread_out),
+                        children,
+                        f"; {len(here)} more here meanwhile" if here else "",
                     )
-                    failed += run_parallel(plan, rest, child_argv, 0, progress, cpu_procs=children)
+                    failed.extend(
+                        run_parallel(
+                            plan,
+                            spread_out,
+                            child_argv,
+                            0,
+                            progress,
+                            cpu_procs=children,
+                            meanwhile=partial(run_each, here),
+                        )
+                    )
                     break
                 if len(rest) > 1:
                     log.info(
@@ -275,6 +302,7 @@ def run_parallel(
     procs_per_gpu: int = 1,
     *,
     cpu_procs: int = 0,
+    meanwhile: Callable[[], object] | None = None,
 ) -> list[FoldSpec]:
     """Run ``pending`` folds as child processes; return the failed ones.
 
@@ -282,7 +310,8 @@ def run_parallel(
     Else ``cpu_procs`` children on the CPU under :data:`THREAD_POLICY`, each running its share
     (:func:`cpu_shares`) one fold after another; a fold is reported done when its ``done.json``
     appears. ``base_argv`` is the ``loso`` command line without the scheduling flags and
-    ``--fold-index``.
+    ``--fold-index``. ``meanwhile`` runs in this process once the first children have started (folds
+    of its own); if it raises, the children are stopped (their unfinished folds rerun next time).
     """
     queue = [[spec] for spec in pending] if gpus else cpu_shares(pending, cpu_procs)
     # One slot per process at once: where it runs (for the progress line) and its environment.
@@ -312,6 +341,14 @@ def run_parallel(
             running[child], started[child] = (job, slot, handle), time.time()
             names = ", ".join(f"seed{spec.seed}/{spec.subject}" for spec in job)
             progress.start(f"{names} on {slot[0]} (log: {log_path})")
+        if meanwhile is not None:
+            work, meanwhile = meanwhile, None
+            try:
+                work()
+            except BaseException:
+                for child in running:
+                    child.terminate()
+                raise
         time.sleep(1.0)
         for child, (job, slot, log_file) in list(running.items()):
             exited = child.poll() is not None

@@ -55,12 +55,13 @@ def test_the_first_fold_runs_here_then_the_rest_as_decided(
     here: list[str] = []
     shares: list[tuple[list[int], int]] = []
     monkeypatch.setattr(schedule, "run_fold", lambda options, plan, spec: here.append(spec.subject) or {})
-    monkeypatch.setattr(
-        schedule, "run_parallel",
-        lambda plan, rest, argv, gpus, progress, *, cpu_procs: shares.append(
-            ([spec.index for spec in rest], cpu_procs)
-        ) or [],
-    )  # fmt: skip
+
+    def run_parallel(plan, rest, argv, gpus, progress, *, cpu_procs, meanwhile):  # type: ignore[no-untyped-def]
+        shares.append(([spec.index for spec in rest], cpu_procs))
+        meanwhile()  # the folds that do not deal evenly, here while the children start
+        return []
+
+    monkeypatch.setattr(schedule, "run_parallel", run_parallel)
     monkeypatch.setattr(threads, "free_cores", lambda: 2)
     folds = specs(4)
     plan = RunPlan(
@@ -68,7 +69,8 @@ def test_the_first_fold_runs_here_then_the_rest_as_decided(
         val_strategy="none", logger="none", config_hash="h", folds=folds, accelerator="cpu",
     )  # fmt: skip
     options = LosoOptions(configs=["x.yaml"])
-    for worth, expected_here, expected_shares in ((True, 1, [([1, 2, 3], 2)]), (False, 4, [])):
+    # 3 folds left for 2 processes: one more here, 2 for them (one each), not 2 and 1 with this one idle
+    for worth, expected_here, expected_shares in ((True, 2, [([2, 3], 2)]), (False, 4, [])):
         monkeypatch.setattr(threads, "worth_children", lambda *args, worth=worth: worth)
         here.clear()
         shares.clear()
@@ -122,6 +124,32 @@ def test_cpu_children_run_their_share_under_the_thread_policy(
     ShareChild.launched = []
     schedule.run_parallel(plan, specs(2), argv, 0, FoldProgress(2), cpu_procs=2)  # type: ignore[arg-type]
     assert {env["OMP_NUM_THREADS"] for _, env in ShareChild.launched} == {"3"}
+
+
+def test_folds_run_here_meanwhile_and_a_failure_there_stops_the_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[str] = []
+    monkeypatch.setattr(
+        ShareChild, "terminate", lambda child: stopped.append(str(child.indices)), raising=False
+    )
+    monkeypatch.setattr(schedule.subprocess, "Popen", ShareChild)
+    monkeypatch.setattr(schedule.time, "sleep", lambda s: None)
+    plan = type("Plan", (), {"out": tmp_path})()
+    argv = ["--out", str(tmp_path)]
+    ran: list[int] = []
+    ShareChild.launched = []
+    schedule.run_parallel(
+        plan, specs(3), argv, 0, FoldProgress(3), cpu_procs=2, meanwhile=lambda: ran.append(1)
+    )  # type: ignore[arg-type]
+    assert ran == [1] and len(ShareChild.launched) == 2 and not stopped  # after the children started
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        schedule.run_parallel(plan, specs(3), argv, 0, FoldProgress(3), cpu_procs=2, meanwhile=broken)  # type: ignore[arg-type]
+    assert stopped == ["[0, 2]", "[1]"]  # no child is left running unwatched
 
 
 def test_folds_in_two_processes_pool_what_one_process_does(
