@@ -322,6 +322,7 @@ class MERContrastModule(LightningModule):
 
     def on_train_start(self) -> None:
         self.model.forget_vocabulary()  # the projections are about to change
+        self._term_sums, self._term_clips = {}, 0  # nothing left from a fit that stopped mid-epoch
 
     def _evaluate(self, batch: dict[str, Any], stage: Literal["val", "test"]) -> tuple[Tensor, Tensor]:
         """Video-only logits and probabilities; logs ``{stage}_loss`` (the classification loss)."""

@@ -396,6 +396,14 @@ def test_loss_terms_log_on_logging_steps_and_as_epoch_means(
         assert float(trainer.callback_metrics["train_ce"]) == pytest.approx(epochs[-1], rel=1e-6)
 
 
+def test_a_fit_starts_its_loss_terms_afresh(tiny_bert: str) -> None:
+    model = MERContrastModule.from_config(model_config(tiny_bert))
+    model._term_sums, model._term_clips = {"train_ce": torch.tensor(1e6)}, 1  # a fit that broke mid-epoch
+    trainer = Trainer(**TRAINER_KW, max_epochs=1, limit_val_batches=0)
+    trainer.fit(model, ToyDataModule())
+    assert float(trainer.callback_metrics["train_ce_epoch"]) < 10.0
+
+
 def test_text_distillation_trains_a_teacher_and_is_off_without_the_text(tiny_bert: str) -> None:
     model = MERContrastModule.from_config(model_config(tiny_bert, distill_weight=1.0))
     distillation = model.objective.distillation
