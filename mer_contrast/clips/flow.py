@@ -262,14 +262,18 @@ def compute_flow(
 ArrayT = TypeVar("ArrayT")
 
 
+def _check_bounds(bound: float, strain_bound: float) -> None:
+    if bound <= 0 or strain_bound <= 0:
+        raise ValueError(f"flow bounds must be > 0, got bound={bound}, strain_bound={strain_bound}")
+
+
 def normalise_flow(flow: ArrayT, channels: str, bound: float, strain_bound: float) -> ArrayT:
     """Scale raw flow ``(..., C, H, W)`` (numpy or torch) to about [-1, 1] for the network.
 
     u, v are divided by ``bound`` pixels and clipped to [-1, 1]; magnitude by ``bound``, clipped to
     [0, 1]; strain by ``strain_bound``, clipped to [0, 1]. Returns a new array.
     """
-    if bound <= 0 or strain_bound <= 0:
-        raise ValueError(f"flow bounds must be > 0, got bound={bound}, strain_bound={strain_bound}")
+    _check_bounds(bound, strain_bound)
     source: Any = flow
     out: Any = source / 1.0  # a copy of the same type (numpy or torch)
     for index, name in enumerate(CHANNELS[channels]):
@@ -296,10 +300,7 @@ class FlowNorm:
     strain_bound: float
 
     def __post_init__(self) -> None:
-        if self.bound <= 0 or self.strain_bound <= 0:
-            raise ValueError(
-                f"flow bounds must be > 0, got bound={self.bound}, strain_bound={self.strain_bound}"
-            )
+        _check_bounds(self.bound, self.strain_bound)  # the tensor path below does not call normalise_flow
 
     def __call__(self, flow: ArrayT) -> ArrayT:
         import torch

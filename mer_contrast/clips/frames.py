@@ -219,9 +219,8 @@ class ClipSource:
     def from_record(cls, record: SampleRecord) -> ClipSource:
         """The record's frames, or its video segment; raises ClipError when it has neither."""
         if record.frames:
-            # Records hold Paths already; Path(path) would parse each again (half of a cache key's time).
-            frames = tuple(p if isinstance(p, Path) else Path(p) for p in record.frames)
-            return cls(name=record.key, frames=frames)
+            # not Path(path) on each: parsing them again was half of a cache key's time
+            return cls(name=record.key, frames=record.frame_paths)
         if record.video is not None:
             numbers = record.frame_numbers or tuple(range(record.onset, record.offset + 1))
             base = _frame_base(record)

@@ -77,6 +77,11 @@ class SampleRecord:
         return f"{self.subject}/{self.clip_id}"
 
     @property
+    def frame_paths(self) -> tuple[Path, ...]:
+        """``frames`` as Paths: a frame given as a string is converted, a Path is not parsed again."""
+        return tuple(p if isinstance(p, Path) else Path(p) for p in self.frames)
+
+    @property
     def apex_index(self) -> int:
         """Index into ``frames`` of the apex; the middle frame when the apex is missing or invalid."""
         numbers = self.frame_numbers or tuple(range(self.onset, self.offset + 1))

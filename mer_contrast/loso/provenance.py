@@ -56,8 +56,7 @@ def data_fingerprint(datamodule: Any) -> str | None:
         records = records()
     rows = []
     for record, label in records:
-        frames = [p if isinstance(p, Path) else Path(p) for p in record.frames]  # no second parse
-        files = frames or ([Path(record.video)] if record.video is not None else [])
+        files = list(record.frame_paths) or ([Path(record.video)] if record.video is not None else [])
         rows.append(
             [
                 record.dataset, record.subject, record.clip_id, int(label), record.emotion, record.au_raw,

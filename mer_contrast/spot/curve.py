@@ -50,18 +50,8 @@ def find_apexes(curve: np.ndarray, cfg: SpotConfig, fps: float) -> tuple[list[in
     baseline = float(np.median(values))
     spread = 1.4826 * float(np.median(np.abs(values - baseline)))
     threshold = max(baseline + cfg.z * spread, cfg.min_motion)
-    above = np.nan_to_num(curve, nan=0.0) > threshold
-    peaks: list[int] = []
-    t = 0
-    while t < len(curve):
-        if above[t]:
-            end = t
-            while end + 1 < len(curve) and above[end + 1]:
-                end += 1
-            peaks.append(t + int(np.nanargmax(curve[t : end + 1])))
-            t = end + 1
-        else:
-            t += 1
+    runs = active_spans(curve, threshold, bridge=0)
+    peaks = [first + int(np.nanargmax(curve[first : last + 1])) for first, last in runs]
     gap = cfg.frames(cfg.min_gap_s, fps)
     merged: list[int] = []
     for peak in peaks:
