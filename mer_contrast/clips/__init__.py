@@ -2,7 +2,8 @@
 RGB frames and normalised optical flow, cached on disk.
 
 Modules: ``frames`` (decoding), ``face`` (crop), ``sampling`` (temporal indices), ``flow`` (optical
-flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (parallel filling).
+flow), ``prepare`` (one clip), ``cache`` (keys and storage), ``precompute`` (parallel filling),
+``mirror`` (a clip's mirror image: frames, flow and AU codes, for the training flip).
 Its benchmark is :mod:`mer_contrast.bench.flow` (``mer-contrast bench flow``).
 """
 

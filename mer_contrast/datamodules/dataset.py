@@ -18,6 +18,9 @@ from torch.utils.data import Dataset, Sampler
 
 from mer_contrast.clips.cache import ClipCache
 from mer_contrast.clips.flow import FlowNorm
+from mer_contrast.clips.mirror import mirror_aus, mirror_flow
+from mer_contrast.datasets.records import ActionUnit, SampleRecord
+from mer_contrast.text.facs import FacsTemplate, describe_au_subsets, describe_aus
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,16 @@ class Augmentation:
         au_dropout: probability of leaving each AU out of a training clip's FACS sentence (at least
             one stays), so the text side also sees partial descriptions, as a video model sees AUs
             it only partly detects. Only the sentence changes; video, label and ``aus`` do not.
+        mirror_sides: a flipped clip's FACS sentence is its mirror image's (``L`` and ``R`` swapped,
+            left/right AUs exchanged: :func:`~mer_contrast.clips.mirror.mirror_aus`), so that the text
+            describes the side the flipped video moves; off, the sentence names the unflipped sides.
     """
 
     flip_prob: float = 0.5
     spatial_jitter: int = 4
     temporal_jitter: int = 0
     au_dropout: float = 0.0
+    mirror_sides: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.au_dropout < 1.0:
@@ -57,6 +64,22 @@ class ClipItem:
     au_text: str
     # Sentences of the AU subsets (``describe_au_subsets``; the last is ``au_text``), for AU dropout.
     au_subtexts: tuple[str, ...] = ()
+    # The same two for the clip's mirror image (``Augmentation.mirror_sides``); None: as the clip's.
+    mirrored_au_text: str | None = None
+    mirrored_au_subtexts: tuple[str, ...] = ()
+
+    def training_texts(self) -> tuple[str, ...]:
+        """Every sentence a training draw can give this clip."""
+        mirrored = (
+            () if self.mirrored_au_text is None else (self.mirrored_au_text, *self.mirrored_au_subtexts)
+        )
+        return (self.au_text, *self.au_subtexts, *mirrored)
+
+    def sentences(self, mirrored: bool) -> tuple[str, tuple[str, ...]]:
+        """``(au_text, au_subtexts)`` of the clip, or of its mirror image."""
+        if mirrored and self.mirrored_au_text is not None:
+            return self.mirrored_au_text, self.mirrored_au_subtexts
+        return self.au_text, self.au_subtexts
 
 
 def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -74,16 +97,40 @@ def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return padded[..., py - dy : py - dy + h, px - dx : px - dx + w].reshape(x.shape)
 
 
-def drop_aus(item: ClipItem, rng: np.random.Generator, p: float) -> str:
-    """The sentence of the AUs that survive dropping each with probability ``p`` (one always stays)."""
-    if len(item.au_subtexts) < 2:
-        return item.au_text
-    n = len(item.au_subtexts).bit_length()  # 2**n - 1 subsets
+def drop_aus(item: ClipItem, rng: np.random.Generator, p: float, mirrored: bool = False) -> str:
+    """The sentence of the AUs that survive dropping each with probability ``p`` (one always stays);
+    ``mirrored``: of the clip's mirror image (the same AUs survive)."""
+    text, subtexts = item.sentences(mirrored)
+    if len(subtexts) < 2:
+        return text
+    n = len(subtexts).bit_length()  # 2**n - 1 subsets
     kept = rng.random(n) >= p
     if not kept.any():
         kept[int(rng.integers(n))] = True
     mask = int(sum(1 << bit for bit in np.flatnonzero(kept)))
-    return item.au_subtexts[mask - 1]
+    return subtexts[mask - 1]
+
+
+def clip_sentences(
+    record: SampleRecord, template: FacsTemplate | None, augmentation: Augmentation | None
+) -> dict[str, Any]:
+    """:class:`ClipItem`'s sentence fields: the clip's FACS sentence, the AU-subset sentences AU dropout
+    draws from (when it is on), and both for the clip's mirror image where a training flip needs them
+    (``mirror_sides``, and only for clips whose mirror image is coded otherwise)."""
+    aug = augmentation
+    dropout = aug is not None and aug.au_dropout > 0
+
+    def describe(aus: tuple[ActionUnit, ...]) -> tuple[str, tuple[str, ...]]:
+        subsets = describe_au_subsets(aus, template, record.emotion) if dropout else ()
+        return describe_aus(aus, template, record.emotion), subsets
+
+    own = tuple(record.aus)
+    text, subtexts = describe(own)
+    sentences: dict[str, Any] = {"au_text": text, "au_subtexts": subtexts}
+    mirrored = mirror_aus(own)
+    if aug is not None and aug.mirror_sides and aug.flip_prob > 0 and mirrored != own:
+        sentences["mirrored_au_text"], sentences["mirrored_au_subtexts"] = describe(mirrored)
+    return sentences
 
 
 class ClipDataset(Dataset[dict[str, Any]]):
@@ -137,9 +184,12 @@ class ClipDataset(Dataset[dict[str, Any]]):
         rgb_f = rgb.float().div_(255.0)
         au_text = item.au_text
         if rng is not None and self.augmentation is not None:
-            rgb_f, flow = self._augment(rgb_f, flow, rng, self.augmentation)
+            rgb_f, flow, flipped = self._augment(rgb_f, flow, rng, self.augmentation)
+            mirrored = flipped and self.augmentation.mirror_sides
             if self.augmentation.au_dropout > 0:  # drawn last: the other draws stay as without it
-                au_text = drop_aus(item, rng, self.augmentation.au_dropout)
+                au_text = drop_aus(item, rng, self.augmentation.au_dropout, mirrored)
+            else:
+                au_text = item.sentences(mirrored)[0]
         return {
             "rgb": rgb_f.contiguous(),
             "flow": flow.contiguous(),
@@ -153,15 +203,15 @@ class ClipDataset(Dataset[dict[str, Any]]):
     @staticmethod
     def _augment(
         rgb: torch.Tensor, flow: torch.Tensor, rng: np.random.Generator, aug: Augmentation
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        if rng.random() < aug.flip_prob:
-            rgb = rgb.flip(-1)
-            flow = flow.flip(-1)
-            flow[:, 0] = -flow[:, 0]  # a mirrored motion moves the other way along x
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """The augmented ``(rgb, flow)`` and whether they were flipped."""
+        flipped = bool(rng.random() < aug.flip_prob)
+        if flipped:
+            rgb, flow = rgb.flip(-1), mirror_flow(flow)
         if aug.spatial_jitter > 0:
             dy, dx = (int(v) for v in rng.integers(-aug.spatial_jitter, aug.spatial_jitter + 1, size=2))
             rgb, flow = _shift(rgb, dy, dx), _shift(flow, dy, dx)
-        return rgb, flow
+        return rgb, flow, flipped
 
 
 class EpochSeededSampler(Sampler[tuple[int, int]]):

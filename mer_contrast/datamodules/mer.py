@@ -30,7 +30,13 @@ from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.flow import FlowConfig, FlowNorm, choose_bounds
 from mer_contrast.clips.precompute import precompute
 from mer_contrast.datamodules.cached import cached_clips
-from mer_contrast.datamodules.dataset import Augmentation, ClipDataset, ClipItem, EpochSeededSampler
+from mer_contrast.datamodules.dataset import (
+    Augmentation,
+    ClipDataset,
+    ClipItem,
+    EpochSeededSampler,
+    clip_sentences,
+)
 from mer_contrast.datamodules.folds import Split, ValStrategy, loso_split, loso_subjects
 from mer_contrast.datamodules.settings import check_counts, check_test_subject, clip_config
 from mer_contrast.datamodules.sharding import eval_sampler, process_count
@@ -38,7 +44,7 @@ from mer_contrast.datasets import DEFAULT_PROTOCOL, apply_protocol, get_protocol
 from mer_contrast.datasets.aus import format_aus
 from mer_contrast.datasets.records import SampleRecord
 from mer_contrast.files import cache_root
-from mer_contrast.text.facs import FacsTemplate, describe_au_subsets, describe_aus
+from mer_contrast.text.facs import FacsTemplate
 
 # val_strategy="none" returns no validation loader on purpose.
 warnings.filterwarnings("ignore", message=r"Total length of `list` across ranks is zero")
@@ -255,8 +261,7 @@ class MERDataModule(LightningDataModule):
                     subject=record.subject,
                     clip_id=record.key,
                     aus=format_aus(record.aus),
-                    au_text=describe_aus(record.aus, self.facs_template, record.emotion),
-                    au_subtexts=self._subtexts(record),
+                    **clip_sentences(record, self.facs_template, self.augmentation),
                 )
             )
         if missing:
@@ -282,12 +287,6 @@ class MERDataModule(LightningDataModule):
         self.train_set = make(self.split.train, self.augmentation)
         self.val_set = make(self.split.val, None)
         self.test_set = make(self.split.test, None)
-
-    def _subtexts(self, record: SampleRecord) -> tuple[str, ...]:
-        """The AU-subset sentences AU dropout draws from (none when it is off)."""
-        if self.augmentation is None or self.augmentation.au_dropout <= 0:
-            return ()
-        return describe_au_subsets(record.aus, self.facs_template, record.emotion)
 
     def _print_kept(self, not_prepared: int) -> None:
         """Print (rank zero only) how many clips the reader and protocol kept and dropped, and why."""
@@ -337,10 +336,10 @@ class MERDataModule(LightningDataModule):
 
     def train_texts(self) -> list[str]:
         """The distinct FACS sentences of the training clips (for a frozen text tower to embed once),
-        with the AU-subset sentences that AU dropout can draw."""
+        with the AU-subset sentences that AU dropout can draw, and their mirror images' (``mirror_sides``)."""
         self._require_setup()
         assert self.train_set is not None
-        return sorted({text for it in self.train_set.items for text in (it.au_text, *it.au_subtexts)})
+        return sorted({text for it in self.train_set.items for text in it.training_texts()})
 
     def _require_setup(self) -> None:
         if self.split is None:

@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mer_contrast.clips.mirror import mirror_clip
 from mer_contrast.models.migrate import PREFIX, migrate
 from mer_contrast.models.visual import out_dim_of
 from mer_contrast.text.facs import au_vocabulary
@@ -66,6 +67,9 @@ class MERRecognizer(nn.Module):
         init_temperature: initial temperature ``T`` of the joint space: ``logit_scale`` starts at
             ``ln(1 / T)`` (with ``text`` only).
         max_logit_scale: upper bound of ``exp(logit_scale)`` kept by :meth:`clamp_logit_scale` (CLIP: 100).
+        test_time_flip: in eval mode, :meth:`features` averages each clip's features with those of
+            its mirror image (:func:`~mer_contrast.clips.mirror.mirror_clip`): training flips faces, so a
+            face and its mirror are the same expression to the model. Training is unchanged.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class MERRecognizer(nn.Module):
         head_input: Literal["features", "joint"] = "features",
         init_temperature: float = 0.07,
         max_logit_scale: float = 100.0,
+        test_time_flip: bool = False,
     ) -> None:
         super().__init__()
         if num_classes < 2:
@@ -93,6 +98,7 @@ class MERRecognizer(nn.Module):
         self.num_classes = num_classes
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.explain_top_k = explain_top_k
+        self.test_time_flip = test_time_flip
         self.visual = visual
         feat_dim = out_dim_of(visual, "MERRecognizer", "visual")
         self.head_dropout = nn.Dropout(head_dropout)
@@ -117,8 +123,12 @@ class MERRecognizer(nn.Module):
 
     # ----------------------------------------------------------------------------- video
     def features(self, rgb: Tensor, flow: Tensor | None = None) -> Tensor:
-        """Visual-tower features ``(B, visual.out_dim)``."""
-        return self.visual(rgb, flow)
+        """Visual-tower features ``(B, visual.out_dim)``; in eval mode with ``test_time_flip``, the
+        mean of the clips' and their mirror images'."""
+        feat = self.visual(rgb, flow)
+        if self.test_time_flip and not self.training:
+            feat = (feat + self.visual(*mirror_clip(rgb, flow))) / 2
+        return feat
 
     def classify(self, feat: Tensor) -> Tensor:
         """Class logits of visual features."""

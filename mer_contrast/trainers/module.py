@@ -97,6 +97,8 @@ class MERContrastModule(LightningModule):
         text_classification_weight: weight of the classifier's cross-entropy on the training clips'
             projected sentences (joint head only; 0 turns it off). Text stays a training signal: at
             test time the same head reads the video's embedding.
+        test_time_flip: evaluate and predict on the mean of each clip's and its mirror image's
+            features (see :class:`~mer_contrast.models.MERRecognizer`); training is unchanged.
     """
 
     def __init__(
@@ -125,6 +127,7 @@ class MERContrastModule(LightningModule):
         distill_temperature: float = 2.0,
         head_input: Literal["features", "joint"] = "features",
         text_classification_weight: float = 0.0,
+        test_time_flip: bool = False,
     ) -> None:
         super().__init__()
         # Config-built (CLI, from_config, load_from_checkpoint): hparams hold the towers' configs.
@@ -177,6 +180,7 @@ class MERContrastModule(LightningModule):
             explain_top_k=hparams["explain_top_k"],
             head_input=hparams["head_input"],
             init_temperature=hparams["init_temperature"],
+            test_time_flip=hparams["test_time_flip"],
         )
 
     def configure_losses(self) -> None:

@@ -131,7 +131,10 @@ def test_flip_negates_horizontal_flow() -> None:
     import numpy as np
 
     aug = Augmentation(flip_prob=1.0, spatial_jitter=0)
-    out_rgb, out_flow = ClipDataset._augment(rgb.clone(), flow.clone(), np.random.default_rng(0), aug)
+    out_rgb, out_flow, flipped = ClipDataset._augment(
+        rgb.clone(), flow.clone(), np.random.default_rng(0), aug
+    )
+    assert flipped
     assert torch.equal(out_rgb, rgb.flip(-1))
     assert torch.equal(out_flow[:, 0], -flow.flip(-1)[:, 0])
     assert torch.equal(out_flow[:, 1], flow.flip(-1)[:, 1])
@@ -151,8 +154,8 @@ def test_spatial_jitter_replicates_the_edges(shape: tuple[int, ...]) -> None:
 def test_balanced_sampling_and_label_counts(dataset_root: Path, cache_dir: str) -> None:
     dm = make(dataset_root, cache_dir, test_subject="sub01", balanced_sampling=True)
     counts = dm.train_label_counts()
-    assert sum(counts) == len(dm.train_set)  # type: ignore[arg-type]
-    assert len(list(dm.train_dataloader().sampler)) == len(dm.train_set)  # type: ignore[arg-type]
+    assert sum(counts) == len(dm.train_set)
+    assert len(list(dm.train_dataloader().sampler)) == len(dm.train_set)
 
 
 def test_unknown_test_subject_is_a_clear_error(dataset_root: Path, cache_dir: str) -> None:
@@ -283,6 +286,50 @@ def test_au_dropout_sentences_are_embedded_up_front_and_drawn_in_training(
     assert dm.test_set[0]["au_text"] == dm.test_set.items[0].au_text  # evaluation never drops
     same = plain.train_set[index, 3], dm.train_set[index, 3]
     assert torch.equal(same[0]["flow"], same[1]["flow"]) and torch.equal(same[0]["rgb"], same[1]["rgb"])
+
+
+def test_mirror_sides_gives_a_flipped_clip_the_sentence_of_its_mirror_image() -> None:
+    import numpy as np
+
+    from mer_contrast.datamodules.dataset import ClipItem, clip_sentences, drop_aus
+    from mer_contrast.datasets import parse_aus
+
+    record = SimpleNamespace(aus=parse_aus("4+L12"), emotion="happiness")  # what the sentences read
+    with_dropout = Augmentation(au_dropout=0.5, mirror_sides=True)
+    item = ClipItem("k", 0, "s", "c", "4+L12", **clip_sentences(record, None, with_dropout))
+    assert "left lip corner puller" in item.au_text
+    assert item.mirrored_au_text is not None and "right lip corner puller" in item.mirrored_au_text
+    assert item.sentences(True) == (item.mirrored_au_text, item.mirrored_au_subtexts)
+    assert item.sentences(False) == (item.au_text, item.au_subtexts)
+    # AU dropout keeps the same AUs for the clip and its mirror image: only the side words differ
+    for seed in range(20):
+        own = drop_aus(item, np.random.default_rng(seed), 0.5)
+        mirrored = drop_aus(item, np.random.default_rng(seed), 0.5, mirrored=True)
+        assert mirrored == own.replace("left", "right")
+    assert set(item.training_texts()) == {*item.au_subtexts, *item.mirrored_au_subtexts}
+    bilateral = SimpleNamespace(aus=parse_aus("1+2"), emotion="surprise")
+    assert "mirrored_au_text" not in clip_sentences(bilateral, None, with_dropout)
+    off = clip_sentences(record, None, Augmentation(au_dropout=0.5))
+    assert "mirrored_au_text" not in off  # the default: a flipped clip keeps its sentence
+
+
+def test_mirror_sides_changes_only_a_flipped_lateral_clips_sentence(
+    dataset_root: Path, cache_dir: str
+) -> None:
+    plain = make(dataset_root, cache_dir, test_subject="sub01", augmentation=Augmentation(flip_prob=1.0))
+    mirror = Augmentation(flip_prob=1.0, mirror_sides=True)
+    dm = make(dataset_root, cache_dir, test_subject="sub01", augmentation=mirror)
+    lateral = [i for i, it in enumerate(dm.train_set.items) if it.mirrored_au_text is not None]
+    assert lateral, "the fake dataset should have a clip coded with a side (L10, L14)"
+    for index in range(len(dm.train_set)):
+        before, after = plain.train_set[index, 5], dm.train_set[index, 5]
+        assert torch.equal(before["flow"], after["flow"]) and torch.equal(before["rgb"], after["rgb"])
+        item = dm.train_set.items[index]
+        expected = item.mirrored_au_text if index in lateral else item.au_text
+        assert after["au_text"] == expected and before["au_text"] == item.au_text
+    assert "right" in dm.train_set[lateral[0], 5]["au_text"]
+    assert set(plain.train_texts()) < set(dm.train_texts())  # the frozen tower embeds them up front
+    assert dm.test_set[0]["au_text"] == dm.test_set.items[0].au_text  # evaluation never flips
 
 
 def test_cached_clips_serve_the_models_clips_and_a_peers_setting(dataset_root: Path, cache_dir: str) -> None:

@@ -87,3 +87,25 @@ def test_training_outputs_feed_the_objective(head_input: str) -> None:
     if not joint:
         with pytest.raises(RuntimeError, match="reads visual features"):
             model.classify_embedding(outputs["text_embedding"])
+
+
+def test_test_time_flip_averages_a_clip_with_its_mirror_in_eval_mode_only() -> None:
+    from mer_contrast.clips.mirror import mirror_clip
+
+    torch.manual_seed(0)
+    plain = MERRecognizer(visual(), num_classes=3)
+    flipping = MERRecognizer(visual(), num_classes=3, test_time_flip=True)
+    flipping.load_state_dict(plain.state_dict())
+    rgb, flow = clips()
+    plain.eval(), flipping.eval()
+    with torch.no_grad():
+        expected = (plain.features(rgb, flow) + plain.features(*mirror_clip(rgb, flow))) / 2
+        assert torch.allclose(flipping.features(rgb, flow), expected)
+        assert not torch.allclose(flipping.features(rgb, flow), plain.features(rgb, flow))
+        # the mirror's answer is the clip's: a mirrored face shows the same expression
+        assert torch.allclose(flipping(rgb, flow), flipping(*mirror_clip(rgb, flow)), atol=1e-6)
+    plain.train(), flipping.train()
+    torch.manual_seed(1)
+    train_plain = plain.features(rgb, flow)
+    torch.manual_seed(1)
+    assert torch.equal(flipping.features(rgb, flow), train_plain)  # training is unchanged

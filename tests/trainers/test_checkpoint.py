@@ -145,6 +145,22 @@ def test_checkpoint_records_clip_settings_and_loads_weights_only(fitted: Path) -
     assert not [w for w in caught if "weights_only" in str(w.message)]  # no notice about unsafe loading
 
 
+def test_test_time_flip_is_a_setting_of_the_checkpoint(fitted: Path, tmp_path: Path) -> None:
+    from mer_contrast.models import MERRecognizer
+
+    saved = torch.load(fitted, map_location="cpu", weights_only=True)
+    assert saved["hyper_parameters"]["test_time_flip"] is False  # written by the fit: the default
+    assert MERContrastModule.load_from_checkpoint(fitted).model.test_time_flip is False
+    flipping, older = tmp_path / "flipping.ckpt", tmp_path / "older.ckpt"
+    torch.save({**saved, "hyper_parameters": {**saved["hyper_parameters"], "test_time_flip": True}}, flipping)
+    older_hparams = {k: v for k, v in saved["hyper_parameters"].items() if k != "test_time_flip"}
+    torch.save({**saved, "hyper_parameters": older_hparams}, older)  # before the setting existed
+    assert MERContrastModule.load_from_checkpoint(flipping).model.test_time_flip is True
+    assert MERRecognizer.from_checkpoint(flipping).test_time_flip is True  # the plain recognizer too
+    assert MERContrastModule.load_from_checkpoint(older).model.test_time_flip is False
+    assert MERRecognizer.from_checkpoint(older).test_time_flip is False
+
+
 def test_load_from_checkpoint_bad_and_unsafe_files(fitted: Path, tmp_path: Path) -> None:
     for kind in ("empty", "truncated", "missing"):
         path, reason = bad_file(kind, tmp_path)
