@@ -141,7 +141,14 @@ def start_script(
         [sys.executable, str(script), str(tmp_path / "data"), str(tmp_path / "cache"), str(clips), str(side),
          str(frames)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, cwd=tmp_path,
+        preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
+
+
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a run started in the background (``cmd &`` in a script) inherits
+    SIGINT ignored, and Python then never raises KeyboardInterrupt, whatever the code under test does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def parent_of(pid: int) -> int:
