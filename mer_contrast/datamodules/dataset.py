@@ -127,9 +127,10 @@ def clip_sentences(
     own = tuple(record.aus)
     text, subtexts = describe(own)
     sentences: dict[str, Any] = {"au_text": text, "au_subtexts": subtexts}
-    mirrored = mirror_aus(own)
-    if aug is not None and aug.mirror_sides and aug.flip_prob > 0 and mirrored != own:
-        sentences["mirrored_au_text"], sentences["mirrored_au_subtexts"] = describe(mirrored)
+    if aug is not None and aug.mirror_sides and aug.flip_prob > 0:
+        mirrored = mirror_aus(own)
+        if mirrored != own:  # a bilateral clip is its own mirror image
+            sentences["mirrored_au_text"], sentences["mirrored_au_subtexts"] = describe(mirrored)
     return sentences
 
 

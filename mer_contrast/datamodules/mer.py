@@ -98,7 +98,8 @@ class MERDataModule(LightningDataModule):
         augmentation: training augmentation (:class:`~mer_contrast.datamodules.dataset.Augmentation`:
             ``flip_prob`` with the flow's u negated, ``spatial_jitter`` pixels of random shift,
             ``temporal_jitter`` sampled steps of window shift, ``au_dropout`` for AUs left out of the
-            training sentence); None (``augmentation: null``) = off.
+            training sentence, ``mirror_sides`` for a flipped clip's sentence with its sides swapped);
+            None (``augmentation: null``) = off.
         balanced_sampling: draw training clips with probability inversely proportional to class frequency.
         drop_last: drop the last incomplete training batch (all ranks need equal batches for the
             contrastive all-gather, and BatchNorm dislikes a batch of one); not where a process's share
