@@ -107,7 +107,7 @@ def clip_motion(
     for t in range(1, len(crops)):
         magnitude = np.linalg.norm(track.cell_means(flow_pair(crops[0], crops[t], cfg.flow)), axis=1)
         motion[t] = np.sort(magnitude)[-top:].mean()
-    motion = smooth(motion, cfg.frames(cfg.smooth_s, source.fps))
+    motion = smooth(motion, cfg.smoothing(source.fps))
     apex = int(np.argmax(motion[1:]) + 1) if len(motion) > 1 else 0
     return ClipMotion(apex, float(motion[apex]), face_found)
 

@@ -50,7 +50,8 @@ def find_apexes(curve: np.ndarray, cfg: SpotConfig, fps: float) -> tuple[list[in
     baseline = float(np.median(values))
     spread = 1.4826 * float(np.median(np.abs(values - baseline)))
     threshold = max(baseline + cfg.z * spread, cfg.min_motion)
-    runs = active_spans(curve, threshold, bridge=0)
+    shortest = cfg.frames(cfg.min_run_s, fps)  # runs shorter than min_run_s give no apex
+    runs = [(a, b) for a, b in active_spans(curve, threshold, bridge=0) if b - a + 1 >= shortest]
     peaks = [first + int(np.nanargmax(curve[first : last + 1])) for first, last in runs]
     gap = cfg.frames(cfg.min_gap_s, fps)
     merged: list[int] = []

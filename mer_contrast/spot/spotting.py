@@ -23,13 +23,14 @@ with optical flow in place of LBP histograms:
    eyes' grey change from their recent look (a closing lid darkens the eye) marks blink frames
    (``eye_z``, ``eye_min``); the contrast of a frame whose flow pairs touch one leaves the eye,
    brow and cheek regions out. The curve is the mean of the ``top_fraction`` strongest regions (a
-   micro-expression moves a few), smoothed over ``smooth_s``.
+   micro-expression moves a few), smoothed over ``smooth_s`` (at least ``smooth_frames``).
 3. **Threshold** relative to the video's own baseline: ``median + z * 1.4826 * MAD`` of the curve,
-   and at least ``min_motion`` pixels. Each run above it gives one apex (its maximum); apexes closer
-   than ``min_gap_s`` are merged (the stronger is kept). A span where the curve stays above the
-   threshold (dips of at most ``bridge_s`` bridged) for longer than ``sustained_s`` plus ``window_s``
-   either side (longer than one micro-expression can lift it: talking, a macro-expression) is one
-   interval, its apexes without an extent of their own (:func:`~mer_contrast.spot.curve.sustained`).
+   and at least ``min_motion`` pixels. Each run above it (of at least ``min_run_s``; default: any)
+   gives one apex (its maximum); apexes closer than ``min_gap_s`` are merged (the stronger is
+   kept). A span where the curve stays above the threshold (dips of at most ``bridge_s`` bridged)
+   for longer than ``sustained_s`` plus ``window_s`` either side (longer than one micro-expression
+   can lift it: talking, a macro-expression) is one interval, its apexes without an extent of their
+   own (:func:`~mer_contrast.spot.curve.sustained`).
 4. **Extent**: around each apex the frames are read again and flow is taken from the apex to every
    frame within ``max_s``; on the apex's strongest cells the displacement ``D(t)`` grows from 0 (the
    apex) to the neutral level (its median over the frames at least ``max_s / 2`` from the apex);
@@ -94,8 +95,10 @@ class SpotConfig:
     head_motion: Literal["similarity", "none"] = "similarity"
     top_fraction: float = 0.25
     smooth_s: float = 0.05
+    smooth_frames: int = 2  # at least: 0.05 s is 1 frame at 29.97 fps (no smoothing), 2 at 30 fps
     z: float = 3.0
     min_motion: float = 0.1
+    min_run_s: float = 0.0
     min_gap_s: float = 0.25
     bridge_s: float = 0.1
     sustained_s: float = 0.5
@@ -117,6 +120,10 @@ class SpotConfig:
     def frames(self, seconds: float, fps: float, least: int = 1) -> int:
         """A duration in frames at ``fps`` (at least ``least``)."""
         return max(least, round(seconds * fps))
+
+    def smoothing(self, fps: float) -> int:
+        """Frames of the curve's moving mean: ``smooth_s``, at least ``smooth_frames``."""
+        return self.frames(self.smooth_s, fps, least=self.smooth_frames)
 
 
 @dataclass
@@ -338,7 +345,7 @@ def spot(
         every = cfg.frames(cfg.redetect_s, source.fps)
         follower = FaceFollower(box, every, cfg.redetect_move, cfg.margin)
     curve = motion_curve(source, cfg, track, progress, follower)
-    curve = smooth(curve, cfg.frames(cfg.smooth_s, source.fps))
+    curve = smooth(curve, cfg.smoothing(source.fps))
     apexes, threshold, baseline = find_apexes(curve, cfg, source.fps)
     # a micro-expression lifts the curve for at most its own length plus the window either side
     longest = cfg.frames(cfg.sustained_s + 2 * cfg.window_s, source.fps)
