@@ -236,7 +236,7 @@ def run(args: Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
-    print(f"spot: generator {args.generator}" + (f" {_settings(preset)}" if preset else ""))
+    print(f"spot: generator {args.generator}" + (f" {_settings(preset, args.fps)}" if preset else ""))
     for name in ("tuning", "untouched"):
         figures = report[name]
         if isinstance(figures, dict):
@@ -244,12 +244,13 @@ def run(args: Namespace) -> int:
     return 0
 
 
-def _settings(preset: dict[str, object]) -> str:
+def _settings(preset: dict[str, object], fps: float | None) -> str:
     amplitude = preset["amplitude_px"]
     assert isinstance(amplitude, tuple)
     low, high = amplitude
+    rate = "30/90/200 fps by seed" if fps is None else f"{fps:g} fps"
     return (
-        f"({preset['seconds']:g} s at 30/90/200 fps by seed, {preset['micro_expressions']} micro "
+        f"({preset['seconds']:g} s at {rate}, {preset['micro_expressions']} micro "
         f"({low:g}-{high:g} px at the spotter's crop), {preset['macro_expressions']} macro, "
         f"{preset['blinks']} darkening blinks, {preset['talks']} talk, {preset['head_moves']} head moves "
         f"with roll, broad geometry)"

@@ -137,6 +137,7 @@ def test_bench_broad_prints_tuning_and_untouched_seeds_with_the_amplitude(tmp_pa
     assert bench.main(args) == 0
     out = capsys.readouterr().out
     assert "0.4-0.6 px at the spotter's crop" in out and "darkening blinks" in out
+    assert "9 s at 30 fps," in out  # --fps replaces the rate by seed (the header said "by seed")
     lines = {line.split()[0]: line for line in out.splitlines()[1:]}
     assert (
         set(lines) == {"tuning", "untouched"}
