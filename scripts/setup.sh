@@ -3,8 +3,8 @@
 # Usage: bash scripts/setup.sh [--dev]   (a second run with unchanged pins takes a second)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extra=""
-[ "${1:-}" = "--dev" ] && extra="[dev]"
+extra="[landmarks]"   # dlib's landmarks: the released CASME II, SAMM and MMEW configs align faces with them
+[ "${1:-}" = "--dev" ] && extra="[dev]"   # dev includes landmarks
 stamp=".venv/.setup-stamp"
 want="$(cat requirements/lock.txt pyproject.toml | sha256sum | cut -c1-16)${extra}"
 if [ -f "$stamp" ] && grep -qxF -- "$want" "$stamp"; then

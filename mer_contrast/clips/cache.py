@@ -86,6 +86,8 @@ def cache_key(record: SampleRecord, cfg: ClipConfig) -> str:
         "flow": cfg.flow.key_params(),
         "flow_apex": apex_index(record, source) if cfg.flow.pairs == "onset_apex" else None,
     }
+    if cfg.align != "none":  # added later: the keys of every cache made without it stay valid
+        payload["align"] = cfg.align
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -7,6 +7,7 @@ failures without tracebacks.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 
@@ -59,3 +60,12 @@ def find_cause(error: BaseException | None, kinds: tuple[type[BaseException], ..
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+def warn_once(seen: set[str], clip_name: str, message: str, category: type[Warning]) -> None:
+    """Warn ``"<clip_name>: <message>"`` the first time ``clip_name`` is not in ``seen`` (then add it):
+    a clip prepared again (each fold, each cache fill) is named once per process."""
+    if clip_name in seen:
+        return
+    seen.add(clip_name)
+    warnings.warn(f"{clip_name}: {message}", category, stacklevel=3)

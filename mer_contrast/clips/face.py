@@ -17,12 +17,13 @@ The region is then resized to a square (``cv2.INTER_AREA`` when shrinking); whol
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from typing import Literal
 
 import cv2
 import numpy as np
+
+from mer_contrast.clips.errors import warn_once
 
 CropMode = Literal["auto", "dataset", "detect", "none"]
 ResolvedCrop = Literal["detect", "whole"]
@@ -105,14 +106,11 @@ def face_box(onset_rgb: np.ndarray, mode: ResolvedCrop, margin: float, clip_name
     height, width = onset_rgb.shape[:2]
     face = largest_face(onset_rgb)
     if face is None:
-        if clip_name not in _warned_clips:
-            _warned_clips.add(clip_name)
-            warnings.warn(
-                f"{clip_name}: no face found on the onset frame; using a centred square crop "
-                "(use crop='dataset' if these frames are face crops already)",
-                NoFaceFoundWarning,
-                stacklevel=2,
-            )
+        message = (
+            "no face found on the onset frame; using a centred square crop "
+            "(use crop='dataset' if these frames are face crops already)"
+        )
+        warn_once(_warned_clips, clip_name, message, NoFaceFoundWarning)
         return center_square_box(height, width)
     return square_box(face, margin, height, width)
 

@@ -6,7 +6,8 @@ Steps: check the clip's files (missing/empty files and clips of fewer than 2 fra
 :class:`ClipError` before any decoding), pick ``T`` indices (``sampling``), decode only those frames
 (plus the apex for ``onset_apex`` flow), find one face box on the onset and cut it from every frame
 (``face``), bring the crops to the flow resolution (``FlowConfig.size``, native by default),
-register them to the first sampled frame (``register``), compute the flow there and resize the
+register them to the first sampled frame (``register``), optionally warp them so the onset's landmarks
+sit on a template face (``align``), compute the flow there and resize the
 *field* to ``S`` with its vectors scaled (``flow``); the RGB frames are the registered crops resized
 to ``S``. Flow is stored raw (pixels of the ``S`` image; strain values) as float16: about 3
 significant digits at half the disk and I/O; the DataModule normalises it at load time.
@@ -19,10 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mer_contrast.clips.align import ALIGN_MODES, AlignMode, LandmarksMissing, align_to_template
 from mer_contrast.clips.errors import ClipError
 from mer_contrast.clips.face import CropMode, crop_box, face_box, resize_square, resolve_crop
 from mer_contrast.clips.flow import FlowConfig, compute_flow
 from mer_contrast.clips.frames import ClipSource
+from mer_contrast.clips.landmarks import INSTALL_HINT, landmarks_available
 from mer_contrast.clips.register import REGISTER_MODES, RegisterMode, register_to_onset
 from mer_contrast.clips.sampling import Span, sample_indices
 from mer_contrast.datasets.records import SampleRecord
@@ -41,6 +44,8 @@ class ClipConfig:
         face_margin: fraction of the detected face side added on every side before squaring.
         register: align every frame to the first sampled one: ``none``, ``translation`` or
             ``euclidean`` (see ``register``).
+        align: after registration, warp the clip so its onset's landmarks sit on a template face:
+            ``none`` or ``landmarks`` (see ``align``; needs the ``landmarks`` extra).
         flow: optical flow method, resolution, pairs and channels.
     """
 
@@ -50,6 +55,7 @@ class ClipConfig:
     crop: CropMode = "auto"
     face_margin: float = 0.15
     register: RegisterMode = "none"
+    align: AlignMode = "none"
     flow: FlowConfig = field(default_factory=FlowConfig)
 
     def __post_init__(self) -> None:
@@ -67,6 +73,10 @@ class ClipConfig:
             raise ValueError(
                 f"unknown register {self.register!r}; expected one of {', '.join(REGISTER_MODES)}"
             )
+        if self.align not in ALIGN_MODES:
+            raise ValueError(f"unknown align {self.align!r}; expected one of {', '.join(ALIGN_MODES)}")
+        if self.align == "landmarks" and not landmarks_available():
+            raise LandmarksMissing(f"align: landmarks needs dlib's 68-point model: {INSTALL_HINT}")
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """Shapes of the arrays :func:`prepare_clip` returns."""
@@ -136,7 +146,8 @@ def prepare_clip(
     if cfg.flow.size is not None:
         work = [resize_square(frame, cfg.flow.size) for frame in work]
     try:
-        registered = dict(zip(order, register_to_onset(work, cfg.register), strict=True))
+        aligned = align_to_template(register_to_onset(work, cfg.register), cfg.align, record.key)
+        registered = dict(zip(order, aligned, strict=True))
         if apex is not None:
             flow_frames = [registered[chosen[0]], registered[apex]]
         else:

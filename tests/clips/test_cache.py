@@ -43,6 +43,7 @@ CHANGES = [
     {"flow": FlowConfig(method="farneback")},
     {"register": "translation"},
     {"register": "euclidean"},
+    {"align": "landmarks"},
     {"flow": FlowConfig(pairs="consecutive")},
     {"flow": FlowConfig(pairs="onset_apex")},
     {"flow": FlowConfig(channels="uv_strain")},

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import cv2
 import numpy as np
 import pytest
 
+from mer_contrast.clips import landmarks
 from mer_contrast.clips.face import crop_box, largest_face, resize_square, square_box
 from mer_contrast.spot import regions
 from mer_contrast.spot.regions import (
@@ -22,7 +21,7 @@ from mer_contrast.synth.render import subject_face
 
 INNER = 0.1 / 1.2  # the spotter's margin 0.1, as a fraction of its crop
 needs_dlib = pytest.mark.skipif(
-    not regions.landmarks_available(), reason="dlib-bin and face-recognition-models are not installed"
+    not landmarks.landmarks_available(), reason="dlib-bin and face-recognition-models are not installed"
 )
 
 
@@ -67,7 +66,7 @@ def test_landmark_regions_sit_on_the_face_they_name() -> None:
 
 
 def test_without_dlib_the_template_places_the_regions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(regions, "_predictor", lambda: None)
+    monkeypatch.setattr(landmarks, "_predictor", lambda: None)
     rects, found = place_regions(np.full((96, 96), 128, np.uint8), INNER, True)
     assert not found and rects == TEMPLATE_REGIONS
 
@@ -99,14 +98,6 @@ def test_eye_points_fitted_on_the_brows_are_not_trusted(monkeypatch: pytest.Monk
     monkeypatch.setattr(regions, "fit_landmarks", lambda grey, inner: good)
     rects, found = place_regions(np.full((96, 96), 128, np.uint8), INNER, True)
     assert found and centre(rects["eye_left"])[1] == pytest.approx(40.0, abs=0.5)
-
-
-@needs_dlib
-def test_the_model_is_found_without_importing_its_package() -> None:
-    sys.modules.pop("face_recognition_models", None)
-    path = regions.model_path()
-    assert path is not None and path.name == regions.MODEL_FILE and path.stat().st_size > 1e6
-    assert "face_recognition_models" not in sys.modules  # its __init__ needs setuptools' pkg_resources
 
 
 def test_eye_state_flags_a_darkened_eye_and_forgets_a_slow_drift() -> None:
