@@ -40,6 +40,7 @@ RECORDED = {
     "span": "onset_apex",
     "crop": "auto",
     "register": "translation",
+    "align": "none",
     "flow_method": "farneback",
     "flow_pairs": "consecutive",
     "flow_channels": "uv",

@@ -59,6 +59,7 @@ def test_cli_suggested_fix_is_accepted_and_restores_every_setting(
         ({"span": "whole"}, "span onset_apex; this run has span whole", "--data.init_args.span onset_apex"),
         ({"register": "none"}, "register translation; this run has register none",
          "--data.init_args.register translation"),
+        ({"align": "landmarks"}, "align none; this run has align landmarks", "--data.init_args.align none"),
         ({"num_frames": 6}, "num_frames 4; this run has num_frames 6", "--data.init_args.num_frames 4"),
         ({"flow.method": "dis"}, "flow_method farneback; this run has flow_method dis",
          "--data.init_args.flow.method farneback"),
