@@ -7,10 +7,10 @@ Steps: check the clip's files (missing/empty files and clips of fewer than 2 fra
 (plus the apex for ``onset_apex`` flow), find one face box on the onset and cut it from every frame
 (``face``), bring the crops to the flow resolution (``FlowConfig.size``, native by default),
 register them to the first sampled frame (``register``), optionally warp them so the onset's landmarks
-sit on a template face (``align``), compute the flow there and resize the
-*field* to ``S`` with its vectors scaled (``flow``); the RGB frames are the registered crops resized
-to ``S``. Flow is stored raw (pixels of the ``S`` image; strain values) as float16: about 3
-significant digits at half the disk and I/O; the DataModule normalises it at load time.
+sit on a template face (``align``), compute the flow there and resize the *field* to ``S`` with its
+vectors scaled (``flow``); the RGB frames are the same registered (and aligned) crops resized to
+``S``. Flow is stored raw (pixels of the ``S`` image; strain values) as float16: about 3 significant
+digits at half the disk and I/O; the DataModule normalises it at load time.
 """
 
 from __future__ import annotations

